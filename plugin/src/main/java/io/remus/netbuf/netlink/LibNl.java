@@ -1,0 +1,844 @@
+package io.remus.netbuf.netlink;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The only class that touches {@code java.lang.foreign}: it owns the lookups of libnl-3 and libnl-route-3 (and
+ * the three libc calls used to enter a network namespace), every downcall handle, and the short libnl call
+ * sequences that make up one kernel operation. Everything here speaks ints, longs and Strings to the rest of the
+ * package; libnl error codes come back as negative ints, as libnl returns them.
+ *
+ * <p>Handles are static finals named after the C function, so a Java name greps straight to the C one. Native
+ * objects are freed on every path; C strings and out-pointers live in an arena scoped to the call.
+ */
+final class LibNl {
+
+    static final String LIBNL = "libnl-3.so.200";
+    static final String LIBNL_ROUTE = "libnl-route-3.so.200";
+
+    private static final int NETLINK_ROUTE = 0;
+    private static final int AF_UNSPEC = 0;
+    private static final int IFF_UP = 1;
+    static final int NLM_F_CREATE = 0x400;
+    static final int NLM_F_EXCL = 0x200;
+    private static final int TCA_EGRESS_REDIR = 1;
+    private static final int TC_ACT_STOLEN = 4;
+    private static final int CLONE_NEWNET = 0x40000000;
+    private static final int O_RDONLY_CLOEXEC = 0x80000;
+    // enum rtnl_tc_stat
+    private static final int RTNL_TC_PACKETS = 0, RTNL_TC_BYTES = 1, RTNL_TC_QLEN = 4, RTNL_TC_BACKLOG = 5,
+            RTNL_TC_DROPS = 6;
+
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final List<String> PROBLEMS = new ArrayList<>();
+    private static final SymbolLookup LOOKUP = lookup();
+
+    private static final MemoryLayout CALL_STATE = Linker.Option.captureStateLayout();
+    private static final VarHandle ERRNO =
+            CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
+
+    // Kind strings are constants: allocate them once for the life of the JVM.
+    private static final MemorySegment KIND_IFB = Arena.global().allocateFrom("ifb");
+    private static final MemorySegment KIND_INGRESS = Arena.global().allocateFrom(IngressQdisc.KIND);
+    private static final MemorySegment KIND_U32 = Arena.global().allocateFrom(RedirectFilter.KIND);
+    private static final MemorySegment KIND_MIRRED = Arena.global().allocateFrom("mirred");
+    private static final MemorySegment KIND_PLUG = Arena.global().allocateFrom(PlugQdisc.KIND);
+
+    private static final MethodHandle nl_socket_alloc$mh = downcall("nl_socket_alloc", FunctionDescriptor.of(ADDRESS));
+    private static final MethodHandle nl_socket_free$mh = downcall("nl_socket_free", FunctionDescriptor.ofVoid(ADDRESS));
+    private static final MethodHandle nl_connect$mh = downcall("nl_connect", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle nl_geterror$mh = downcall("nl_geterror", FunctionDescriptor.of(ADDRESS, JAVA_INT));
+    private static final MethodHandle nl_cache_get_first$mh = downcall("nl_cache_get_first", FunctionDescriptor.of(ADDRESS, ADDRESS));
+    private static final MethodHandle nl_cache_get_next$mh = downcall("nl_cache_get_next", FunctionDescriptor.of(ADDRESS, ADDRESS));
+    private static final MethodHandle nl_cache_free$mh = downcall("nl_cache_free", FunctionDescriptor.ofVoid(ADDRESS));
+
+    private static final MethodHandle rtnl_link_alloc$mh = downcall("rtnl_link_alloc", FunctionDescriptor.of(ADDRESS));
+    private static final MethodHandle rtnl_link_put$mh = downcall("rtnl_link_put", FunctionDescriptor.ofVoid(ADDRESS));
+    private static final MethodHandle rtnl_link_get_kernel$mh = downcall("rtnl_link_get_kernel", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS));
+    private static final MethodHandle rtnl_link_get_ifindex$mh = downcall("rtnl_link_get_ifindex", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    private static final MethodHandle rtnl_link_get_name$mh = downcall("rtnl_link_get_name", FunctionDescriptor.of(ADDRESS, ADDRESS));
+    private static final MethodHandle rtnl_link_get_type$mh = downcall("rtnl_link_get_type", FunctionDescriptor.of(ADDRESS, ADDRESS));
+    private static final MethodHandle rtnl_link_get_flags$mh = downcall("rtnl_link_get_flags", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    private static final MethodHandle rtnl_link_set_name$mh = downcall("rtnl_link_set_name", FunctionDescriptor.ofVoid(ADDRESS, ADDRESS));
+    private static final MethodHandle rtnl_link_set_type$mh = downcall("rtnl_link_set_type", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+    private static final MethodHandle rtnl_link_set_ifindex$mh = downcall("rtnl_link_set_ifindex", FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT));
+    private static final MethodHandle rtnl_link_set_flags$mh = downcall("rtnl_link_set_flags", FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT));
+    private static final MethodHandle rtnl_link_unset_flags$mh = downcall("rtnl_link_unset_flags", FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT));
+    private static final MethodHandle rtnl_link_add$mh = downcall("rtnl_link_add", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
+    private static final MethodHandle rtnl_link_change$mh = downcall("rtnl_link_change", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT));
+    private static final MethodHandle rtnl_link_delete$mh = downcall("rtnl_link_delete", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+    private static final MethodHandle rtnl_link_alloc_cache$mh = downcall("rtnl_link_alloc_cache", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS));
+
+    private static final MethodHandle rtnl_tc_set_ifindex$mh = downcall("rtnl_tc_set_ifindex", FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT));
+    private static final MethodHandle rtnl_tc_set_parent$mh = downcall("rtnl_tc_set_parent", FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT));
+    private static final MethodHandle rtnl_tc_set_handle$mh = downcall("rtnl_tc_set_handle", FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT));
+    private static final MethodHandle rtnl_tc_set_kind$mh = downcall("rtnl_tc_set_kind", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+    private static final MethodHandle rtnl_tc_get_ifindex$mh = downcall("rtnl_tc_get_ifindex", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    private static final MethodHandle rtnl_tc_get_parent$mh = downcall("rtnl_tc_get_parent", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    private static final MethodHandle rtnl_tc_get_handle$mh = downcall("rtnl_tc_get_handle", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    private static final MethodHandle rtnl_tc_get_kind$mh = downcall("rtnl_tc_get_kind", FunctionDescriptor.of(ADDRESS, ADDRESS));
+    private static final MethodHandle rtnl_tc_get_stat$mh = downcall("rtnl_tc_get_stat", FunctionDescriptor.of(JAVA_LONG, ADDRESS, JAVA_INT));
+
+    private static final MethodHandle rtnl_qdisc_alloc$mh = downcall("rtnl_qdisc_alloc", FunctionDescriptor.of(ADDRESS));
+    private static final MethodHandle rtnl_qdisc_put$mh = downcall("rtnl_qdisc_put", FunctionDescriptor.ofVoid(ADDRESS));
+    private static final MethodHandle rtnl_qdisc_add$mh = downcall("rtnl_qdisc_add", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
+    private static final MethodHandle rtnl_qdisc_delete$mh = downcall("rtnl_qdisc_delete", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+    private static final MethodHandle rtnl_qdisc_alloc_cache$mh = downcall("rtnl_qdisc_alloc_cache", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+    private static final MethodHandle rtnl_qdisc_plug_set_limit$mh = downcall("rtnl_qdisc_plug_set_limit", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle rtnl_qdisc_plug_buffer$mh = downcall("rtnl_qdisc_plug_buffer", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    private static final MethodHandle rtnl_qdisc_plug_release_one$mh = downcall("rtnl_qdisc_plug_release_one", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    private static final MethodHandle rtnl_qdisc_plug_release_indefinite$mh = downcall("rtnl_qdisc_plug_release_indefinite", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+
+    private static final MethodHandle rtnl_cls_alloc$mh = downcall("rtnl_cls_alloc", FunctionDescriptor.of(ADDRESS));
+    private static final MethodHandle rtnl_cls_put$mh = downcall("rtnl_cls_put", FunctionDescriptor.ofVoid(ADDRESS));
+    private static final MethodHandle rtnl_cls_add$mh = downcall("rtnl_cls_add", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
+    private static final MethodHandle rtnl_cls_delete$mh = downcall("rtnl_cls_delete", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
+    private static final MethodHandle rtnl_cls_set_prio$mh = downcall("rtnl_cls_set_prio", FunctionDescriptor.ofVoid(ADDRESS, JAVA_SHORT));
+    private static final MethodHandle rtnl_cls_get_prio$mh = downcall("rtnl_cls_get_prio", FunctionDescriptor.of(JAVA_SHORT, ADDRESS));
+    private static final MethodHandle rtnl_cls_set_protocol$mh = downcall("rtnl_cls_set_protocol", FunctionDescriptor.ofVoid(ADDRESS, JAVA_SHORT));
+    private static final MethodHandle rtnl_cls_get_protocol$mh = downcall("rtnl_cls_get_protocol", FunctionDescriptor.of(JAVA_SHORT, ADDRESS));
+    private static final MethodHandle rtnl_cls_alloc_cache$mh = downcall("rtnl_cls_alloc_cache", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS));
+    private static final MethodHandle rtnl_u32_add_key_uint32$mh = downcall("rtnl_u32_add_key_uint32", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle rtnl_u32_add_action$mh = downcall("rtnl_u32_add_action", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+    private static final MethodHandle rtnl_u32_get_action$mh = downcall("rtnl_u32_get_action", FunctionDescriptor.of(ADDRESS, ADDRESS));
+    private static final MethodHandle rtnl_act_alloc$mh = downcall("rtnl_act_alloc", FunctionDescriptor.of(ADDRESS));
+    private static final MethodHandle rtnl_act_put$mh = downcall("rtnl_act_put", FunctionDescriptor.ofVoid(ADDRESS));
+    private static final MethodHandle rtnl_mirred_set_action$mh = downcall("rtnl_mirred_set_action", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle rtnl_mirred_get_action$mh = downcall("rtnl_mirred_get_action", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    private static final MethodHandle rtnl_mirred_set_policy$mh = downcall("rtnl_mirred_set_policy", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle rtnl_mirred_set_ifindex$mh = downcall("rtnl_mirred_set_ifindex", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle rtnl_mirred_get_ifindex$mh = downcall("rtnl_mirred_get_ifindex", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+
+    private static final MethodHandle open$mh = downcall("open", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT),
+            Linker.Option.firstVariadicArg(2), Linker.Option.captureCallState("errno"));
+    private static final MethodHandle setns$mh = downcall("setns", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT),
+            Linker.Option.captureCallState("errno"));
+    private static final MethodHandle close$mh = downcall("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+
+    private LibNl() {
+    }
+
+    /** Throws, naming what is missing and how to get it, unless every symbol was found. */
+    static void requireLoaded() {
+        if (!PROBLEMS.isEmpty()) {
+            throw new NetlinkUnavailableException(String.join("; ", PROBLEMS), null);
+        }
+    }
+
+    private static SymbolLookup lookup() {
+        try {
+            SymbolLookup route = library(LIBNL_ROUTE, "libnl-route-3-200");
+            SymbolLookup core = library(LIBNL, "libnl-3-200");
+            SymbolLookup libc = LINKER.defaultLookup();
+            return route == null || core == null ? null : route.or(core).or(libc);
+        } catch (IllegalCallerException e) {
+            PROBLEMS.add("the JVM denies native access: start it with --enable-native-access=ALL-UNNAMED"
+                    + " (or the manifest attribute Enable-Native-Access: ALL-UNNAMED)");
+            return null;
+        }
+    }
+
+    private static SymbolLookup library(String soname, String debianPackage) {
+        try {
+            return SymbolLookup.libraryLookup(soname, Arena.global());
+        } catch (IllegalArgumentException e) {
+            PROBLEMS.add(soname + " is not installed or not on the loader path: apt-get install " + debianPackage);
+            return null;
+        }
+    }
+
+    private static MethodHandle downcall(String name, FunctionDescriptor descriptor, Linker.Option... options) {
+        if (LOOKUP == null) {
+            return null;
+        }
+        var symbol = LOOKUP.find(name);
+        if (symbol.isEmpty()) {
+            PROBLEMS.add("symbol " + name + " is missing from " + LIBNL + "/" + LIBNL_ROUTE
+                    + ": libnl 3.2.24 or newer is needed (Debian libnl-route-3-200)");
+            return null;
+        }
+        return LINKER.downcallHandle(symbol.get(), descriptor, options);
+    }
+
+    /** A Throwable out of invokeExact means the binding itself is wrong (a descriptor mismatch), not the kernel. */
+    private static AssertionError bindingBug(Throwable t) {
+        return new AssertionError("libnl binding bug", t);
+    }
+
+    // ---------------------------------------------------------------- sockets
+
+    /** An nl_sock connected to NETLINK_ROUTE. Not thread-safe: callers serialise on it. */
+    static final class Socket {
+        private final MemorySegment sock;
+        private boolean closed;
+
+        private Socket(MemorySegment sock) {
+            this.sock = sock;
+        }
+    }
+
+    /** Opens a route socket in the caller's network namespace; returns a negative libnl code on failure. */
+    static Socket openSocket(int[] error) {
+        MemorySegment sock = nl_socket_alloc();
+        if (sock.equals(MemorySegment.NULL)) {
+            error[0] = -Nle.NOMEM;
+            return null;
+        }
+        int rc = nl_connect(sock, NETLINK_ROUTE);
+        if (rc < 0) {
+            nl_socket_free(sock);
+            error[0] = rc;
+            return null;
+        }
+        return new Socket(sock);
+    }
+
+    /**
+     * Runs {@code body} on a fresh platform thread that has entered the network namespace at {@code nsPath}.
+     * setns(2) changes only the calling thread, and a socket keeps the namespace it was made in; running on a
+     * throw-away thread means no pooled or virtual thread is ever left in the wrong namespace.
+     */
+    static <T> T inNamespace(String nsPath, java.util.function.Supplier<T> body) {
+        Object[] result = new Object[1];
+        RuntimeException[] failure = new RuntimeException[1];
+        Thread t = Thread.ofPlatform().name("netns-" + nsPath).unstarted(() -> {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment state = arena.allocate(CALL_STATE);
+                int fd = open(state, arena.allocateFrom(nsPath), O_RDONLY_CLOEXEC);
+                if (fd < 0) {
+                    throw new NetlinkUnavailableException("cannot open network namespace " + nsPath + ": errno "
+                            + (int) ERRNO.get(state, 0L) + " (create it with: ip netns add NAME)", null);
+                }
+                int rc = setns(state, fd, CLONE_NEWNET);
+                int errno = (int) ERRNO.get(state, 0L);
+                close(fd);
+                if (rc != 0) {
+                    throw new NetlinkUnavailableException("cannot enter network namespace " + nsPath + ": errno "
+                            + errno + " (needs CAP_SYS_ADMIN)", null);
+                }
+                result[0] = body.get();
+            } catch (RuntimeException e) {
+                failure[0] = e;
+            }
+        });
+        t.start();
+        try {
+            t.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while opening a socket in " + nsPath, e);
+        }
+        if (failure[0] != null) {
+            throw failure[0];
+        }
+        @SuppressWarnings("unchecked")
+        T value = (T) result[0];
+        return value;
+    }
+
+    static void closeSocket(Socket s) {
+        if (!s.closed) {
+            s.closed = true;
+            nl_socket_free(s.sock);
+        }
+    }
+
+    static String errorText(int code) {
+        MemorySegment text = nl_geterror(code);
+        return text.equals(MemorySegment.NULL) ? "unknown error" : text.reinterpret(1024).getString(0);
+    }
+
+    private static String string(MemorySegment p) {
+        return p.equals(MemorySegment.NULL) ? null : p.reinterpret(1024).getString(0);
+    }
+
+    // ---------------------------------------------------------------- links
+
+    /** The ifindex of the named link, or a negative libnl code (NLE_OBJ_NOTFOUND / NLE_NODEV when absent). */
+    static int linkIndex(Socket s, String name) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ADDRESS);
+            int rc = rtnl_link_get_kernel(s.sock, 0, arena.allocateFrom(name), out);
+            if (rc < 0) {
+                return rc;
+            }
+            MemorySegment link = out.get(ADDRESS, 0);
+            try {
+                return rtnl_link_get_ifindex(link);
+            } finally {
+                rtnl_link_put(link);
+            }
+        }
+    }
+
+    static int ifbAdd(Socket s, String name) {
+        MemorySegment link = rtnl_link_alloc();
+        try (Arena arena = Arena.ofConfined()) {
+            rtnl_link_set_name(link, arena.allocateFrom(name));
+            int rc = rtnl_link_set_type(link, KIND_IFB);
+            return rc < 0 ? rc : rtnl_link_add(s.sock, link, NLM_F_CREATE | NLM_F_EXCL);
+        } finally {
+            rtnl_link_put(link);
+        }
+    }
+
+    static int linkSetUp(Socket s, int ifindex, boolean up) {
+        MemorySegment orig = rtnl_link_alloc();
+        MemorySegment changes = rtnl_link_alloc();
+        try {
+            rtnl_link_set_ifindex(orig, ifindex);
+            if (up) {
+                rtnl_link_set_flags(changes, IFF_UP);
+            } else {
+                rtnl_link_unset_flags(changes, IFF_UP);
+            }
+            return rtnl_link_change(s.sock, orig, changes, 0);
+        } finally {
+            rtnl_link_put(changes);
+            rtnl_link_put(orig);
+        }
+    }
+
+    static int linkDelete(Socket s, int ifindex) {
+        MemorySegment link = rtnl_link_alloc();
+        try {
+            rtnl_link_set_ifindex(link, ifindex);
+            return rtnl_link_delete(s.sock, link);
+        } finally {
+            rtnl_link_put(link);
+        }
+    }
+
+    record LinkRow(String name, int index, String type, boolean up) {
+    }
+
+    /** Every link in the socket's namespace; a negative code in {@code error[0]} on failure. */
+    static List<LinkRow> links(Socket s, int[] error) {
+        List<LinkRow> rows = new ArrayList<>();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ADDRESS);
+            int rc = rtnl_link_alloc_cache(s.sock, AF_UNSPEC, out);
+            if (rc < 0) {
+                error[0] = rc;
+                return rows;
+            }
+            MemorySegment cache = out.get(ADDRESS, 0);
+            try {
+                for (MemorySegment o = nl_cache_get_first(cache); !o.equals(MemorySegment.NULL); o = nl_cache_get_next(o)) {
+                    rows.add(new LinkRow(string(rtnl_link_get_name(o)), rtnl_link_get_ifindex(o),
+                            string(rtnl_link_get_type(o)), (rtnl_link_get_flags(o) & IFF_UP) != 0));
+                }
+            } finally {
+                nl_cache_free(cache);
+            }
+        }
+        return rows;
+    }
+
+    // ---------------------------------------------------------------- qdiscs
+
+    static int ingressAdd(Socket s, int ifindex) {
+        MemorySegment q = ingress(ifindex);
+        try {
+            return rtnl_qdisc_add(s.sock, q, NLM_F_CREATE | NLM_F_EXCL);
+        } finally {
+            rtnl_qdisc_put(q);
+        }
+    }
+
+    static int ingressDelete(Socket s, int ifindex) {
+        MemorySegment q = ingress(ifindex);
+        try {
+            return rtnl_qdisc_delete(s.sock, q);
+        } finally {
+            rtnl_qdisc_put(q);
+        }
+    }
+
+    private static MemorySegment ingress(int ifindex) {
+        MemorySegment q = rtnl_qdisc_alloc();
+        rtnl_tc_set_ifindex(q, ifindex);
+        rtnl_tc_set_parent(q, TcHandle.INGRESS_PARENT.value());
+        rtnl_tc_set_handle(q, TcHandle.INGRESS.value());
+        rtnl_tc_set_kind(q, KIND_INGRESS);
+        return q;
+    }
+
+    /** Creates the plug qdisc with its limit; plug_init reads only the limit, so this is one message. */
+    static int plugAdd(Socket s, int ifindex, int handle, int limit) {
+        MemorySegment q = plug(ifindex, handle);
+        try {
+            int rc = rtnl_qdisc_plug_set_limit(q, limit);
+            return rc < 0 ? rc : rtnl_qdisc_add(s.sock, q, NLM_F_CREATE | NLM_F_EXCL);
+        } finally {
+            rtnl_qdisc_put(q);
+        }
+    }
+
+    static int plugDelete(Socket s, int ifindex, int handle) {
+        MemorySegment q = plug(ifindex, handle);
+        try {
+            return rtnl_qdisc_delete(s.sock, q);
+        } finally {
+            rtnl_qdisc_put(q);
+        }
+    }
+
+    static int plugSetLimit(Socket s, int ifindex, int handle, int limit) {
+        MemorySegment q = plug(ifindex, handle);
+        try {
+            int rc = rtnl_qdisc_plug_set_limit(q, limit);
+            return rc < 0 ? rc : rtnl_qdisc_add(s.sock, q, 0);
+        } finally {
+            rtnl_qdisc_put(q);
+        }
+    }
+
+    private static MemorySegment plug(int ifindex, int handle) {
+        MemorySegment q = rtnl_qdisc_alloc();
+        rtnl_tc_set_ifindex(q, ifindex);
+        rtnl_tc_set_parent(q, TcHandle.ROOT.value());
+        rtnl_tc_set_handle(q, handle);
+        rtnl_tc_set_kind(q, KIND_PLUG);
+        return q;
+    }
+
+    /**
+     * A plug qdisc object kept for the checkpoint hot path, so that buffer and release are each one setter and one
+     * netlink round trip, with nothing allocated on the Java heap. Freed by {@link #plugFree}.
+     */
+    static final class PlugObject {
+        private final MemorySegment qdisc;
+        private boolean freed;
+
+        private PlugObject(MemorySegment qdisc) {
+            this.qdisc = qdisc;
+        }
+    }
+
+    static PlugObject plugObject(int ifindex, int handle) {
+        return new PlugObject(plug(ifindex, handle));
+    }
+
+    static void plugFree(PlugObject p) {
+        if (!p.freed) {
+            p.freed = true;
+            rtnl_qdisc_put(p.qdisc);
+        }
+    }
+
+    /** A plug change is sent as RTM_NEWQDISC without NLM_F_CREATE: the kernel changes the qdisc with that handle. */
+    static int plugBuffer(Socket s, PlugObject p) {
+        int rc = rtnl_qdisc_plug_buffer(p.qdisc);
+        return rc < 0 ? rc : rtnl_qdisc_add(s.sock, p.qdisc, 0);
+    }
+
+    static int plugReleaseOne(Socket s, PlugObject p) {
+        int rc = rtnl_qdisc_plug_release_one(p.qdisc);
+        return rc < 0 ? rc : rtnl_qdisc_add(s.sock, p.qdisc, 0);
+    }
+
+    static int plugReleaseIndefinite(Socket s, PlugObject p) {
+        int rc = rtnl_qdisc_plug_release_indefinite(p.qdisc);
+        return rc < 0 ? rc : rtnl_qdisc_add(s.sock, p.qdisc, 0);
+    }
+
+    record QdiscRow(int ifindex, int handle, int parent, String kind,
+                    long bytes, long packets, long backlogBytes, long backlogPackets, long drops) {
+    }
+
+    /** Every qdisc in the socket's namespace with its counters; a negative code in {@code error[0]} on failure. */
+    static List<QdiscRow> qdiscs(Socket s, int[] error) {
+        List<QdiscRow> rows = new ArrayList<>();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ADDRESS);
+            int rc = rtnl_qdisc_alloc_cache(s.sock, out);
+            if (rc < 0) {
+                error[0] = rc;
+                return rows;
+            }
+            MemorySegment cache = out.get(ADDRESS, 0);
+            try {
+                for (MemorySegment o = nl_cache_get_first(cache); !o.equals(MemorySegment.NULL); o = nl_cache_get_next(o)) {
+                    rows.add(new QdiscRow(rtnl_tc_get_ifindex(o), rtnl_tc_get_handle(o), rtnl_tc_get_parent(o),
+                            string(rtnl_tc_get_kind(o)), rtnl_tc_get_stat(o, RTNL_TC_BYTES),
+                            rtnl_tc_get_stat(o, RTNL_TC_PACKETS), rtnl_tc_get_stat(o, RTNL_TC_BACKLOG),
+                            rtnl_tc_get_stat(o, RTNL_TC_QLEN), rtnl_tc_get_stat(o, RTNL_TC_DROPS)));
+                }
+            } finally {
+                nl_cache_free(cache);
+            }
+        }
+        return rows;
+    }
+
+    // ---------------------------------------------------------------- filters
+
+    /**
+     * Adds {@code u32 match u32 0 0 action mirred egress redirect dev IFB} under the vif's ingress qdisc.
+     * The kind is set before any kind-specific setter (libnl has no kind data until then), and the action is
+     * put after adding it: the classifier holds its own reference.
+     */
+    static int redirectAdd(Socket s, int vifIndex, int protocol, int prio, int ifbIndex) {
+        MemorySegment cls = rtnl_cls_alloc();
+        MemorySegment act = rtnl_act_alloc();
+        try {
+            rtnl_tc_set_ifindex(cls, vifIndex);
+            rtnl_tc_set_parent(cls, TcHandle.INGRESS.value());
+            int rc = rtnl_tc_set_kind(cls, KIND_U32);
+            if (rc < 0) {
+                return rc;
+            }
+            rtnl_cls_set_prio(cls, (short) prio);
+            rtnl_cls_set_protocol(cls, (short) protocol);
+            rc = rtnl_u32_add_key_uint32(cls, 0, 0, 0, 0);
+            if (rc < 0) {
+                return rc;
+            }
+            rc = rtnl_tc_set_kind(act, KIND_MIRRED);
+            if (rc < 0) {
+                return rc;
+            }
+            // rtnl_mirred_set_action reports failure as a positive code: test != 0.
+            rc = rtnl_mirred_set_action(act, TCA_EGRESS_REDIR);
+            if (rc != 0) {
+                return -Math.abs(rc);
+            }
+            rc = rtnl_mirred_set_policy(act, TC_ACT_STOLEN);
+            if (rc < 0) {
+                return rc;
+            }
+            rc = rtnl_mirred_set_ifindex(act, ifbIndex);
+            if (rc < 0) {
+                return rc;
+            }
+            rc = rtnl_u32_add_action(cls, act);
+            return rc < 0 ? rc : rtnl_cls_add(s.sock, cls, NLM_F_CREATE | NLM_F_EXCL);
+        } finally {
+            rtnl_act_put(act);
+            rtnl_cls_put(cls);
+        }
+    }
+
+    /** Deletes every u32 filter with this priority and protocol under the vif's ingress qdisc. */
+    static int redirectDelete(Socket s, int vifIndex, int protocol, int prio) {
+        MemorySegment cls = rtnl_cls_alloc();
+        try {
+            rtnl_tc_set_ifindex(cls, vifIndex);
+            rtnl_tc_set_parent(cls, TcHandle.INGRESS.value());
+            int rc = rtnl_tc_set_kind(cls, KIND_U32);
+            if (rc < 0) {
+                return rc;
+            }
+            rtnl_cls_set_prio(cls, (short) prio);
+            rtnl_cls_set_protocol(cls, (short) protocol);
+            return rtnl_cls_delete(s.sock, cls, 0);
+        } finally {
+            rtnl_cls_put(cls);
+        }
+    }
+
+    /** @param mirredTarget the ifindex the filter's first action redirects to, or 0 if it has no mirred redirect */
+    record FilterRow(int priority, int protocol, String kind, int mirredTarget) {
+    }
+
+    /** The filters under a vif's ingress qdisc; a negative code in {@code error[0]} on failure. */
+    static List<FilterRow> ingressFilters(Socket s, int vifIndex, int[] error) {
+        List<FilterRow> rows = new ArrayList<>();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ADDRESS);
+            int rc = rtnl_cls_alloc_cache(s.sock, vifIndex, TcHandle.INGRESS.value(), out);
+            if (rc < 0) {
+                error[0] = rc;
+                return rows;
+            }
+            MemorySegment cache = out.get(ADDRESS, 0);
+            try {
+                for (MemorySegment o = nl_cache_get_first(cache); !o.equals(MemorySegment.NULL); o = nl_cache_get_next(o)) {
+                    String kind = string(rtnl_tc_get_kind(o));
+                    int target = 0;
+                    if (RedirectFilter.KIND.equals(kind)) {
+                        MemorySegment act = rtnl_u32_get_action(o);
+                        if (!act.equals(MemorySegment.NULL) && "mirred".equals(string(rtnl_tc_get_kind(act)))
+                                && rtnl_mirred_get_action(act) == TCA_EGRESS_REDIR) {
+                            target = rtnl_mirred_get_ifindex(act);
+                        }
+                    }
+                    rows.add(new FilterRow(Short.toUnsignedInt(rtnl_cls_get_prio(o)),
+                            Short.toUnsignedInt(rtnl_cls_get_protocol(o)), kind, target));
+                }
+            } finally {
+                nl_cache_free(cache);
+            }
+        }
+        return rows;
+    }
+
+    // ---------------------------------------------------------------- downcall wrappers, one per C function
+
+    private static MemorySegment nl_socket_alloc() {
+        try { return (MemorySegment) nl_socket_alloc$mh.invokeExact(); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static void nl_socket_free(MemorySegment sock) {
+        try { nl_socket_free$mh.invokeExact(sock); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static int nl_connect(MemorySegment sock, int protocol) {
+        try { return (int) nl_connect$mh.invokeExact(sock, protocol); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static MemorySegment nl_geterror(int code) {
+        try { return (MemorySegment) nl_geterror$mh.invokeExact(code); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static MemorySegment nl_cache_get_first(MemorySegment cache) {
+        try { return (MemorySegment) nl_cache_get_first$mh.invokeExact(cache); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static MemorySegment nl_cache_get_next(MemorySegment obj) {
+        try { return (MemorySegment) nl_cache_get_next$mh.invokeExact(obj); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static void nl_cache_free(MemorySegment cache) {
+        try { nl_cache_free$mh.invokeExact(cache); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static MemorySegment rtnl_link_alloc() {
+        try { return (MemorySegment) rtnl_link_alloc$mh.invokeExact(); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static void rtnl_link_put(MemorySegment link) {
+        try { rtnl_link_put$mh.invokeExact(link); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static int rtnl_link_get_kernel(MemorySegment sock, int ifindex, MemorySegment name, MemorySegment out) {
+        try { return (int) rtnl_link_get_kernel$mh.invokeExact(sock, ifindex, name, out); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static int rtnl_link_get_ifindex(MemorySegment link) {
+        try { return (int) rtnl_link_get_ifindex$mh.invokeExact(link); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static MemorySegment rtnl_link_get_name(MemorySegment link) {
+        try { return (MemorySegment) rtnl_link_get_name$mh.invokeExact(link); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static MemorySegment rtnl_link_get_type(MemorySegment link) {
+        try { return (MemorySegment) rtnl_link_get_type$mh.invokeExact(link); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static int rtnl_link_get_flags(MemorySegment link) {
+        try { return (int) rtnl_link_get_flags$mh.invokeExact(link); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static void rtnl_link_set_name(MemorySegment link, MemorySegment name) {
+        try { rtnl_link_set_name$mh.invokeExact(link, name); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static int rtnl_link_set_type(MemorySegment link, MemorySegment type) {
+        try { return (int) rtnl_link_set_type$mh.invokeExact(link, type); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static void rtnl_link_set_ifindex(MemorySegment link, int ifindex) {
+        try { rtnl_link_set_ifindex$mh.invokeExact(link, ifindex); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static void rtnl_link_set_flags(MemorySegment link, int flags) {
+        try { rtnl_link_set_flags$mh.invokeExact(link, flags); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static void rtnl_link_unset_flags(MemorySegment link, int flags) {
+        try { rtnl_link_unset_flags$mh.invokeExact(link, flags); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static int rtnl_link_add(MemorySegment sock, MemorySegment link, int flags) {
+        try { return (int) rtnl_link_add$mh.invokeExact(sock, link, flags); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static int rtnl_link_change(MemorySegment sock, MemorySegment orig, MemorySegment changes, int flags) {
+        try { return (int) rtnl_link_change$mh.invokeExact(sock, orig, changes, flags); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static int rtnl_link_delete(MemorySegment sock, MemorySegment link) {
+        try { return (int) rtnl_link_delete$mh.invokeExact(sock, link); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static int rtnl_link_alloc_cache(MemorySegment sock, int family, MemorySegment out) {
+        try { return (int) rtnl_link_alloc_cache$mh.invokeExact(sock, family, out); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static void rtnl_tc_set_ifindex(MemorySegment tc, int ifindex) {
+        try { rtnl_tc_set_ifindex$mh.invokeExact(tc, ifindex); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static void rtnl_tc_set_parent(MemorySegment tc, int parent) {
+        try { rtnl_tc_set_parent$mh.invokeExact(tc, parent); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static void rtnl_tc_set_handle(MemorySegment tc, int handle) {
+        try { rtnl_tc_set_handle$mh.invokeExact(tc, handle); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static int rtnl_tc_set_kind(MemorySegment tc, MemorySegment kind) {
+        try { return (int) rtnl_tc_set_kind$mh.invokeExact(tc, kind); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static int rtnl_tc_get_ifindex(MemorySegment tc) {
+        try { return (int) rtnl_tc_get_ifindex$mh.invokeExact(tc); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static int rtnl_tc_get_parent(MemorySegment tc) {
+        try { return (int) rtnl_tc_get_parent$mh.invokeExact(tc); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static int rtnl_tc_get_handle(MemorySegment tc) {
+        try { return (int) rtnl_tc_get_handle$mh.invokeExact(tc); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static MemorySegment rtnl_tc_get_kind(MemorySegment tc) {
+        try { return (MemorySegment) rtnl_tc_get_kind$mh.invokeExact(tc); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static long rtnl_tc_get_stat(MemorySegment tc, int id) {
+        try { return (long) rtnl_tc_get_stat$mh.invokeExact(tc, id); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static MemorySegment rtnl_qdisc_alloc() {
+        try { return (MemorySegment) rtnl_qdisc_alloc$mh.invokeExact(); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static void rtnl_qdisc_put(MemorySegment q) {
+        try { rtnl_qdisc_put$mh.invokeExact(q); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static int rtnl_qdisc_add(MemorySegment sock, MemorySegment q, int flags) {
+        try { return (int) rtnl_qdisc_add$mh.invokeExact(sock, q, flags); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static int rtnl_qdisc_delete(MemorySegment sock, MemorySegment q) {
+        try { return (int) rtnl_qdisc_delete$mh.invokeExact(sock, q); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static int rtnl_qdisc_alloc_cache(MemorySegment sock, MemorySegment out) {
+        try { return (int) rtnl_qdisc_alloc_cache$mh.invokeExact(sock, out); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static int rtnl_qdisc_plug_set_limit(MemorySegment q, int limit) {
+        try { return (int) rtnl_qdisc_plug_set_limit$mh.invokeExact(q, limit); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static int rtnl_qdisc_plug_buffer(MemorySegment q) {
+        try { return (int) rtnl_qdisc_plug_buffer$mh.invokeExact(q); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static int rtnl_qdisc_plug_release_one(MemorySegment q) {
+        try { return (int) rtnl_qdisc_plug_release_one$mh.invokeExact(q); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static int rtnl_qdisc_plug_release_indefinite(MemorySegment q) {
+        try { return (int) rtnl_qdisc_plug_release_indefinite$mh.invokeExact(q); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static MemorySegment rtnl_cls_alloc() {
+        try { return (MemorySegment) rtnl_cls_alloc$mh.invokeExact(); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static void rtnl_cls_put(MemorySegment cls) {
+        try { rtnl_cls_put$mh.invokeExact(cls); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static int rtnl_cls_add(MemorySegment sock, MemorySegment cls, int flags) {
+        try { return (int) rtnl_cls_add$mh.invokeExact(sock, cls, flags); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static int rtnl_cls_delete(MemorySegment sock, MemorySegment cls, int flags) {
+        try { return (int) rtnl_cls_delete$mh.invokeExact(sock, cls, flags); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static void rtnl_cls_set_prio(MemorySegment cls, short prio) {
+        try { rtnl_cls_set_prio$mh.invokeExact(cls, prio); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static short rtnl_cls_get_prio(MemorySegment cls) {
+        try { return (short) rtnl_cls_get_prio$mh.invokeExact(cls); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static void rtnl_cls_set_protocol(MemorySegment cls, short protocol) {
+        try { rtnl_cls_set_protocol$mh.invokeExact(cls, protocol); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static short rtnl_cls_get_protocol(MemorySegment cls) {
+        try { return (short) rtnl_cls_get_protocol$mh.invokeExact(cls); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static int rtnl_cls_alloc_cache(MemorySegment sock, int ifindex, int parent, MemorySegment out) {
+        try { return (int) rtnl_cls_alloc_cache$mh.invokeExact(sock, ifindex, parent, out); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static int rtnl_u32_add_key_uint32(MemorySegment cls, int val, int mask, int off, int offmask) {
+        try { return (int) rtnl_u32_add_key_uint32$mh.invokeExact(cls, val, mask, off, offmask); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static int rtnl_u32_add_action(MemorySegment cls, MemorySegment act) {
+        try { return (int) rtnl_u32_add_action$mh.invokeExact(cls, act); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static MemorySegment rtnl_u32_get_action(MemorySegment cls) {
+        try { return (MemorySegment) rtnl_u32_get_action$mh.invokeExact(cls); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static MemorySegment rtnl_act_alloc() {
+        try { return (MemorySegment) rtnl_act_alloc$mh.invokeExact(); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static void rtnl_act_put(MemorySegment act) {
+        try { rtnl_act_put$mh.invokeExact(act); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static int rtnl_mirred_set_action(MemorySegment act, int action) {
+        try { return (int) rtnl_mirred_set_action$mh.invokeExact(act, action); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static int rtnl_mirred_get_action(MemorySegment act) {
+        try { return (int) rtnl_mirred_get_action$mh.invokeExact(act); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static int rtnl_mirred_set_policy(MemorySegment act, int policy) {
+        try { return (int) rtnl_mirred_set_policy$mh.invokeExact(act, policy); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static int rtnl_mirred_set_ifindex(MemorySegment act, int ifindex) {
+        try { return (int) rtnl_mirred_set_ifindex$mh.invokeExact(act, ifindex); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static int rtnl_mirred_get_ifindex(MemorySegment act) {
+        try { return (int) rtnl_mirred_get_ifindex$mh.invokeExact(act); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static int open(MemorySegment state, MemorySegment path, int flags) {
+        try { return (int) open$mh.invokeExact(state, path, flags); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static int setns(MemorySegment state, int fd, int nstype) {
+        try { return (int) setns$mh.invokeExact(state, fd, nstype); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static int close(int fd) {
+        try { return (int) close$mh.invokeExact(fd); } catch (Throwable t) { throw bindingBug(t); }
+    }
+}

@@ -1,0 +1,298 @@
+package io.remus.netbuf.netlink;
+
+import io.remus.netbuf.netlink.Nle.Step;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The kernel operations of a network buffer, one method per operation, over one libnl route socket.
+ * Each method's comment names the {@code tc}/{@code ip} command it stands for. Calls are serialised on the
+ * socket (libnl sockets are not thread-safe). Deletions are idempotent: an object that is already gone, or whose
+ * device is gone, is success.
+ */
+public final class Netlink implements AutoCloseable {
+
+    private final LibNl.Socket socket;
+    private final String namespace;
+
+    private Netlink(LibNl.Socket socket, String namespace) {
+        this.socket = socket;
+        this.namespace = namespace;
+    }
+
+    /** A socket in the caller's network namespace. */
+    public static Netlink open() {
+        LibNl.requireLoaded();
+        return new Netlink(connect(), null);
+    }
+
+    /**
+     * A socket in another network namespace, given by its file ({@code /run/netns/NAME} for {@code ip netns}):
+     * every operation on it acts in that namespace.
+     */
+    public static Netlink openInNamespace(Path namespaceFile) {
+        LibNl.requireLoaded();
+        if (!Files.exists(namespaceFile)) {
+            throw new NetlinkUnavailableException("network namespace file " + namespaceFile
+                    + " does not exist (create it with: ip netns add NAME)", null);
+        }
+        String path = namespaceFile.toString();
+        return new Netlink(LibNl.inNamespace(path, Netlink::connect), path);
+    }
+
+    private static LibNl.Socket connect() {
+        int[] error = new int[1];
+        LibNl.Socket s = LibNl.openSocket(error);
+        if (s == null) {
+            throw failure(Step.LIST, "netlink route socket", error[0]);
+        }
+        return s;
+    }
+
+    /** The namespace file this socket was opened in, or empty for the caller's own. */
+    public Optional<String> namespace() {
+        return Optional.ofNullable(namespace);
+    }
+
+    // ---------------------------------------------------------------- links
+
+    /** {@code ip link show NAME}: the link, or empty when no such device exists. */
+    public synchronized Optional<Link> findLink(InterfaceName name) {
+        int rc = LibNl.linkIndex(socket, name.value());
+        if (rc > 0) {
+            return Optional.of(new Link(name, rc));
+        }
+        if (Nle.isGone(rc)) {
+            return Optional.empty();
+        }
+        throw failure(Step.FIND_LINK, name.value(), rc);
+    }
+
+    /** Like {@link #findLink} but a missing device is a {@link LinkNotFoundException}. */
+    public Link link(InterfaceName name) {
+        return findLink(name).orElseThrow(() -> new LinkNotFoundException(Step.FIND_LINK.text, name.value(),
+                -Nle.NODEV, "no such device"));
+    }
+
+    /** {@code ip link add NAME type ifb}. */
+    public synchronized Link createIfb(InterfaceName name) {
+        check(LibNl.ifbAdd(socket, name.value()), Step.CREATE_IFB, name.value());
+        int index = LibNl.linkIndex(socket, name.value());
+        check(index, Step.FIND_LINK, name.value());
+        return new Link(name, index);
+    }
+
+    /** {@code ip link del NAME}; a device already gone is success. */
+    public synchronized void deleteLink(Link link) {
+        checkOrGone(LibNl.linkDelete(socket, link.index()), Step.DELETE_LINK, link);
+    }
+
+    /** {@code ip link set NAME up}. */
+    public synchronized void setUp(Link link) {
+        check(LibNl.linkSetUp(socket, link.index(), true), Step.SET_UP, link);
+    }
+
+    /** {@code ip link set NAME down}; a device already gone is success. */
+    public synchronized void setDown(Link link) {
+        checkOrGone(LibNl.linkSetUp(socket, link.index(), false), Step.SET_DOWN, link);
+    }
+
+    /** {@code ip link show type ifb}: every ifb device in this namespace. */
+    public synchronized List<Link> ifbLinks() {
+        int[] error = new int[1];
+        List<LibNl.LinkRow> rows = LibNl.links(socket, error);
+        check(error[0], Step.LIST, "links");
+        return rows.stream().filter(r -> "ifb".equals(r.type()))
+                .map(r -> new Link(InterfaceName.of(r.name()), r.index())).toList();
+    }
+
+    /** Whether the link is administratively up; a missing device is a {@link LinkNotFoundException}. */
+    public synchronized boolean isUp(Link link) {
+        int[] error = new int[1];
+        List<LibNl.LinkRow> rows = LibNl.links(socket, error);
+        check(error[0], Step.LIST, "links");
+        return rows.stream().filter(r -> r.index() == link.index()).findFirst()
+                .orElseThrow(() -> new LinkNotFoundException(Step.LIST.text, link.toString(), -Nle.NODEV,
+                        "no such device"))
+                .up();
+    }
+
+    // ---------------------------------------------------------------- ingress qdisc
+
+    /** {@code tc qdisc add dev VIF ingress}. */
+    public synchronized void addIngress(IngressQdisc ingress) {
+        check(LibNl.ingressAdd(socket, ingress.vif().index()), Step.ADD_INGRESS, ingress.vif());
+    }
+
+    /** {@code tc qdisc del dev VIF ingress}; also removes the filters under it. Absent is success. */
+    public synchronized void deleteIngress(IngressQdisc ingress) {
+        int rc = LibNl.ingressDelete(socket, ingress.vif().index());
+        if (rc < 0 && Math.abs(rc) == Nle.INVAL && !hasQdisc(ingress.vif(), TcHandle.INGRESS_PARENT, IngressQdisc.KIND)) {
+            return; // the kernel says EINVAL, not ENOENT, when a device has no ingress qdisc to delete
+        }
+        checkOrGone(rc, Step.DELETE_INGRESS, ingress.vif());
+    }
+
+    // ---------------------------------------------------------------- redirect filter
+
+    /** {@code tc filter add dev VIF parent ffff: protocol P prio N u32 match u32 0 0 action mirred egress redirect dev IFB}. */
+    public synchronized void addRedirect(RedirectFilter filter) {
+        check(LibNl.redirectAdd(socket, filter.vif().index(), filter.protocol(), filter.priority(),
+                filter.ifb().index()), Step.ADD_REDIRECT, filter.vif());
+    }
+
+    /** {@code tc filter del dev VIF parent ffff: protocol P prio N u32}; absent (or no ingress qdisc) is success. */
+    public synchronized void deleteRedirect(RedirectFilter filter) {
+        int rc = LibNl.redirectDelete(socket, filter.vif().index(), filter.protocol(), filter.priority());
+        if (rc < 0 && Math.abs(rc) == Nle.INVAL && findRedirect(filter.vif(), filter.priority()).isEmpty()) {
+            return; // no ingress qdisc to hold the filter: nothing to delete
+        }
+        checkOrGone(rc, Step.DELETE_REDIRECT, filter.vif());
+    }
+
+    /**
+     * {@code tc filter show dev VIF ingress}: the redirect filter at this priority, as the kernel has it, or empty.
+     * The returned filter's ifb is identified by index only when it is not a link of this namespace.
+     */
+    public synchronized Optional<RedirectFilter> findRedirect(Link vif, int priority) {
+        int[] error = new int[1];
+        List<LibNl.FilterRow> rows = LibNl.ingressFilters(socket, vif.index(), error);
+        if (error[0] < 0) {
+            if (Nle.isGone(error[0]) || Math.abs(error[0]) == Nle.INVAL) {
+                return Optional.empty();
+            }
+            throw failure(Step.LIST, vif.toString(), error[0]);
+        }
+        return rows.stream()
+                .filter(r -> r.priority() == priority && RedirectFilter.KIND.equals(r.kind()) && r.mirredTarget() > 0)
+                .findFirst()
+                .map(r -> new RedirectFilter(vif, linkByIndex(r.mirredTarget()), r.protocol(), r.priority()));
+    }
+
+    private Link linkByIndex(int index) {
+        int[] error = new int[1];
+        return LibNl.links(socket, error).stream().filter(r -> r.index() == index).findFirst()
+                .map(r -> new Link(InterfaceName.of(r.name()), index))
+                .orElse(new Link(InterfaceName.of("ifindex" + index), index));
+    }
+
+    // ---------------------------------------------------------------- plug qdisc
+
+    /** {@code tc qdisc add dev IFB root handle H plug limit N}. A new plug qdisc starts blocked. */
+    public synchronized void addPlug(PlugQdisc plug) {
+        check(LibNl.plugAdd(socket, plug.ifb().index(), plug.handle().value(), (int) plug.limitBytes()),
+                Step.ADD_PLUG, plug.ifb());
+    }
+
+    /** {@code tc qdisc del dev IFB root handle H}; absent is success. */
+    public synchronized void deletePlug(PlugQdisc plug) {
+        int rc = LibNl.plugDelete(socket, plug.ifb().index(), plug.handle().value());
+        if (rc < 0 && Math.abs(rc) == Nle.INVAL && !hasQdisc(plug.ifb(), TcHandle.ROOT, PlugQdisc.KIND)) {
+            return;
+        }
+        checkOrGone(rc, Step.DELETE_PLUG, plug.ifb());
+    }
+
+    /** {@code tc qdisc change dev IFB root plug limit N}. */
+    public synchronized void setPlugLimit(PlugQdisc plug, long limitBytes) {
+        PlugQdisc.checkLimit(limitBytes);
+        check(LibNl.plugSetLimit(socket, plug.ifb().index(), plug.handle().value(), (int) limitBytes),
+                Step.PLUG_LIMIT, plug.ifb());
+    }
+
+    /** {@code tc qdisc change dev IFB root plug block}: closes the current epoch. */
+    public void plugBuffer(PlugQdisc plug) {
+        try (PlugControl control = openPlugControl(plug)) {
+            control.buffer();
+        }
+    }
+
+    /** {@code tc qdisc change dev IFB root plug release}: lets the oldest closed epoch out. */
+    public void plugReleaseOne(PlugQdisc plug) {
+        try (PlugControl control = openPlugControl(plug)) {
+            control.releaseOne();
+        }
+    }
+
+    /** {@code tc qdisc change dev IFB root plug release_indefinite}: lets everything out until the next buffer. */
+    public void plugReleaseIndefinite(PlugQdisc plug) {
+        try (PlugControl control = openPlugControl(plug)) {
+            control.releaseIndefinite();
+        }
+    }
+
+    /**
+     * A handle on one plug qdisc for the checkpoint hot path: keeps the libnl object, so each buffer or release is
+     * one netlink round trip with nothing allocated on the Java heap. Close it when the buffer goes away.
+     */
+    public PlugControl openPlugControl(PlugQdisc plug) {
+        return new PlugControl(this, plug, LibNl.plugObject(plug.ifb().index(), plug.handle().value()));
+    }
+
+    /** {@code tc -s qdisc show dev IFB}: the plug qdisc's counters, or empty when the ifb has no such plug qdisc. */
+    public synchronized Optional<PlugStats> plugStats(PlugQdisc plug) {
+        return qdiscRows().stream()
+                .filter(r -> r.ifindex() == plug.ifb().index() && r.parent() == TcHandle.ROOT.value()
+                        && r.handle() == plug.handle().value() && PlugQdisc.KIND.equals(r.kind()))
+                .findFirst()
+                .map(r -> new PlugStats(r.bytes(), r.packets(), r.backlogBytes(), r.backlogPackets(), r.drops()));
+    }
+
+    /** {@code tc qdisc show dev NAME}: the link's qdiscs. */
+    public synchronized List<QdiscInfo> qdiscs(Link link) {
+        return qdiscRows().stream().filter(r -> r.ifindex() == link.index())
+                .map(r -> new QdiscInfo(r.ifindex(), new TcHandle(r.handle()), new TcHandle(r.parent()), r.kind()))
+                .toList();
+    }
+
+    private boolean hasQdisc(Link link, TcHandle parent, String kind) {
+        return qdiscRows().stream().anyMatch(r -> r.ifindex() == link.index() && r.parent() == parent.value()
+                && kind.equals(r.kind()));
+    }
+
+    private List<LibNl.QdiscRow> qdiscRows() {
+        int[] error = new int[1];
+        List<LibNl.QdiscRow> rows = LibNl.qdiscs(socket, error);
+        check(error[0], Step.LIST, "qdiscs");
+        return rows;
+    }
+
+    // ---------------------------------------------------------------- plumbing
+
+    /** Runs one hot-path plug change under the socket's lock; package-private for {@link PlugControl}. */
+    synchronized int plugChange(LibNl.PlugObject object, Step step) {
+        return switch (step) {
+            case PLUG_BUFFER -> LibNl.plugBuffer(socket, object);
+            case PLUG_RELEASE_ONE -> LibNl.plugReleaseOne(socket, object);
+            case PLUG_RELEASE_INDEFINITE -> LibNl.plugReleaseIndefinite(socket, object);
+            default -> throw new IllegalArgumentException(step.text);
+        };
+    }
+
+    @Override
+    public synchronized void close() {
+        LibNl.closeSocket(socket);
+    }
+
+    private static void check(int rc, Step step, Object device) {
+        if (rc < 0) {
+            throw failure(step, String.valueOf(device), rc);
+        }
+    }
+
+    private static void checkOrGone(int rc, Step step, Object device) {
+        if (rc < 0 && !Nle.isGone(rc)) {
+            throw failure(step, String.valueOf(device), rc);
+        }
+    }
+
+    static NetlinkException failure(Step step, String device, int code) {
+        String text = LibNl.errorText(code);
+        if (Math.abs(code) == Nle.NODEV && step != Step.CREATE_IFB) {
+            return new LinkNotFoundException(step.text, device, code, text);
+        }
+        return new NetlinkException(step.text, device, code, text, Nle.fix(step, code));
+    }
+}
