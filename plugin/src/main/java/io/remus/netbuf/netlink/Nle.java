@@ -33,6 +33,7 @@ final class Nle {
             case ADD_REDIRECT -> c == OBJ_NOTFOUND
                     ? "the kernel lacks the u32 classifier or the mirred action, or the vif has no ingress qdisc:"
                             + " modprobe cls_u32 act_mirred (CONFIG_NET_CLS_U32, CONFIG_NET_ACT_MIRRED)"
+                    : c == INVAL ? "the vif has no ingress qdisc to hold the filter: add the ingress qdisc first"
                     : c == EXIST ? "a filter with this priority already exists on the vif" : null;
             case ADD_PLUG -> c == OBJ_NOTFOUND
                     ? "the kernel has no plug qdisc: modprobe sch_plug (CONFIG_NET_SCH_PLUG)"

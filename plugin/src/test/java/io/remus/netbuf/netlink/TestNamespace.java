@@ -1,0 +1,117 @@
+package io.remus.netbuf.netlink;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * A network namespace made by a test, with vifs as veth pairs whose guest ends sit in a second namespace of
+ * their own (the "domain"). Closing deletes both namespaces and, with them, every device and qdisc inside.
+ * Observations go through {@code ip -j} and {@code tc -j}, never through the code under test.
+ */
+final class TestNamespace implements AutoCloseable {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    final String name;
+    final String guest;
+
+    private TestNamespace(String name) {
+        this.name = name;
+        this.guest = name + "g";
+    }
+
+    static TestNamespace create() {
+        Sh.requireRoot();
+        String name = "nbt" + Long.toString(ThreadLocalRandom.current().nextLong(1L << 40), 36);
+        Sh.run("ip", "netns", "add", name);
+        TestNamespace ns = new TestNamespace(name);
+        Sh.run("ip", "netns", "add", ns.guest);
+        Sh.run("ip", "-n", name, "link", "set", "lo", "up");
+        return ns;
+    }
+
+    Path file() {
+        return Path.of("/run/netns", name);
+    }
+
+    Netlink open() {
+        return Netlink.openInNamespace(file());
+    }
+
+    /** A veth pair: {@code vif} here, {@code eth0}-like {@code guestName} in the guest namespace; both up. */
+    void addVif(String vif, String guestName) {
+        Sh.run("ip", "-n", name, "link", "add", vif, "type", "veth", "peer", "name", guestName, "netns", guest);
+        Sh.run("ip", "-n", name, "link", "set", vif, "up");
+        Sh.run("ip", "-n", guest, "link", "set", guestName, "up");
+    }
+
+    void deleteLink(String dev) {
+        Sh.run("ip", "-n", name, "link", "del", dev);
+    }
+
+    Optional<JsonNode> link(String dev) {
+        Sh.Result r = Sh.tryRun("ip", "-n", name, "-j", "-s", "link", "show", "dev", dev);
+        if (!r.ok()) {
+            return Optional.empty();
+        }
+        return Optional.of(parse(r.out()).get(0));
+    }
+
+    List<String> linksOfType(String type) {
+        List<String> names = new ArrayList<>();
+        parse(Sh.run("ip", "-n", name, "-j", "link", "show", "type", type)).forEach(l -> names.add(l.get("ifname").asText()));
+        return names;
+    }
+
+    JsonNode qdiscs(String dev) {
+        return parse(Sh.run("tc", "-n", name, "-j", "-s", "qdisc", "show", "dev", dev));
+    }
+
+    Optional<JsonNode> qdisc(String dev, String kind) {
+        for (JsonNode q : qdiscs(dev)) {
+            if (q.get("kind").asText().equals(kind)) {
+                return Optional.of(q);
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** The filters under a device's ingress qdisc that carry actions (u32 also lists its hash tables). */
+    List<JsonNode> ingressFilters(String dev) {
+        Sh.Result r = Sh.tryRun("tc", "-n", name, "-j", "filter", "show", "dev", dev, "ingress");
+        List<JsonNode> out = new ArrayList<>();
+        if (!r.ok() || r.out().isBlank()) {
+            return out;
+        }
+        parse(r.out()).forEach(f -> {
+            if (f.path("options").has("actions")) {
+                out.add(f);
+            }
+        });
+        return out;
+    }
+
+    long txPackets(String dev) {
+        return link(dev).orElseThrow().path("stats64").path("tx").path("packets").asLong();
+    }
+
+    private static JsonNode parse(String json) {
+        try {
+            return JSON.readTree(json.isBlank() ? "[]" : json);
+        } catch (IOException e) {
+            throw new AssertionError("unparseable JSON from ip/tc: " + json, e);
+        }
+    }
+
+    @Override
+    public void close() {
+        Sh.tryRun("ip", "netns", "del", guest);
+        Sh.tryRun("ip", "netns", "del", name);
+    }
+}
