@@ -20,6 +20,9 @@ public final class BufferInstaller {
         void before(Step step, InterfaceName vif);
     }
 
+    /** How long uninstall waits for released frames to leave before it deletes the plug qdisc. */
+    static final long DRAIN_MILLIS = 200;
+
     private final Netlink netlink;
     private final IfbMode ifbMode;
     private final long limitBytes;
@@ -89,11 +92,32 @@ public final class BufferInstaller {
     public void uninstall(InstalledBuffer buffer) {
         if (netlink.plugStats(buffer.plug()).isPresent()) {
             netlink.plugReleaseIndefinite(buffer.plug());
+            awaitDrained(buffer.plug());
         }
         netlink.deletePlug(buffer.plug());
         netlink.deleteRedirect(buffer.redirect());
         netlink.deleteIngress(buffer.ingress());
         releaseIfb(buffer.ifb(), buffer.ifbCreated());
+    }
+
+    /**
+     * The kernel dequeues released frames in softirq context, after the release call has returned; deleting the
+     * qdisc before then would drop them. Waits until the backlog is empty, for at most {@link #DRAIN_MILLIS}.
+     */
+    private void awaitDrained(PlugQdisc plug) {
+        long deadline = System.nanoTime() + DRAIN_MILLIS * 1_000_000L;
+        while (System.nanoTime() < deadline) {
+            Optional<PlugStats> stats = netlink.plugStats(plug);
+            if (stats.isEmpty() || stats.get().backlogPackets() == 0) {
+                return;
+            }
+            try {
+                Thread.sleep(1);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
     }
 
     private void releaseIfb(Link ifb, boolean created) {

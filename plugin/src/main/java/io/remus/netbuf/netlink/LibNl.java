@@ -113,6 +113,7 @@ final class LibNl {
     private static final MethodHandle rtnl_cls_get_protocol$mh = downcall("rtnl_cls_get_protocol", FunctionDescriptor.of(JAVA_SHORT, ADDRESS));
     private static final MethodHandle rtnl_cls_alloc_cache$mh = downcall("rtnl_cls_alloc_cache", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS));
     private static final MethodHandle rtnl_u32_add_key_uint32$mh = downcall("rtnl_u32_add_key_uint32", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle rtnl_u32_set_cls_terminal$mh = downcall("rtnl_u32_set_cls_terminal", FunctionDescriptor.of(JAVA_INT, ADDRESS));
     private static final MethodHandle rtnl_u32_add_action$mh = downcall("rtnl_u32_add_action", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
     private static final MethodHandle rtnl_u32_get_action$mh = downcall("rtnl_u32_get_action", FunctionDescriptor.of(ADDRESS, ADDRESS));
     private static final MethodHandle rtnl_act_alloc$mh = downcall("rtnl_act_alloc", FunctionDescriptor.of(ADDRESS));
@@ -509,6 +510,11 @@ final class LibNl {
             if (rc < 0) {
                 return rc;
             }
+            // u32 runs a node's actions only if it is terminal; tc sets the flag whenever actions are given.
+            rc = rtnl_u32_set_cls_terminal(cls);
+            if (rc < 0) {
+                return rc;
+            }
             rc = rtnl_tc_set_kind(act, KIND_MIRRED);
             if (rc < 0) {
                 return rc;
@@ -792,6 +798,10 @@ final class LibNl {
 
     private static int rtnl_u32_add_key_uint32(MemorySegment cls, int val, int mask, int off, int offmask) {
         try { return (int) rtnl_u32_add_key_uint32$mh.invokeExact(cls, val, mask, off, offmask); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static int rtnl_u32_set_cls_terminal(MemorySegment cls) {
+        try { return (int) rtnl_u32_set_cls_terminal$mh.invokeExact(cls); } catch (Throwable t) { throw bindingBug(t); }
     }
 
     private static int rtnl_u32_add_action(MemorySegment cls, MemorySegment act) {

@@ -58,6 +58,8 @@ class IngressAndRedirectTest extends NamespaceTest {
         assertThat(action.get("to_dev").asText()).isEqualTo("nbifb7");
         assertThat(action.get("control_action").get("type").asText()).isEqualTo("stolen");
 
+        assertThat(Sh.run("tc", "-n", ns.name, "filter", "show", "dev", "vif7.0", "ingress"))
+                .as("u32 runs the actions of terminal nodes only").contains(" terminal ");
         assertThat(netlink.findRedirect(vif, RedirectFilter.DEFAULT_PRIORITY)).contains(filter);
 
         netlink.deleteRedirect(filter);
@@ -97,7 +99,8 @@ class IngressAndRedirectTest extends NamespaceTest {
 
         netlink.addRedirect(RedirectFilter.allProtocols(vif, ifb));
         sendArpFromGuest();
-        assertThat(ns.txPackets("nbifb7")).as("ARP frames redirected through the ifb").isGreaterThanOrEqualTo(before + 2);
+        // IPv6 is off in the test namespaces: the only frames the guest sends are its ARP requests
+        assertThat(ns.txPackets("nbifb7")).as("ARP frames redirected through the ifb").isGreaterThan(before);
     }
 
     private void sendArpFromGuest() {

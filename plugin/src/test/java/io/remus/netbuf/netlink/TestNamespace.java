@@ -32,6 +32,12 @@ final class TestNamespace implements AutoCloseable {
         Sh.run("ip", "netns", "add", name);
         TestNamespace ns = new TestNamespace(name);
         Sh.run("ip", "netns", "add", ns.guest);
+        // Devices send only what a test sends: no IPv6 autoconfiguration chatter from the guest, the vif or the
+        // ifb (an ifb's own MLD reports would otherwise sit in its plug queue beside the guest's frames).
+        for (String n : List.of(name, ns.guest)) {
+            Sh.run("ip", "netns", "exec", n, "sh", "-c", "echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6;"
+                    + " echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6");
+        }
         Sh.run("ip", "-n", name, "link", "set", "lo", "up");
         return ns;
     }

@@ -1,0 +1,57 @@
+# Remus Netbuf: `make test` runs every test, `make run` starts the server, `make bench` runs the benchmarks.
+# Each target installs what it needs first (Debian packages when root) and finds a JDK 25 by itself.
+SHELL := /bin/bash
+
+# Debian packages: libnl3 for the plugin; user-mode-linux and kmod for the kernel tests that need sch_plug;
+# iproute2, iputils-ping and python3 are the tests' observers and frame tools; gcc and the libnl headers build
+# the C baseline of the benchmark.
+RUN_PACKAGES  := libnl-3-200 libnl-route-3-200 iproute2
+TEST_PACKAGES := $(RUN_PACKAGES) user-mode-linux kmod iputils-ping python3
+BENCH_PACKAGES := $(TEST_PACKAGES) gcc libc6-dev libnl-3-dev libnl-route-3-dev
+
+# A JDK of version 25 or newer: JAVA_HOME if it is one, else the first under /usr/lib/jvm.
+NETBUF_JDK := $(shell for j in "$$JAVA_HOME" /usr/lib/jvm/*; do \
+    [ -n "$$j" ] && [ -x "$$j/bin/javac" ] || continue; \
+    v=$$("$$j/bin/java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p'); \
+    [ "$${v%%.*}" -ge 25 ] 2>/dev/null && { echo "$$j"; break; }; done)
+export JAVA_HOME := $(NETBUF_JDK)
+MVN := ./mvnw -B -ntp
+
+.PHONY: test run bench jdk deps-run deps-test deps-bench
+
+test: deps-test jdk
+	$(MVN) verify
+
+run: deps-run jdk
+	$(MVN) -q install -DskipTests
+	$(MVN) -pl src spring-boot:run
+
+bench: deps-bench jdk
+	$(MVN) -q install -DskipTests
+	$(MVN) -pl plugin test -Dtest=CheckpointBenchTest -Dsurefire.failIfNoSpecifiedTests=false -Dnetbuf.bench=true
+
+jdk:
+	@if [ -z "$(NETBUF_JDK)" ]; then \
+	  echo "No JDK 25 or newer found (looked at JAVA_HOME and /usr/lib/jvm/*)." >&2; \
+	  echo "Install one, e.g. Debian's openjdk-25-jdk or Adoptium's temurin-25-jdk, or set JAVA_HOME to it." >&2; \
+	  exit 1; fi
+	@echo "Using JDK $(NETBUF_JDK)"
+
+deps-run:
+	@$(call install,$(RUN_PACKAGES))
+deps-test:
+	@$(call install,$(TEST_PACKAGES))
+deps-bench:
+	@$(call install,$(BENCH_PACKAGES))
+
+# Installs the missing packages of $(1) with apt-get when root; otherwise names them and fails.
+define install
+missing=""; for p in $(1); do \
+  dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; done; \
+if [ -n "$$missing" ]; then \
+  if [ "$$(id -u)" != 0 ]; then \
+    echo "Missing Debian packages:$$missing. Install them as root: apt-get install$$missing" >&2; exit 1; fi; \
+  echo "Installing:$$missing"; \
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+fi
+endef

@@ -1,0 +1,118 @@
+package io.remus.netbuf.netlink;
+
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.Writer;
+import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Real frames through a buffered vif, as on a Xen host: the vif is a port of bridge {@code br0}, whose other port
+ * is a veth into a third namespace, the "wire", where a sniffer records every tagged frame that arrives. A sender in
+ * the guest namespace puts tagged IPv4, IPv6 and ARP frames on the guest end of the vif.
+ */
+final class Wire implements AutoCloseable {
+
+    record Frame(int epoch, int seq, int ethertype) {
+    }
+
+    private final String wireNs;
+    private final Process sniffer;
+    private final Process sender;
+    private final Writer senderIn;
+    private final BufferedReader senderOut;
+    private final BlockingQueue<Frame> arrived = new LinkedBlockingQueue<>();
+
+    Wire(TestNamespace ns, String vif, String guestDev) {
+        wireNs = ns.name + "w";
+        Sh.run("ip", "netns", "add", wireNs);
+        Sh.run("ip", "-n", ns.name, "link", "add", "br0", "type", "bridge", "stp_state", "0");
+        Sh.run("ip", "-n", ns.name, "link", "add", "wire0", "type", "veth", "peer", "name", "eth0", "netns", wireNs);
+        Sh.run("ip", "-n", ns.name, "link", "set", vif, "master", "br0");
+        Sh.run("ip", "-n", ns.name, "link", "set", "wire0", "master", "br0");
+        for (String dev : List.of("br0", "wire0")) {
+            Sh.run("ip", "-n", ns.name, "link", "set", dev, "up");
+        }
+        Sh.run("ip", "-n", wireNs, "link", "set", "eth0", "up");
+        try {
+            String tool = Path.of(Wire.class.getResource("/netbuf-test/frames.py").toURI()).toString();
+            sniffer = new ProcessBuilder("ip", "netns", "exec", wireNs, "python3", "-u", tool, "sniff", "eth0")
+                    .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            BufferedReader sniffed = new BufferedReader(new InputStreamReader(sniffer.getInputStream(), StandardCharsets.UTF_8));
+            if (!"ready".equals(sniffed.readLine())) {
+                fail("the sniffer in " + wireNs + " did not start");
+            }
+            Thread.ofPlatform().daemon().name("sniffer-" + wireNs).start(() -> {
+                try {
+                    for (String line; (line = sniffed.readLine()) != null; ) {
+                        String[] p = line.split(" ");
+                        arrived.add(new Frame(Integer.parseInt(p[0]), Integer.parseInt(p[1]), Integer.decode(p[2])));
+                    }
+                } catch (IOException ignored) {
+                    // the sniffer was stopped
+                }
+            });
+            sender = new ProcessBuilder("ip", "netns", "exec", ns.guest, "python3", "-u", tool, "send", guestDev)
+                    .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            senderIn = new java.io.OutputStreamWriter(sender.getOutputStream(), StandardCharsets.UTF_8);
+            senderOut = new BufferedReader(new InputStreamReader(sender.getInputStream(), StandardCharsets.UTF_8));
+        } catch (IOException | URISyntaxException e) {
+            throw new AssertionError("cannot start the frame tools (python3 is needed)", e);
+        }
+    }
+
+    /** Sends {@code count} frames tagged with {@code epoch} and sequence numbers from {@code firstSeq}. */
+    void send(int epoch, int firstSeq, int count, int size) {
+        try {
+            senderIn.write(epoch + " " + firstSeq + " " + count + " " + size + "\n");
+            senderIn.flush();
+            String answer = senderOut.readLine();
+            if (answer == null || !answer.startsWith("sent")) {
+                fail("the frame sender stopped: " + answer);
+            }
+        } catch (IOException e) {
+            throw new AssertionError("the frame sender stopped", e);
+        }
+    }
+
+    /** Waits until {@code n} more frames have arrived (at most {@code millis}) and returns what arrived. */
+    List<Frame> await(int n, long millis) throws InterruptedException {
+        List<Frame> got = new ArrayList<>();
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+        while (got.size() < n) {
+            Frame f = arrived.poll(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            if (f == null) {
+                break;
+            }
+            got.add(f);
+        }
+        return got;
+    }
+
+    /** Frames that have arrived and not yet been taken. */
+    List<Frame> drain() {
+        List<Frame> got = new ArrayList<>();
+        arrived.drainTo(got);
+        return got;
+    }
+
+    @Override
+    public void close() {
+        if (sender != null) {
+            sender.destroyForcibly();
+        }
+        if (sniffer != null) {
+            sniffer.destroyForcibly();
+        }
+        Sh.tryRun("ip", "netns", "del", wireNs);
+    }
+}

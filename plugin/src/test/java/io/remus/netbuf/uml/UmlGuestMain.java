@@ -1,0 +1,94 @@
+package io.remus.netbuf.uml;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.platform.engine.TestExecutionResult;
+import org.junit.platform.engine.discovery.DiscoverySelectors;
+import org.junit.platform.engine.support.descriptor.MethodSource;
+import org.junit.platform.launcher.Launcher;
+import org.junit.platform.launcher.LauncherDiscoveryRequest;
+import org.junit.platform.launcher.TagFilter;
+import org.junit.platform.launcher.TestExecutionListener;
+import org.junit.platform.launcher.TestIdentifier;
+import org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder;
+import org.junit.platform.launcher.core.LauncherFactory;
+
+/**
+ * Runs inside user-mode-linux: every test tagged {@code uml-guest}, writing one JSON record per test to the
+ * results file given as the first argument. The host side (UmlKernelTest) turns them back into test results.
+ */
+public final class UmlGuestMain {
+
+    public static void main(String[] args) throws Exception {
+        Path results = Path.of(args[0]);
+        LauncherDiscoveryRequestBuilder request = LauncherDiscoveryRequestBuilder.request()
+                .filters(TagFilter.includeTags("uml-guest"));
+        if (args.length > 1 && !args[1].isBlank()) {
+            request.selectors(DiscoverySelectors.selectClass(args[1]));
+        } else {
+            request.selectors(DiscoverySelectors.selectPackage("io.remus.netbuf"));
+        }
+        LauncherDiscoveryRequest discovery = request.build();
+        List<Map<String, Object>> records = new ArrayList<>();
+        Launcher launcher = LauncherFactory.create();
+        launcher.execute(discovery, new TestExecutionListener() {
+            final Map<String, Long> started = new LinkedHashMap<>();
+
+            @Override
+            public void executionStarted(TestIdentifier id) {
+                started.put(id.getUniqueId(), System.nanoTime());
+                if (id.isTest()) {
+                    System.out.println("START " + name(id));
+                }
+            }
+
+            @Override
+            public void executionSkipped(TestIdentifier id, String reason) {
+                records.add(record(id, "SKIPPED", reason, null, 0));
+            }
+
+            @Override
+            public void executionFinished(TestIdentifier id, TestExecutionResult result) {
+                long ms = (System.nanoTime() - started.getOrDefault(id.getUniqueId(), System.nanoTime())) / 1_000_000;
+                Throwable t = result.getThrowable().orElse(null);
+                if (id.isTest() || t != null) {
+                    records.add(record(id, result.getStatus().name(), t == null ? null : String.valueOf(t.getMessage()),
+                            t == null ? null : trace(t), ms));
+                    System.out.println(result.getStatus() + " " + name(id) + " (" + ms + " ms)");
+                }
+            }
+        });
+        new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(results.toFile(), records);
+        System.exit(0);
+    }
+
+    private static Map<String, Object> record(TestIdentifier id, String status, String message, String trace, long ms) {
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("name", name(id));
+        r.put("container", !id.isTest());
+        r.put("status", status);
+        r.put("message", message);
+        r.put("trace", trace);
+        r.put("millis", ms);
+        return r;
+    }
+
+    private static String name(TestIdentifier id) {
+        return id.getSource().filter(MethodSource.class::isInstance).map(MethodSource.class::cast)
+                .map(m -> m.getJavaClass().getSimpleName() + "." + m.getMethodName())
+                .orElse(id.getLegacyReportingName()) + (id.isTest() ? "" : " [container]")
+                + (id.getDisplayName().contains("[") ? " " + id.getDisplayName() : "");
+    }
+
+    private static String trace(Throwable t) {
+        StringWriter w = new StringWriter();
+        t.printStackTrace(new PrintWriter(w));
+        return w.toString();
+    }
+}

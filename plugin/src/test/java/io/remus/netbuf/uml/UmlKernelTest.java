@@ -1,0 +1,60 @@
+package io.remus.netbuf.uml;
+
+import static org.junit.jupiter.api.Assertions.fail;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
+
+/**
+ * The kernel tests that need sch_plug, run inside user-mode-linux (kernel 6.1) and reported here one by one.
+ * A boot failure, a module that does not load, a guest that crashes or finds no tests fails this test with the
+ * guest's console tail: it never passes silently. {@code -Dnetbuf.uml.class=FQCN} runs one guest class only.
+ */
+class UmlKernelTest {
+
+    @TestFactory
+    Stream<DynamicTest> guestTests() throws Exception {
+        Path work = Path.of("target", "uml", "tests-" + System.currentTimeMillis()).toAbsolutePath();
+        Path results = work.resolve("results.json");
+        String only = System.getProperty("netbuf.uml.class", "");
+        UserModeLinux.Run run = UserModeLinux.runJava(work, UmlGuestMain.class.getName(),
+                List.of(results.toString(), only), List.of("-Xmx600m", "-XX:+UseSerialGC"), Duration.ofMinutes(12));
+
+        if (run.timedOut()) {
+            fail("user-mode-linux did not halt within 12 minutes\n" + run.tail());
+        }
+        if (!run.console().contains("NETBUF_UML_READY")) {
+            fail("user-mode-linux did not boot to the test script\n" + run.tail());
+        }
+        if (run.console().contains("NETBUF_UML_MODULE_FAILED")) {
+            fail("a kernel module failed to load inside user-mode-linux\n" + run.tail());
+        }
+        if (run.guestExit() != 0 || !Files.exists(results)) {
+            fail("the guest test runner exited " + run.guestExit() + " without results\n" + run.tail());
+        }
+        JsonNode records = new ObjectMapper().readTree(results.toFile());
+        List<DynamicTest> tests = new ArrayList<>();
+        for (JsonNode r : records) {
+            String status = r.get("status").asText();
+            String name = r.get("name").asText();
+            tests.add(DynamicTest.dynamicTest("[uml] " + name, () -> {
+                if (!status.equals("SUCCESSFUL")) {
+                    fail("inside user-mode-linux: " + status + ": " + r.path("message").asText()
+                            + "\n" + r.path("trace").asText());
+                }
+            }));
+        }
+        if (records.isEmpty()) {
+            fail("the guest found no tests tagged uml-guest\n" + run.tail());
+        }
+        return tests.stream();
+    }
+}

@@ -1,0 +1,146 @@
+package io.remus.netbuf.uml;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+
+/**
+ * Boots Debian's user-mode-linux kernel (6.1, which has sch_plug) over this machine's root via hostfs, loads the
+ * modules a buffer needs, runs one Java main inside it with this JVM and this test class path, and halts.
+ * The guest writes its results under a host directory (hostfs), which is how they come back. /run and /tmp are
+ * tmpfs inside the guest, so its {@code ip netns} files never touch the host.
+ */
+public final class UserModeLinux {
+
+    public static final Path KERNEL = Path.of("/usr/bin/linux.uml");
+    public static final Path MODULES_ROOT = Path.of("/usr/lib/uml/modules");
+    /** In load order (insmod does not resolve dependencies). */
+    static final List<String> MODULES = List.of(
+            "lib/crc-ccitt", "net/llc/llc", "net/802/stp", "net/ipv6/ipv6", "net/bridge/bridge",
+            "drivers/net/ifb", "drivers/net/veth",
+            "net/sched/sch_plug", "net/sched/sch_ingress", "net/sched/cls_u32", "net/sched/act_mirred");
+
+    /** What a run left behind: the guest main's exit code (or -1), the console, and the guest's stdout+stderr. */
+    public record Run(int guestExit, boolean timedOut, String console, String guestOutput, Path workDir) {
+
+        /** The last lines of the console and of the guest's output, for failure messages. */
+        public String tail() {
+            return "--- UML console (tail) ---\n" + lastLines(console, 40)
+                    + "\n--- guest java output (tail) ---\n" + lastLines(guestOutput, 60)
+                    + "\n(full logs in " + workDir + ")";
+        }
+
+        private static String lastLines(String s, int n) {
+            List<String> lines = s.lines().toList();
+            return String.join("\n", lines.subList(Math.max(0, lines.size() - n), lines.size()));
+        }
+    }
+
+    private UserModeLinux() {
+    }
+
+    /** Fails, naming the package, when the UML kernel or its modules are missing. */
+    public static Path requireInstalled() {
+        if (!Files.isExecutable(KERNEL)) {
+            throw new AssertionError(KERNEL + " is missing: apt-get install user-mode-linux (make test installs it)");
+        }
+        try (Stream<Path> versions = Files.list(MODULES_ROOT)) {
+            Path modules = versions.filter(Files::isDirectory).findFirst()
+                    .orElseThrow(() -> new AssertionError("no UML modules under " + MODULES_ROOT))
+                    .resolve("kernel");
+            for (String m : MODULES) {
+                if (!Files.exists(modules.resolve(m + ".ko"))) {
+                    throw new AssertionError("UML module " + m + ".ko is missing under " + modules
+                            + ": reinstall user-mode-linux");
+                }
+            }
+            return modules;
+        } catch (IOException e) {
+            throw new AssertionError(MODULES_ROOT + " is unreadable: apt-get install user-mode-linux", e);
+        }
+    }
+
+    /** The class path of the running tests, which the guest JVM reuses (the guest sees the host's files). */
+    public static String testClassPath() {
+        String cp = System.getProperty("surefire.test.class.path");
+        return cp != null && !cp.isBlank() ? cp : System.getProperty("java.class.path");
+    }
+
+    /**
+     * Boots UML, runs {@code java <jvmOptions> -cp <test class path> mainClass args} as the guest's only job, and
+     * returns when the guest halts or {@code timeout} passes (the UML processes are then killed).
+     */
+    public static Run runJava(Path workDir, String mainClass, List<String> args, List<String> jvmOptions,
+                              Duration timeout) throws IOException, InterruptedException {
+        Path modules = requireInstalled();
+        Files.createDirectories(workDir);
+        Path init = workDir.resolve("init.sh");
+        Path exitFile = workDir.resolve("guest-exit");
+        Path guestOut = workDir.resolve("guest-output.txt");
+        Path console = workDir.resolve("console.txt");
+        Files.deleteIfExists(exitFile);
+
+        List<String> java = new ArrayList<>();
+        java.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        java.addAll(jvmOptions);
+        java.add("--enable-native-access=ALL-UNNAMED");
+        java.add("-cp");
+        java.add(testClassPath());
+        java.add(mainClass);
+        java.addAll(args);
+
+        String script = """
+                #!/bin/sh
+                export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+                export HOME=/root LANG=C.UTF-8
+                mount -t proc proc /proc
+                mount -t sysfs sysfs /sys
+                mount -t tmpfs tmpfs /run
+                mount -t tmpfs tmpfs /tmp
+                ip link set lo up
+                for m in %s; do
+                  insmod %s/$m.ko || echo "NETBUF_UML_MODULE_FAILED $m"
+                done
+                echo NETBUF_UML_READY
+                cd %s
+                %s > %s 2>&1
+                echo $? > %s
+                echo NETBUF_UML_DONE
+                halt -f
+                """.formatted(String.join(" ", MODULES), modules, quote(workDir.toString()),
+                java.stream().map(UserModeLinux::quote).collect(Collectors.joining(" ")),
+                quote(guestOut.toString()), quote(exitFile.toString()));
+        Files.writeString(init, script);
+        init.toFile().setExecutable(true);
+
+        Process uml = new ProcessBuilder(KERNEL.toString(), "mem=1500M", "root=/dev/root", "rootfstype=hostfs",
+                "rootflags=/", "rw", "init=" + init, "con=null", "con0=fd:0,fd:1")
+                .redirectInput(new File("/dev/null"))
+                .redirectOutput(console.toFile())
+                .redirectErrorStream(true)
+                .start();
+        boolean finished = uml.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        if (!finished) {
+            uml.descendants().forEach(ProcessHandle::destroyForcibly);
+            uml.destroyForcibly();
+            uml.waitFor(30, TimeUnit.SECONDS);
+        }
+        int exit = Files.exists(exitFile) ? Integer.parseInt(Files.readString(exitFile).strip()) : -1;
+        return new Run(exit, !finished, read(console), read(guestOut), workDir);
+    }
+
+    private static String read(Path p) throws IOException {
+        return Files.exists(p) ? Files.readString(p) : "";
+    }
+
+    private static String quote(String s) {
+        return "'" + s.replace("'", "'\\''") + "'";
+    }
+}

@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""Test-only frame tool for the output-commit tests (runs in a namespace the test made).
+
+send IFACE : reads lines "EPOCH FIRST_SEQ COUNT [SIZE]" on stdin; for each, sends COUNT broadcast frames,
+             cycling IPv4, IPv6 and ARP by sequence number, each tagged with magic, epoch and sequence;
+             answers "sent N" when they are all on the wire of IFACE.
+sniff IFACE: prints "EPOCH SEQ ETHERTYPE" for every tagged frame that arrives on IFACE, in arrival order.
+"""
+import socket
+import struct
+import sys
+
+MAGIC = b"NBT1"
+ETH_P_ALL = 0x0003
+TYPES = (0x0800, 0x86DD, 0x0806)  # IPv4, IPv6, ARP
+
+
+def frame(src, epoch, seq, size):
+    ethertype = TYPES[seq % 3]
+    tag = MAGIC + struct.pack("!II", epoch, seq)
+    if ethertype == 0x0806:
+        # ARP request: htype 1, ptype IPv4, hlen 6, plen 4, op 1, sender/target addresses; tag after it
+        body = struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, src, b"\xa9\xfe\x46\x02",
+                           b"\x00" * 6, b"\xa9\xfe\x46\x01") + tag
+    else:
+        body = tag
+    body = body + b"\x00" * max(0, size - 14 - len(body))
+    return b"\xff" * 6 + src + struct.pack("!H", ethertype) + body
+
+
+def send(iface):
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind((iface, 0))
+    src = s.getsockname()[4][:6]
+    for line in sys.stdin:
+        parts = line.split()
+        if not parts:
+            continue
+        epoch, first, count = int(parts[0]), int(parts[1]), int(parts[2])
+        size = int(parts[3]) if len(parts) > 3 else 64
+        for seq in range(first, first + count):
+            s.send(frame(src, epoch, seq, size))
+        print("sent", count, flush=True)
+
+
+def sniff(iface):
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+    s.bind((iface, ETH_P_ALL))
+    print("ready", flush=True)
+    while True:
+        data, addr = s.recvfrom(65535)
+        if addr[2] == socket.PACKET_OUTGOING:
+            continue
+        ethertype = struct.unpack("!H", data[12:14])[0]
+        at = data.find(MAGIC, 14)
+        if at < 0:
+            continue
+        epoch, seq = struct.unpack("!II", data[at + 4:at + 12])
+        print(epoch, seq, hex(ethertype), flush=True)
+
+
+if __name__ == "__main__":
+    {"send": send, "sniff": sniff}[sys.argv[1]](sys.argv[2])
