@@ -47,6 +47,13 @@ final class LibNl {
     private static final List<String> PROBLEMS = new ArrayList<>();
     private static final SymbolLookup LOOKUP = lookup();
 
+    /**
+     * For calls that neither block nor call back into Java (setters, getters, alloc, put): the JVM may skip the
+     * thread-state transition around them, which is most of an FFM downcall's cost. Calls that talk to the
+     * kernel are plain downcalls.
+     */
+    private static final Linker.Option LEAF = Linker.Option.critical(false);
+
     private static final MemoryLayout CALL_STATE = Linker.Option.captureStateLayout();
     private static final VarHandle ERRNO =
             CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
@@ -58,71 +65,71 @@ final class LibNl {
     private static final MemorySegment KIND_MIRRED = Arena.global().allocateFrom("mirred");
     private static final MemorySegment KIND_PLUG = Arena.global().allocateFrom(PlugQdisc.KIND);
 
-    private static final MethodHandle nl_socket_alloc$mh = downcall("nl_socket_alloc", FunctionDescriptor.of(ADDRESS));
+    private static final MethodHandle nl_socket_alloc$mh = downcall("nl_socket_alloc", FunctionDescriptor.of(ADDRESS), LEAF);
     private static final MethodHandle nl_socket_free$mh = downcall("nl_socket_free", FunctionDescriptor.ofVoid(ADDRESS));
     private static final MethodHandle nl_connect$mh = downcall("nl_connect", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
-    private static final MethodHandle nl_geterror$mh = downcall("nl_geterror", FunctionDescriptor.of(ADDRESS, JAVA_INT));
-    private static final MethodHandle nl_cache_get_first$mh = downcall("nl_cache_get_first", FunctionDescriptor.of(ADDRESS, ADDRESS));
-    private static final MethodHandle nl_cache_get_next$mh = downcall("nl_cache_get_next", FunctionDescriptor.of(ADDRESS, ADDRESS));
-    private static final MethodHandle nl_cache_free$mh = downcall("nl_cache_free", FunctionDescriptor.ofVoid(ADDRESS));
+    private static final MethodHandle nl_geterror$mh = downcall("nl_geterror", FunctionDescriptor.of(ADDRESS, JAVA_INT), LEAF);
+    private static final MethodHandle nl_cache_get_first$mh = downcall("nl_cache_get_first", FunctionDescriptor.of(ADDRESS, ADDRESS), LEAF);
+    private static final MethodHandle nl_cache_get_next$mh = downcall("nl_cache_get_next", FunctionDescriptor.of(ADDRESS, ADDRESS), LEAF);
+    private static final MethodHandle nl_cache_free$mh = downcall("nl_cache_free", FunctionDescriptor.ofVoid(ADDRESS), LEAF);
 
-    private static final MethodHandle rtnl_link_alloc$mh = downcall("rtnl_link_alloc", FunctionDescriptor.of(ADDRESS));
-    private static final MethodHandle rtnl_link_put$mh = downcall("rtnl_link_put", FunctionDescriptor.ofVoid(ADDRESS));
+    private static final MethodHandle rtnl_link_alloc$mh = downcall("rtnl_link_alloc", FunctionDescriptor.of(ADDRESS), LEAF);
+    private static final MethodHandle rtnl_link_put$mh = downcall("rtnl_link_put", FunctionDescriptor.ofVoid(ADDRESS), LEAF);
     private static final MethodHandle rtnl_link_get_kernel$mh = downcall("rtnl_link_get_kernel", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS));
-    private static final MethodHandle rtnl_link_get_ifindex$mh = downcall("rtnl_link_get_ifindex", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-    private static final MethodHandle rtnl_link_get_name$mh = downcall("rtnl_link_get_name", FunctionDescriptor.of(ADDRESS, ADDRESS));
-    private static final MethodHandle rtnl_link_get_type$mh = downcall("rtnl_link_get_type", FunctionDescriptor.of(ADDRESS, ADDRESS));
-    private static final MethodHandle rtnl_link_get_flags$mh = downcall("rtnl_link_get_flags", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-    private static final MethodHandle rtnl_link_set_name$mh = downcall("rtnl_link_set_name", FunctionDescriptor.ofVoid(ADDRESS, ADDRESS));
-    private static final MethodHandle rtnl_link_set_type$mh = downcall("rtnl_link_set_type", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-    private static final MethodHandle rtnl_link_set_ifindex$mh = downcall("rtnl_link_set_ifindex", FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT));
-    private static final MethodHandle rtnl_link_set_flags$mh = downcall("rtnl_link_set_flags", FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT));
-    private static final MethodHandle rtnl_link_unset_flags$mh = downcall("rtnl_link_unset_flags", FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT));
+    private static final MethodHandle rtnl_link_get_ifindex$mh = downcall("rtnl_link_get_ifindex", FunctionDescriptor.of(JAVA_INT, ADDRESS), LEAF);
+    private static final MethodHandle rtnl_link_get_name$mh = downcall("rtnl_link_get_name", FunctionDescriptor.of(ADDRESS, ADDRESS), LEAF);
+    private static final MethodHandle rtnl_link_get_type$mh = downcall("rtnl_link_get_type", FunctionDescriptor.of(ADDRESS, ADDRESS), LEAF);
+    private static final MethodHandle rtnl_link_get_flags$mh = downcall("rtnl_link_get_flags", FunctionDescriptor.of(JAVA_INT, ADDRESS), LEAF);
+    private static final MethodHandle rtnl_link_set_name$mh = downcall("rtnl_link_set_name", FunctionDescriptor.ofVoid(ADDRESS, ADDRESS), LEAF);
+    private static final MethodHandle rtnl_link_set_type$mh = downcall("rtnl_link_set_type", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS), LEAF);
+    private static final MethodHandle rtnl_link_set_ifindex$mh = downcall("rtnl_link_set_ifindex", FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT), LEAF);
+    private static final MethodHandle rtnl_link_set_flags$mh = downcall("rtnl_link_set_flags", FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT), LEAF);
+    private static final MethodHandle rtnl_link_unset_flags$mh = downcall("rtnl_link_unset_flags", FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT), LEAF);
     private static final MethodHandle rtnl_link_add$mh = downcall("rtnl_link_add", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
     private static final MethodHandle rtnl_link_change$mh = downcall("rtnl_link_change", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT));
     private static final MethodHandle rtnl_link_delete$mh = downcall("rtnl_link_delete", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
     private static final MethodHandle rtnl_link_alloc_cache$mh = downcall("rtnl_link_alloc_cache", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS));
 
-    private static final MethodHandle rtnl_tc_set_ifindex$mh = downcall("rtnl_tc_set_ifindex", FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT));
-    private static final MethodHandle rtnl_tc_set_parent$mh = downcall("rtnl_tc_set_parent", FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT));
-    private static final MethodHandle rtnl_tc_set_handle$mh = downcall("rtnl_tc_set_handle", FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT));
-    private static final MethodHandle rtnl_tc_set_kind$mh = downcall("rtnl_tc_set_kind", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-    private static final MethodHandle rtnl_tc_get_ifindex$mh = downcall("rtnl_tc_get_ifindex", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-    private static final MethodHandle rtnl_tc_get_parent$mh = downcall("rtnl_tc_get_parent", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-    private static final MethodHandle rtnl_tc_get_handle$mh = downcall("rtnl_tc_get_handle", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-    private static final MethodHandle rtnl_tc_get_kind$mh = downcall("rtnl_tc_get_kind", FunctionDescriptor.of(ADDRESS, ADDRESS));
-    private static final MethodHandle rtnl_tc_get_stat$mh = downcall("rtnl_tc_get_stat", FunctionDescriptor.of(JAVA_LONG, ADDRESS, JAVA_INT));
+    private static final MethodHandle rtnl_tc_set_ifindex$mh = downcall("rtnl_tc_set_ifindex", FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT), LEAF);
+    private static final MethodHandle rtnl_tc_set_parent$mh = downcall("rtnl_tc_set_parent", FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT), LEAF);
+    private static final MethodHandle rtnl_tc_set_handle$mh = downcall("rtnl_tc_set_handle", FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT), LEAF);
+    private static final MethodHandle rtnl_tc_set_kind$mh = downcall("rtnl_tc_set_kind", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS), LEAF);
+    private static final MethodHandle rtnl_tc_get_ifindex$mh = downcall("rtnl_tc_get_ifindex", FunctionDescriptor.of(JAVA_INT, ADDRESS), LEAF);
+    private static final MethodHandle rtnl_tc_get_parent$mh = downcall("rtnl_tc_get_parent", FunctionDescriptor.of(JAVA_INT, ADDRESS), LEAF);
+    private static final MethodHandle rtnl_tc_get_handle$mh = downcall("rtnl_tc_get_handle", FunctionDescriptor.of(JAVA_INT, ADDRESS), LEAF);
+    private static final MethodHandle rtnl_tc_get_kind$mh = downcall("rtnl_tc_get_kind", FunctionDescriptor.of(ADDRESS, ADDRESS), LEAF);
+    private static final MethodHandle rtnl_tc_get_stat$mh = downcall("rtnl_tc_get_stat", FunctionDescriptor.of(JAVA_LONG, ADDRESS, JAVA_INT), LEAF);
 
-    private static final MethodHandle rtnl_qdisc_alloc$mh = downcall("rtnl_qdisc_alloc", FunctionDescriptor.of(ADDRESS));
-    private static final MethodHandle rtnl_qdisc_put$mh = downcall("rtnl_qdisc_put", FunctionDescriptor.ofVoid(ADDRESS));
+    private static final MethodHandle rtnl_qdisc_alloc$mh = downcall("rtnl_qdisc_alloc", FunctionDescriptor.of(ADDRESS), LEAF);
+    private static final MethodHandle rtnl_qdisc_put$mh = downcall("rtnl_qdisc_put", FunctionDescriptor.ofVoid(ADDRESS), LEAF);
     private static final MethodHandle rtnl_qdisc_add$mh = downcall("rtnl_qdisc_add", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
     private static final MethodHandle rtnl_qdisc_delete$mh = downcall("rtnl_qdisc_delete", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
     private static final MethodHandle rtnl_qdisc_alloc_cache$mh = downcall("rtnl_qdisc_alloc_cache", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-    private static final MethodHandle rtnl_qdisc_plug_set_limit$mh = downcall("rtnl_qdisc_plug_set_limit", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
-    private static final MethodHandle rtnl_qdisc_plug_buffer$mh = downcall("rtnl_qdisc_plug_buffer", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-    private static final MethodHandle rtnl_qdisc_plug_release_one$mh = downcall("rtnl_qdisc_plug_release_one", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-    private static final MethodHandle rtnl_qdisc_plug_release_indefinite$mh = downcall("rtnl_qdisc_plug_release_indefinite", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    private static final MethodHandle rtnl_qdisc_plug_set_limit$mh = downcall("rtnl_qdisc_plug_set_limit", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), LEAF);
+    private static final MethodHandle rtnl_qdisc_plug_buffer$mh = downcall("rtnl_qdisc_plug_buffer", FunctionDescriptor.of(JAVA_INT, ADDRESS), LEAF);
+    private static final MethodHandle rtnl_qdisc_plug_release_one$mh = downcall("rtnl_qdisc_plug_release_one", FunctionDescriptor.of(JAVA_INT, ADDRESS), LEAF);
+    private static final MethodHandle rtnl_qdisc_plug_release_indefinite$mh = downcall("rtnl_qdisc_plug_release_indefinite", FunctionDescriptor.of(JAVA_INT, ADDRESS), LEAF);
 
-    private static final MethodHandle rtnl_cls_alloc$mh = downcall("rtnl_cls_alloc", FunctionDescriptor.of(ADDRESS));
-    private static final MethodHandle rtnl_cls_put$mh = downcall("rtnl_cls_put", FunctionDescriptor.ofVoid(ADDRESS));
+    private static final MethodHandle rtnl_cls_alloc$mh = downcall("rtnl_cls_alloc", FunctionDescriptor.of(ADDRESS), LEAF);
+    private static final MethodHandle rtnl_cls_put$mh = downcall("rtnl_cls_put", FunctionDescriptor.ofVoid(ADDRESS), LEAF);
     private static final MethodHandle rtnl_cls_add$mh = downcall("rtnl_cls_add", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
     private static final MethodHandle rtnl_cls_delete$mh = downcall("rtnl_cls_delete", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
-    private static final MethodHandle rtnl_cls_set_prio$mh = downcall("rtnl_cls_set_prio", FunctionDescriptor.ofVoid(ADDRESS, JAVA_SHORT));
-    private static final MethodHandle rtnl_cls_get_prio$mh = downcall("rtnl_cls_get_prio", FunctionDescriptor.of(JAVA_SHORT, ADDRESS));
-    private static final MethodHandle rtnl_cls_set_protocol$mh = downcall("rtnl_cls_set_protocol", FunctionDescriptor.ofVoid(ADDRESS, JAVA_SHORT));
-    private static final MethodHandle rtnl_cls_get_protocol$mh = downcall("rtnl_cls_get_protocol", FunctionDescriptor.of(JAVA_SHORT, ADDRESS));
+    private static final MethodHandle rtnl_cls_set_prio$mh = downcall("rtnl_cls_set_prio", FunctionDescriptor.ofVoid(ADDRESS, JAVA_SHORT), LEAF);
+    private static final MethodHandle rtnl_cls_get_prio$mh = downcall("rtnl_cls_get_prio", FunctionDescriptor.of(JAVA_SHORT, ADDRESS), LEAF);
+    private static final MethodHandle rtnl_cls_set_protocol$mh = downcall("rtnl_cls_set_protocol", FunctionDescriptor.ofVoid(ADDRESS, JAVA_SHORT), LEAF);
+    private static final MethodHandle rtnl_cls_get_protocol$mh = downcall("rtnl_cls_get_protocol", FunctionDescriptor.of(JAVA_SHORT, ADDRESS), LEAF);
     private static final MethodHandle rtnl_cls_alloc_cache$mh = downcall("rtnl_cls_alloc_cache", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS));
-    private static final MethodHandle rtnl_u32_add_key_uint32$mh = downcall("rtnl_u32_add_key_uint32", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
-    private static final MethodHandle rtnl_u32_set_cls_terminal$mh = downcall("rtnl_u32_set_cls_terminal", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-    private static final MethodHandle rtnl_u32_add_action$mh = downcall("rtnl_u32_add_action", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-    private static final MethodHandle rtnl_u32_get_action$mh = downcall("rtnl_u32_get_action", FunctionDescriptor.of(ADDRESS, ADDRESS));
-    private static final MethodHandle rtnl_act_alloc$mh = downcall("rtnl_act_alloc", FunctionDescriptor.of(ADDRESS));
-    private static final MethodHandle rtnl_act_put$mh = downcall("rtnl_act_put", FunctionDescriptor.ofVoid(ADDRESS));
-    private static final MethodHandle rtnl_mirred_set_action$mh = downcall("rtnl_mirred_set_action", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
-    private static final MethodHandle rtnl_mirred_get_action$mh = downcall("rtnl_mirred_get_action", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-    private static final MethodHandle rtnl_mirred_set_policy$mh = downcall("rtnl_mirred_set_policy", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
-    private static final MethodHandle rtnl_mirred_set_ifindex$mh = downcall("rtnl_mirred_set_ifindex", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
-    private static final MethodHandle rtnl_mirred_get_ifindex$mh = downcall("rtnl_mirred_get_ifindex", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    private static final MethodHandle rtnl_u32_add_key_uint32$mh = downcall("rtnl_u32_add_key_uint32", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), LEAF);
+    private static final MethodHandle rtnl_u32_set_cls_terminal$mh = downcall("rtnl_u32_set_cls_terminal", FunctionDescriptor.of(JAVA_INT, ADDRESS), LEAF);
+    private static final MethodHandle rtnl_u32_add_action$mh = downcall("rtnl_u32_add_action", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS), LEAF);
+    private static final MethodHandle rtnl_u32_get_action$mh = downcall("rtnl_u32_get_action", FunctionDescriptor.of(ADDRESS, ADDRESS), LEAF);
+    private static final MethodHandle rtnl_act_alloc$mh = downcall("rtnl_act_alloc", FunctionDescriptor.of(ADDRESS), LEAF);
+    private static final MethodHandle rtnl_act_put$mh = downcall("rtnl_act_put", FunctionDescriptor.ofVoid(ADDRESS), LEAF);
+    private static final MethodHandle rtnl_mirred_set_action$mh = downcall("rtnl_mirred_set_action", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), LEAF);
+    private static final MethodHandle rtnl_mirred_get_action$mh = downcall("rtnl_mirred_get_action", FunctionDescriptor.of(JAVA_INT, ADDRESS), LEAF);
+    private static final MethodHandle rtnl_mirred_set_policy$mh = downcall("rtnl_mirred_set_policy", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), LEAF);
+    private static final MethodHandle rtnl_mirred_set_ifindex$mh = downcall("rtnl_mirred_set_ifindex", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), LEAF);
+    private static final MethodHandle rtnl_mirred_get_ifindex$mh = downcall("rtnl_mirred_get_ifindex", FunctionDescriptor.of(JAVA_INT, ADDRESS), LEAF);
 
     private static final MethodHandle open$mh = downcall("open", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT),
             Linker.Option.firstVariadicArg(2), Linker.Option.captureCallState("errno"));

@@ -1,0 +1,127 @@
+/*
+ * The C baseline of the netbuf benchmark: the same libnl3 calls the Java binding makes, timed in C.
+ *
+ *   netbuf_bench plug    IFNAME OPS WARMUP  plug buffer + release_one on IFNAME's plug qdisc (handle 4e42:)
+ *   netbuf_bench ingress IFNAME OPS WARMUP  add + delete IFNAME's ingress qdisc
+ *   netbuf_bench up      IFNAME OPS WARMUP  set IFNAME up (it already is: one cheap round trip)
+ *
+ * Runs WARMUP operations untimed (the process's first pages and libnl's caches), then prints the elapsed
+ * nanoseconds of OPS operations on one line. Build:
+ *   gcc -O2 -o netbuf_bench netbuf_bench.c $(pkg-config --cflags --libs libnl-route-3.0)
+ */
+#include <netlink/netlink.h>
+#include <netlink/route/link.h>
+#include <netlink/route/qdisc.h>
+#include <netlink/route/qdisc/plug.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define PLUG_HANDLE 0x4e420000u
+#define INGRESS_HANDLE 0xffff0000u
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void check(int rc, const char *what)
+{
+	if (rc < 0) {
+		fprintf(stderr, "%s: %s\n", what, nl_geterror(rc));
+		exit(1);
+	}
+}
+
+/* Mirrors LibNl.plugBuffer / plugReleaseOne on a kept qdisc object. */
+static void bench_plug(struct nl_sock *sk, int ifindex, long ops, long warmup)
+{
+	struct rtnl_qdisc *q = rtnl_qdisc_alloc();
+	rtnl_tc_set_ifindex(TC_CAST(q), ifindex);
+	rtnl_tc_set_parent(TC_CAST(q), TC_H_ROOT);
+	rtnl_tc_set_handle(TC_CAST(q), PLUG_HANDLE);
+	rtnl_tc_set_kind(TC_CAST(q), "plug");
+	long long t0 = 0;
+	for (long i = -warmup; i < ops; i++) {
+		if (i == 0)
+			t0 = now_ns();
+		check(rtnl_qdisc_plug_buffer(q), "plug_buffer");
+		check(rtnl_qdisc_add(sk, q, 0), "buffer");
+		check(rtnl_qdisc_plug_release_one(q), "plug_release_one");
+		check(rtnl_qdisc_add(sk, q, 0), "release_one");
+	}
+	printf("%lld\n", now_ns() - t0);
+	rtnl_qdisc_put(q);
+}
+
+static struct rtnl_qdisc *ingress(int ifindex)
+{
+	struct rtnl_qdisc *q = rtnl_qdisc_alloc();
+	rtnl_tc_set_ifindex(TC_CAST(q), ifindex);
+	rtnl_tc_set_parent(TC_CAST(q), TC_H_INGRESS);
+	rtnl_tc_set_handle(TC_CAST(q), INGRESS_HANDLE);
+	rtnl_tc_set_kind(TC_CAST(q), "ingress");
+	return q;
+}
+
+/* Mirrors LibNl.ingressAdd / ingressDelete: a fresh object per call. */
+static void bench_ingress(struct nl_sock *sk, int ifindex, long ops, long warmup)
+{
+	long long t0 = 0;
+	for (long i = -warmup; i < ops; i++) {
+		if (i == 0)
+			t0 = now_ns();
+		struct rtnl_qdisc *q = ingress(ifindex);
+		check(rtnl_qdisc_add(sk, q, NLM_F_CREATE | NLM_F_EXCL), "ingress add");
+		rtnl_qdisc_put(q);
+		q = ingress(ifindex);
+		check(rtnl_qdisc_delete(sk, q), "ingress delete");
+		rtnl_qdisc_put(q);
+	}
+	printf("%lld\n", now_ns() - t0);
+}
+
+/* Mirrors LibNl.linkSetUp: an ifindex-only "orig" and a change of IFF_UP. */
+static void bench_up(struct nl_sock *sk, int ifindex, long ops, long warmup)
+{
+	long long t0 = 0;
+	for (long i = -warmup; i < ops; i++) {
+		if (i == 0)
+			t0 = now_ns();
+		struct rtnl_link *orig = rtnl_link_alloc();
+		struct rtnl_link *changes = rtnl_link_alloc();
+		rtnl_link_set_ifindex(orig, ifindex);
+		rtnl_link_set_flags(changes, IFF_UP);
+		check(rtnl_link_change(sk, orig, changes, 0), "link up");
+		rtnl_link_put(changes);
+		rtnl_link_put(orig);
+	}
+	printf("%lld\n", now_ns() - t0);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 5) {
+		fprintf(stderr, "usage: %s plug|ingress|up IFNAME OPS WARMUP\n", argv[0]);
+		return 2;
+	}
+	struct nl_sock *sk = nl_socket_alloc();
+	check(nl_connect(sk, NETLINK_ROUTE), "connect");
+	struct rtnl_link *link;
+	check(rtnl_link_get_kernel(sk, 0, argv[2], &link), argv[2]);
+	int ifindex = rtnl_link_get_ifindex(link);
+	rtnl_link_put(link);
+	long ops = atol(argv[3]), warmup = atol(argv[4]);
+	if (strcmp(argv[1], "plug") == 0)
+		bench_plug(sk, ifindex, ops, warmup);
+	else if (strcmp(argv[1], "ingress") == 0)
+		bench_ingress(sk, ifindex, ops, warmup);
+	else
+		bench_up(sk, ifindex, ops, warmup);
+	nl_socket_free(sk);
+	return 0;
+}
