@@ -16,6 +16,7 @@ NETBUF_JDK := $(shell for j in "$$JAVA_HOME" /usr/lib/jvm/*; do \
     [ "$${v%%.*}" -ge 25 ] 2>/dev/null && { echo "$$j"; break; }; done)
 export JAVA_HOME := $(NETBUF_JDK)
 MVN := ./mvnw -B -ntp
+BENCH_CPU := $(shell echo $$(( $$(nproc) - 1 )))
 
 .PHONY: test run bench jdk deps-run deps-test deps-bench
 
@@ -26,9 +27,13 @@ run: deps-run jdk
 	$(MVN) -q install -DskipTests
 	$(MVN) -pl src spring-boot:run
 
+# The bench JVM (and the C baseline it starts) run pinned to one CPU, so neither gains from the other core.
+# Sizes: make bench BENCH_ARGS="-Dbench.rounds=15 -Dbench.scale=2"
 bench: deps-bench jdk
 	$(MVN) -q install -DskipTests
-	$(MVN) -pl plugin test -Dtest=CheckpointBenchTest -Dsurefire.failIfNoSpecifiedTests=false -Dnetbuf.bench=true
+	$(MVN) -q -pl plugin dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/test.classpath
+	cd plugin && taskset -c $(BENCH_CPU) "$$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED $(BENCH_ARGS) \
+	  -cp "target/test-classes:target/classes:$$(cat target/test.classpath)" io.remus.netbuf.bench.NetbufBench target/bench
 
 jdk:
 	@if [ -z "$(NETBUF_JDK)" ]; then \

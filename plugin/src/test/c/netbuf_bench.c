@@ -111,6 +111,9 @@ int main(int argc, char **argv)
 	}
 	struct nl_sock *sk = nl_socket_alloc();
 	check(nl_connect(sk, NETLINK_ROUTE), "connect");
+	/* as LibNl.openSocket: one recvmsg per message, no MSG_PEEK */
+	nl_socket_set_msg_buf_size(sk, 64 * 1024);
+	nl_socket_disable_msg_peek(sk);
 	struct rtnl_link *link;
 	check(rtnl_link_get_kernel(sk, 0, argv[2], &link), argv[2]);
 	int ifindex = rtnl_link_get_ifindex(link);

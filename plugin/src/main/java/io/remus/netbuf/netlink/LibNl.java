@@ -31,6 +31,7 @@ final class LibNl {
     static final String LIBNL_ROUTE = "libnl-route-3.so.200";
 
     private static final int NETLINK_ROUTE = 0;
+    private static final long RECEIVE_BUFFER_BYTES = 64 * 1024;
     private static final int AF_UNSPEC = 0;
     private static final int IFF_UP = 1;
     static final int NLM_F_CREATE = 0x400;
@@ -68,6 +69,8 @@ final class LibNl {
     private static final MethodHandle nl_socket_alloc$mh = downcall("nl_socket_alloc", FunctionDescriptor.of(ADDRESS), LEAF);
     private static final MethodHandle nl_socket_free$mh = downcall("nl_socket_free", FunctionDescriptor.ofVoid(ADDRESS));
     private static final MethodHandle nl_connect$mh = downcall("nl_connect", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle nl_socket_set_msg_buf_size$mh = downcall("nl_socket_set_msg_buf_size", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG), LEAF);
+    private static final MethodHandle nl_socket_disable_msg_peek$mh = downcall("nl_socket_disable_msg_peek", FunctionDescriptor.ofVoid(ADDRESS), LEAF);
     private static final MethodHandle nl_geterror$mh = downcall("nl_geterror", FunctionDescriptor.of(ADDRESS, JAVA_INT), LEAF);
     private static final MethodHandle nl_cache_get_first$mh = downcall("nl_cache_get_first", FunctionDescriptor.of(ADDRESS, ADDRESS), LEAF);
     private static final MethodHandle nl_cache_get_next$mh = downcall("nl_cache_get_next", FunctionDescriptor.of(ADDRESS, ADDRESS), LEAF);
@@ -212,6 +215,10 @@ final class LibNl {
             error[0] = rc;
             return null;
         }
+        // By default libnl peeks at each message to size its buffer: two recvmsg calls per ack. A buffer larger
+        // than any one netlink message the kernel sends (it builds dump messages of at most 32 KiB) makes it one.
+        nl_socket_set_msg_buf_size(sock, RECEIVE_BUFFER_BYTES);
+        nl_socket_disable_msg_peek(sock);
         return new Socket(sock);
     }
 
@@ -609,6 +616,14 @@ final class LibNl {
 
     private static void nl_socket_free(MemorySegment sock) {
         try { nl_socket_free$mh.invokeExact(sock); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static int nl_socket_set_msg_buf_size(MemorySegment sock, long size) {
+        try { return (int) nl_socket_set_msg_buf_size$mh.invokeExact(sock, size); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static void nl_socket_disable_msg_peek(MemorySegment sock) {
+        try { nl_socket_disable_msg_peek$mh.invokeExact(sock); } catch (Throwable t) { throw bindingBug(t); }
     }
 
     private static int nl_connect(MemorySegment sock, int protocol) {

@@ -145,8 +145,11 @@ public final class UserModeLinux {
     }
 
     /** The last CPU this process may run on (CPU 0 takes most interrupts). */
-    private static int hostCpu() {
-        return Runtime.getRuntime().availableProcessors() - 1;
+    private static int hostCpu() throws IOException {
+        String allowed = Files.readAllLines(Path.of("/proc/self/status")).stream()
+                .filter(l -> l.startsWith("Cpus_allowed_list:")).findFirst().orElse("Cpus_allowed_list: 0");
+        String[] numbers = allowed.substring(allowed.indexOf(':') + 1).strip().split("[,-]");
+        return Integer.parseInt(numbers[numbers.length - 1]);
     }
 
     private static String read(Path p) throws IOException {
