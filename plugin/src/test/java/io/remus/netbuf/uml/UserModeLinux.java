@@ -14,8 +14,8 @@ import java.util.stream.Stream;
 /**
  * Boots Debian's user-mode-linux kernel (6.1, which has sch_plug) over this machine's root via hostfs, loads the
  * modules a buffer needs, runs one Java main inside it with this JVM and this test class path, and halts.
- * The guest writes its results under a host directory (hostfs), which is how they come back. /run and /tmp are
- * tmpfs inside the guest, so its {@code ip netns} files never touch the host.
+ * The guest writes its results under a host directory (hostfs), which is how they come back. /run is a tmpfs
+ * inside the guest, so its {@code ip netns} files and temporary files never touch the host.
  */
 public final class UserModeLinux {
 
@@ -95,6 +95,10 @@ public final class UserModeLinux {
         List<String> java = new ArrayList<>();
         java.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         java.addAll(jvmOptions);
+        // the host's /tmp stays visible (the work directory may be under it): keep the guest's temporary files
+        // on its own tmpfs
+        java.add("-Djava.io.tmpdir=/run/tmp");
+        java.add("-XX:-UsePerfData");
         java.add("--enable-native-access=ALL-UNNAMED");
         java.add("-cp");
         java.add(testClassPath());
@@ -108,7 +112,8 @@ public final class UserModeLinux {
                 mount -t proc proc /proc
                 mount -t sysfs sysfs /sys
                 mount -t tmpfs tmpfs /run
-                mount -t tmpfs tmpfs /tmp
+                mkdir -p /run/tmp
+                export TMPDIR=/run/tmp
                 ip link set lo up
                 for m in %s; do
                   insmod %s/$m.ko || echo "NETBUF_UML_MODULE_FAILED $m"
