@@ -2,25 +2,27 @@ package io.remus.netbuf.netlink;
 
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 
 /**
- * Installs a buffer on a vif in the design's order (ifb up, ingress, redirect filter, plug) and removes it in
- * the reverse order. A failed install undoes the steps it made before rethrowing. Uninstall is idempotent.
+ * The kernel steps of a buffer, one method each, in the design's order (ifb up, ingress, redirect filter, plug)
+ * and back. The lifecycle calls them one per transition; {@link #install} and {@link #uninstall} run them all.
+ * Removal steps take names, not links: the device may be gone, and then there is nothing left to remove.
  */
 public final class BufferInstaller {
 
     /** The steps of an install, in order; a {@link StepListener} hears each one before it runs. */
     public enum Step { ACQUIRE_IFB, ADD_INGRESS, ADD_REDIRECT, ADD_PLUG }
 
-    /** Called before each install step: the place a caller records its intent, and where tests inject faults. */
+    /** Called before each install step: where tests inject faults. */
     @FunctionalInterface
     public interface StepListener {
         void before(Step step, InterfaceName vif);
     }
 
-    /** How long uninstall waits for released frames to leave before it deletes the plug qdisc. */
+    /** How long removing a plug waits for released frames to leave before it deletes the qdisc. */
     static final long DRAIN_MILLIS = 200;
 
     private final Netlink netlink;
@@ -36,13 +38,120 @@ public final class BufferInstaller {
         this.protocol = protocol;
     }
 
+    public Netlink netlink() {
+        return netlink;
+    }
+
+    // ---------------------------------------------------------------- one method per step
+
+    /** Creates the ifb (CREATE mode) and sets it up; an ifb it created but could not set up is deleted again. */
+    public Link createIfb(InterfaceName ifb) {
+        Link link = netlink.createIfb(ifb);
+        try {
+            netlink.setUp(link);
+        } catch (RuntimeException e) {
+            try {
+                netlink.deleteLink(link);
+            } catch (RuntimeException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
+        return link;
+    }
+
+    /** Sets an existing pool ifb up. */
+    public Link takeIfb(InterfaceName ifb) {
+        Link link = require(ifb, "take ifb");
+        netlink.setUp(link);
+        return link;
+    }
+
+    /** The pool ifbs whose root is not a plug qdisc, except {@code claimed}; the caller claims one of them. */
+    public List<InterfaceName> freePoolIfbs(Set<InterfaceName> claimed) {
+        return netlink.ifbLinks().stream()
+                .filter(l -> !claimed.contains(l.name()))
+                .filter(l -> netlink.qdiscs(l).stream()
+                        .noneMatch(q -> q.parent().equals(TcHandle.ROOT) && PlugQdisc.KIND.equals(q.kind())))
+                .map(Link::name)
+                .toList();
+    }
+
+    public void addIngress(InterfaceName vif) {
+        netlink.addIngress(new IngressQdisc(require(vif, "add ingress qdisc")));
+    }
+
+    public void addRedirect(InterfaceName vif, InterfaceName ifb, int priority) {
+        netlink.addRedirect(new RedirectFilter(require(vif, "add redirect filter"), require(ifb, "add redirect filter"),
+                protocol, priority));
+    }
+
+    /**
+     * Adds the plug qdisc and releases it indefinitely: a new plug qdisc starts blocked, and a domain's traffic
+     * must pass until its first epoch begins.
+     */
+    public PlugQdisc addPlug(InterfaceName ifb, TcHandle handle) {
+        PlugQdisc plug = new PlugQdisc(require(ifb, "add plug qdisc"), handle, limitBytes);
+        netlink.addPlug(plug);
+        netlink.plugReleaseIndefinite(plug);
+        return plug;
+    }
+
+    /** {@code release_indefinite}: everything queued goes out, and nothing is held until the next buffer. */
+    public void releasePlug(InterfaceName ifb, TcHandle handle) {
+        netlink.plugReleaseIndefinite(new PlugQdisc(require(ifb, "plug release_indefinite"), handle, limitBytes));
+    }
+
+    /** Releases what the plug holds so no frame is lost, waits for it to drain, deletes the plug. Absent is done. */
+    public void removePlug(InterfaceName ifb, TcHandle handle) {
+        Optional<Link> link = netlink.findLink(ifb);
+        if (link.isEmpty()) {
+            return;
+        }
+        PlugQdisc plug = new PlugQdisc(link.get(), handle, limitBytes);
+        if (netlink.plugStats(plug).isPresent()) {
+            netlink.plugReleaseIndefinite(plug);
+            awaitDrained(plug);
+        }
+        netlink.deletePlug(plug);
+    }
+
+    /** Deletes the redirect filter; a vif that is gone took its filters with it. */
+    public void removeRedirect(InterfaceName vif, int filterProtocol, int priority) {
+        Optional<Link> link = netlink.findLink(vif);
+        if (link.isPresent()) {
+            // the ifb plays no part in deleting by priority and protocol
+            netlink.deleteRedirect(new RedirectFilter(link.get(), link.get(), filterProtocol, priority));
+        }
+    }
+
+    /** Deletes the vif's ingress qdisc; a vif that is gone took it with it. */
+    public void removeIngress(InterfaceName vif) {
+        netlink.findLink(vif).ifPresent(link -> netlink.deleteIngress(new IngressQdisc(link)));
+    }
+
+    /** Deletes the ifb if this buffer created it, else sets it down and leaves it in the pool. Absent is done. */
+    public void releaseIfb(InterfaceName ifb, boolean created) {
+        netlink.findLink(ifb).ifPresent(link -> {
+            if (created) {
+                netlink.deleteLink(link);
+            } else {
+                netlink.setDown(link);
+            }
+        });
+    }
+
+    // ---------------------------------------------------------------- all steps at once
+
     public InstalledBuffer install(InterfaceName vifName, InterfaceName ifbName) {
         return install(vifName, ifbName, Set.of(), (step, vif) -> { });
     }
 
     /**
-     * @param ifbName   the name of the ifb to create (CREATE mode); ignored in POOL mode
-     * @param claimed   ifb names other buffers hold, which POOL mode must not take
+     * Runs the four steps; a failure undoes, in reverse, the steps made before it, then rethrows.
+     *
+     * @param ifbName the name of the ifb to create (CREATE mode); ignored in POOL mode
+     * @param claimed ifb names other buffers hold, which POOL mode must not take
      */
     public InstalledBuffer install(InterfaceName vifName, InterfaceName ifbName, Set<InterfaceName> claimed,
                                    StepListener listener) {
@@ -51,27 +160,25 @@ public final class BufferInstaller {
         try {
             listener.before(Step.ACQUIRE_IFB, vifName);
             boolean created = ifbMode == IfbMode.CREATE;
-            Link ifb = created ? netlink.createIfb(ifbName) : freePoolIfb(claimed);
-            undo.push(() -> releaseIfb(ifb, created));
-            netlink.setUp(ifb);
+            InterfaceName ifbTaken = created ? ifbName : freePoolIfbs(claimed).stream().findFirst()
+                    .orElseThrow(BufferInstaller::poolEmpty);
+            Link ifb = created ? createIfb(ifbTaken) : takeIfb(ifbTaken);
+            undo.push(() -> releaseIfb(ifbTaken, created));
 
+            // each undo is pushed once its step has succeeded: a step refused because the object belongs to
+            // someone else (a second install on the same vif) must not remove the other's object
             listener.before(Step.ADD_INGRESS, vifName);
-            IngressQdisc ingress = new IngressQdisc(vif);
-            netlink.addIngress(ingress);
-            undo.push(() -> netlink.deleteIngress(ingress));
+            addIngress(vifName);
+            undo.push(() -> removeIngress(vifName));
 
             listener.before(Step.ADD_REDIRECT, vifName);
-            RedirectFilter redirect = new RedirectFilter(vif, ifb, protocol, RedirectFilter.DEFAULT_PRIORITY);
-            netlink.addRedirect(redirect);
-            undo.push(() -> netlink.deleteRedirect(redirect));
+            addRedirect(vifName, ifbTaken, RedirectFilter.DEFAULT_PRIORITY);
+            undo.push(() -> removeRedirect(vifName, protocol, RedirectFilter.DEFAULT_PRIORITY));
 
             listener.before(Step.ADD_PLUG, vifName);
-            PlugQdisc plug = PlugQdisc.on(ifb, limitBytes);
-            netlink.addPlug(plug);
-            undo.push(() -> netlink.deletePlug(plug));
-            // A new plug qdisc starts blocked; pass traffic until the domain's first epoch begins.
-            netlink.plugReleaseIndefinite(plug);
-            return new InstalledBuffer(vif, ifb, created, ingress, redirect, plug);
+            PlugQdisc plug = addPlug(ifbTaken, PlugQdisc.DEFAULT_HANDLE);
+            return new InstalledBuffer(vif, ifb, created, new IngressQdisc(vif),
+                    new RedirectFilter(vif, ifb, protocol, RedirectFilter.DEFAULT_PRIORITY), plug);
         } catch (RuntimeException e) {
             while (!undo.isEmpty()) {
                 try {
@@ -84,20 +191,23 @@ public final class BufferInstaller {
         }
     }
 
-    /**
-     * Removes the buffer in reverse order: releases what the plug holds so no frame is lost, then plug, filter,
-     * ingress, and the ifb (deleted if this buffer created it, else set down and returned to the pool). Objects
-     * already gone, and a vif that has vanished, are not errors.
-     */
+    /** Runs the removal steps in reverse order. Idempotent: objects already gone, or a vanished vif, are done. */
     public void uninstall(InstalledBuffer buffer) {
-        if (netlink.plugStats(buffer.plug()).isPresent()) {
-            netlink.plugReleaseIndefinite(buffer.plug());
-            awaitDrained(buffer.plug());
-        }
-        netlink.deletePlug(buffer.plug());
-        netlink.deleteRedirect(buffer.redirect());
-        netlink.deleteIngress(buffer.ingress());
-        releaseIfb(buffer.ifb(), buffer.ifbCreated());
+        removePlug(buffer.plug().ifb().name(), buffer.plug().handle());
+        removeRedirect(buffer.vif().name(), buffer.redirect().protocol(), buffer.redirect().priority());
+        removeIngress(buffer.vif().name());
+        releaseIfb(buffer.ifb().name(), buffer.ifbCreated());
+    }
+
+    private Link require(InterfaceName name, String operation) {
+        return netlink.findLink(name).orElseThrow(() ->
+                new LinkNotFoundException(operation, name.value(), -Nle.NODEV, "no such device"));
+    }
+
+    /** The error for a pool without a free ifb, naming the two ways out. */
+    public static NetlinkException poolEmpty() {
+        return new NetlinkException("acquire ifb", "ifb pool", -Nle.OBJ_NOTFOUND, "no free ifb device",
+                "load more: modprobe ifb numifbs=N, or set netbuf.ifb-mode=create");
     }
 
     /**
@@ -118,24 +228,5 @@ public final class BufferInstaller {
                 return;
             }
         }
-    }
-
-    private void releaseIfb(Link ifb, boolean created) {
-        if (created) {
-            netlink.deleteLink(ifb);
-        } else {
-            netlink.setDown(ifb);
-        }
-    }
-
-    /** An ifb whose root is not a plug qdisc and that no other buffer holds. */
-    private Link freePoolIfb(Set<InterfaceName> claimed) {
-        Optional<Link> free = netlink.ifbLinks().stream()
-                .filter(l -> !claimed.contains(l.name()))
-                .filter(l -> netlink.qdiscs(l).stream()
-                        .noneMatch(q -> q.parent().equals(TcHandle.ROOT) && PlugQdisc.KIND.equals(q.kind())))
-                .findFirst();
-        return free.orElseThrow(() -> new NetlinkException("acquire ifb", "ifb pool", -Nle.OBJ_NOTFOUND,
-                "no free ifb device", "load more: modprobe ifb numifbs=N, or set netbuf.ifb-mode=create"));
     }
 }
