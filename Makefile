@@ -3,10 +3,11 @@
 SHELL := /bin/bash
 
 # Debian packages: libnl3 for the plugin; user-mode-linux and kmod for the kernel tests that need sch_plug;
-# iproute2, iputils-ping and python3 are the tests' observers and frame tools; gcc and the libnl headers build
+# iproute2, iputils-ping and python3 are the tests' observers and frame tools; postgresql is the second
+# database the persistence tests run against; gcc and the libnl headers build
 # the C baseline of the benchmark.
 RUN_PACKAGES  := libnl-3-200 libnl-route-3-200 iproute2
-TEST_PACKAGES := $(RUN_PACKAGES) user-mode-linux kmod iputils-ping python3
+TEST_PACKAGES := $(RUN_PACKAGES) user-mode-linux kmod iputils-ping python3 postgresql
 BENCH_PACKAGES := $(TEST_PACKAGES) gcc libc6-dev libnl-3-dev libnl-route-3-dev
 
 # A JDK of version 25 or newer: JAVA_HOME if it is one, else the first under /usr/lib/jvm.

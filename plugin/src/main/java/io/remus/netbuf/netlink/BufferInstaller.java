@@ -30,6 +30,12 @@ public final class BufferInstaller {
     private final long limitBytes;
     private final int protocol;
 
+    /** For the step methods, which take each buffer's own parameters. */
+    public BufferInstaller(Netlink netlink) {
+        this(netlink, IfbMode.CREATE, PlugQdisc.DEFAULT_LIMIT_BYTES, RedirectFilter.ETH_P_ALL);
+    }
+
+    /** For {@link #install}: every buffer it makes gets this ifb mode, limit and protocol. */
     public BufferInstaller(Netlink netlink, IfbMode ifbMode, long limitBytes, int protocol) {
         PlugQdisc.checkLimit(limitBytes);
         this.netlink = netlink;
@@ -81,17 +87,17 @@ public final class BufferInstaller {
         netlink.addIngress(new IngressQdisc(require(vif, "add ingress qdisc")));
     }
 
-    public void addRedirect(InterfaceName vif, InterfaceName ifb, int priority) {
+    public void addRedirect(InterfaceName vif, InterfaceName ifb, int filterProtocol, int priority) {
         netlink.addRedirect(new RedirectFilter(require(vif, "add redirect filter"), require(ifb, "add redirect filter"),
-                protocol, priority));
+                filterProtocol, priority));
     }
 
     /**
      * Adds the plug qdisc and releases it indefinitely: a new plug qdisc starts blocked, and a domain's traffic
      * must pass until its first epoch begins.
      */
-    public PlugQdisc addPlug(InterfaceName ifb, TcHandle handle) {
-        PlugQdisc plug = new PlugQdisc(require(ifb, "add plug qdisc"), handle, limitBytes);
+    public PlugQdisc addPlug(InterfaceName ifb, TcHandle handle, long limit) {
+        PlugQdisc plug = new PlugQdisc(require(ifb, "add plug qdisc"), handle, limit);
         netlink.addPlug(plug);
         netlink.plugReleaseIndefinite(plug);
         return plug;
@@ -99,7 +105,8 @@ public final class BufferInstaller {
 
     /** {@code release_indefinite}: everything queued goes out, and nothing is held until the next buffer. */
     public void releasePlug(InterfaceName ifb, TcHandle handle) {
-        netlink.plugReleaseIndefinite(new PlugQdisc(require(ifb, "plug release_indefinite"), handle, limitBytes));
+        netlink.plugReleaseIndefinite(new PlugQdisc(require(ifb, "plug release_indefinite"), handle,
+                PlugQdisc.DEFAULT_LIMIT_BYTES));
     }
 
     /** Releases what the plug holds so no frame is lost, waits for it to drain, deletes the plug. Absent is done. */
@@ -108,7 +115,7 @@ public final class BufferInstaller {
         if (link.isEmpty()) {
             return;
         }
-        PlugQdisc plug = new PlugQdisc(link.get(), handle, limitBytes);
+        PlugQdisc plug = new PlugQdisc(link.get(), handle, PlugQdisc.DEFAULT_LIMIT_BYTES);
         if (netlink.plugStats(plug).isPresent()) {
             netlink.plugReleaseIndefinite(plug);
             awaitDrained(plug);
@@ -172,11 +179,11 @@ public final class BufferInstaller {
             undo.push(() -> removeIngress(vifName));
 
             listener.before(Step.ADD_REDIRECT, vifName);
-            addRedirect(vifName, ifbTaken, RedirectFilter.DEFAULT_PRIORITY);
+            addRedirect(vifName, ifbTaken, protocol, RedirectFilter.DEFAULT_PRIORITY);
             undo.push(() -> removeRedirect(vifName, protocol, RedirectFilter.DEFAULT_PRIORITY));
 
             listener.before(Step.ADD_PLUG, vifName);
-            PlugQdisc plug = addPlug(ifbTaken, PlugQdisc.DEFAULT_HANDLE);
+            PlugQdisc plug = addPlug(ifbTaken, PlugQdisc.DEFAULT_HANDLE, limitBytes);
             return new InstalledBuffer(vif, ifb, created, new IngressQdisc(vif),
                     new RedirectFilter(vif, ifb, protocol, RedirectFilter.DEFAULT_PRIORITY), plug);
         } catch (RuntimeException e) {

@@ -10,18 +10,18 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /** Runs the kernel's own tools (ip, tc) from test code: the observer that is not the code under test. */
-final class Sh {
+public final class Sh {
 
     private Sh() {
     }
 
-    record Result(int exit, String out, String err) {
-        boolean ok() {
+    public record Result(int exit, String out, String err) {
+        public boolean ok() {
             return exit == 0;
         }
     }
 
-    static Result tryRun(List<String> command) {
+    public static Result tryRun(List<String> command) {
         try {
             Path err = Files.createTempFile("nbt", ".err");
             try {
@@ -44,11 +44,11 @@ final class Sh {
         }
     }
 
-    static Result tryRun(String... command) {
+    public static Result tryRun(String... command) {
         return tryRun(List.of(command));
     }
 
-    static String run(String... command) {
+    public static String run(String... command) {
         Result r = tryRun(command);
         if (!r.ok()) {
             fail(String.join(" ", command) + " exited " + r.exit() + ": " + r.err().strip());
@@ -57,7 +57,7 @@ final class Sh {
     }
 
     /** Kernel tests need root: creating namespaces and changing tc state needs CAP_SYS_ADMIN and CAP_NET_ADMIN. */
-    static void requireRoot() {
+    public static void requireRoot() {
         try {
             String uid = Files.readAllLines(Path.of("/proc/self/status")).stream()
                     .filter(l -> l.startsWith("Uid:")).findFirst().orElse("Uid: ?").split("\\s+")[1];

@@ -14,19 +14,19 @@ import java.util.concurrent.ThreadLocalRandom;
  * their own (the "domain"). Closing deletes both namespaces and, with them, every device and qdisc inside.
  * Observations go through {@code ip -j} and {@code tc -j}, never through the code under test.
  */
-final class TestNamespace implements AutoCloseable {
+public final class TestNamespace implements AutoCloseable {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    final String name;
-    final String guest;
+    public final String name;
+    public final String guest;
 
     private TestNamespace(String name) {
         this.name = name;
         this.guest = name + "g";
     }
 
-    static TestNamespace create() {
+    public static TestNamespace create() {
         Sh.requireRoot();
         String name = "nbt" + Long.toString(ThreadLocalRandom.current().nextLong(1L << 40), 36);
         Sh.run("ip", "netns", "add", name);
@@ -42,26 +42,26 @@ final class TestNamespace implements AutoCloseable {
         return ns;
     }
 
-    Path file() {
+    public Path file() {
         return Path.of("/run/netns", name);
     }
 
-    Netlink open() {
+    public Netlink open() {
         return Netlink.openInNamespace(file());
     }
 
     /** A veth pair: {@code vif} here, {@code eth0}-like {@code guestName} in the guest namespace; both up. */
-    void addVif(String vif, String guestName) {
+    public void addVif(String vif, String guestName) {
         Sh.run("ip", "-n", name, "link", "add", vif, "type", "veth", "peer", "name", guestName, "netns", guest);
         Sh.run("ip", "-n", name, "link", "set", vif, "up");
         Sh.run("ip", "-n", guest, "link", "set", guestName, "up");
     }
 
-    void deleteLink(String dev) {
+    public void deleteLink(String dev) {
         Sh.run("ip", "-n", name, "link", "del", dev);
     }
 
-    Optional<JsonNode> link(String dev) {
+    public Optional<JsonNode> link(String dev) {
         Sh.Result r = Sh.tryRun("ip", "-n", name, "-j", "-s", "link", "show", "dev", dev);
         if (!r.ok()) {
             return Optional.empty();
@@ -69,17 +69,17 @@ final class TestNamespace implements AutoCloseable {
         return Optional.of(parse(r.out()).get(0));
     }
 
-    List<String> linksOfType(String type) {
+    public List<String> linksOfType(String type) {
         List<String> names = new ArrayList<>();
         parse(Sh.run("ip", "-n", name, "-j", "link", "show", "type", type)).forEach(l -> names.add(l.get("ifname").asText()));
         return names;
     }
 
-    JsonNode qdiscs(String dev) {
+    public JsonNode qdiscs(String dev) {
         return parse(Sh.run("tc", "-n", name, "-j", "-s", "qdisc", "show", "dev", dev));
     }
 
-    Optional<JsonNode> qdisc(String dev, String kind) {
+    public Optional<JsonNode> qdisc(String dev, String kind) {
         for (JsonNode q : qdiscs(dev)) {
             if (q.get("kind").asText().equals(kind)) {
                 return Optional.of(q);
@@ -89,7 +89,7 @@ final class TestNamespace implements AutoCloseable {
     }
 
     /** The filters under a device's ingress qdisc that carry actions (u32 also lists its hash tables). */
-    List<JsonNode> ingressFilters(String dev) {
+    public List<JsonNode> ingressFilters(String dev) {
         Sh.Result r = Sh.tryRun("tc", "-n", name, "-j", "filter", "show", "dev", dev, "ingress");
         List<JsonNode> out = new ArrayList<>();
         if (!r.ok() || r.out().isBlank()) {
@@ -103,7 +103,7 @@ final class TestNamespace implements AutoCloseable {
         return out;
     }
 
-    long txPackets(String dev) {
+    public long txPackets(String dev) {
         return link(dev).orElseThrow().path("stats64").path("tx").path("packets").asLong();
     }
 

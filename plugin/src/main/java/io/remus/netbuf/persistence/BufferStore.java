@@ -1,0 +1,255 @@
+package io.remus.netbuf.persistence;
+
+import io.remus.netbuf.model.BufferState;
+import io.remus.netbuf.model.KernelStep;
+import io.remus.netbuf.model.Transition;
+import io.remus.netbuf.persistence.JournalEntry.Outcome;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
+import javax.sql.DataSource;
+import org.springframework.dao.DuplicateKeyException;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.jdbc.support.GeneratedKeyHolder;
+import org.springframework.jdbc.support.KeyHolder;
+import org.springframework.transaction.support.TransactionTemplate;
+
+/**
+ * The buffers, their claims and their journal, over plain JDBC. Every method is one transaction, committed when it
+ * returns: the lifecycle writes a step's intent here before the kernel step, so the kernel is never ahead of the
+ * database.
+ */
+public class BufferStore {
+
+    private static final String COLUMNS = "id, domain_name, vif, state, pending_step, ifb, ifb_created, limit_bytes,"
+            + " protocol, priority, plug_handle, epoch, failed_step, last_error, created_at, updated_at";
+
+    private final JdbcClient jdbc;
+    private final TransactionTemplate tx;
+
+    public BufferStore(DataSource dataSource) {
+        this.jdbc = JdbcClient.create(dataSource);
+        this.tx = new TransactionTemplate(new DataSourceTransactionManager(dataSource));
+    }
+
+    /** A new FREE buffer holding {@code vif}; refused if another buffer holds it. */
+    public BufferRecord create(String domain, String vif, long limitBytes, int protocol, int priority, int plugHandle) {
+        return tx.execute(status -> {
+            Timestamp now = now();
+            KeyHolder key = new GeneratedKeyHolder();
+            jdbc.sql("INSERT INTO netbuf_buffer (domain_name, vif, state, ifb_created, limit_bytes, protocol, priority,"
+                            + " plug_handle, epoch, created_at, updated_at) VALUES (?, ?, ?, FALSE, ?, ?, ?, ?, 0, ?, ?)")
+                    .params(domain, vif, BufferState.FREE.name(), limitBytes, protocol, priority, plugHandle, now, now)
+                    .update(key, "id");
+            long id = key.getKeyAs(Number.class).longValue();
+            try {
+                jdbc.sql("INSERT INTO netbuf_vif_claim (vif, buffer_id) VALUES (?, ?)").params(vif, id).update();
+            } catch (DuplicateKeyException e) {
+                status.setRollbackOnly();
+                long holder = jdbc.sql("SELECT buffer_id FROM netbuf_vif_claim WHERE vif = ?").param(vif)
+                        .query(Long.class).optional().orElse(-1L);
+                throw new ClaimRefusedException("vif " + vif + " is already buffered by buffer " + holder);
+            }
+            return find(id).orElseThrow();
+        });
+    }
+
+    /**
+     * Writes the intent of {@code t}'s kernel step: the buffer's pending step, and a journal line. Refused (with
+     * nothing written) if the buffer is not in {@code t}'s source state or already has a step in flight.
+     */
+    public BufferRecord intent(BufferRecord buffer, Transition t, String detail) {
+        return tx.execute(status -> {
+            markPending(buffer, t);
+            journal(buffer.id(), step(t), Outcome.INTENT, t.source(), t.target(), detail, null);
+            return find(buffer.id()).orElseThrow();
+        });
+    }
+
+    /**
+     * The intent of acquiring {@code ifb}, with the claim on it, in one transaction: if another buffer holds the
+     * ifb, the unique key refuses the claim and nothing is written.
+     */
+    public BufferRecord intentWithIfb(BufferRecord buffer, Transition t, String ifb, boolean created) {
+        return tx.execute(status -> {
+            try {
+                jdbc.sql("INSERT INTO netbuf_ifb_claim (ifb, buffer_id) VALUES (?, ?)").params(ifb, buffer.id()).update();
+            } catch (DuplicateKeyException e) {
+                status.setRollbackOnly();
+                throw new ClaimRefusedException("ifb " + ifb + " is already held by another buffer");
+            }
+            jdbc.sql("UPDATE netbuf_buffer SET ifb = ?, ifb_created = ? WHERE id = ?")
+                    .params(ifb, created, buffer.id()).update();
+            markPending(buffer, t);
+            journal(buffer.id(), step(t), Outcome.INTENT, t.source(), t.target(),
+                    (created ? "create " : "take pool ") + "ifb " + ifb, null);
+            return find(buffer.id()).orElseThrow();
+        });
+    }
+
+    private void markPending(BufferRecord buffer, Transition t) {
+        int rows = jdbc.sql("UPDATE netbuf_buffer SET pending_step = ?, updated_at = ? WHERE id = ? AND state = ?"
+                        + " AND pending_step IS NULL")
+                .params(step(t), now(), buffer.id(), t.source().name()).update();
+        if (rows != 1) {
+            throw new IllegalStateException("buffer " + buffer.id() + " is not in " + t.source()
+                    + " with no step in flight: " + find(buffer.id()).map(BufferRecord::toString).orElse("gone"));
+        }
+    }
+
+    /** The kernel step of {@code t} succeeded: the buffer is in {@code t}'s target. Reaching FREE frees its claims. */
+    public BufferRecord done(BufferRecord buffer, Transition t, String detail) {
+        return tx.execute(status -> {
+            jdbc.sql("UPDATE netbuf_buffer SET state = ?, pending_step = NULL, updated_at = ? WHERE id = ?")
+                    .params(t.target().name(), now(), buffer.id()).update();
+            journal(buffer.id(), step(t), Outcome.DONE, t.source(), t.target(), detail, null);
+            if (t.target() == BufferState.FREE) {
+                releaseClaims(buffer.id());
+            }
+            return find(buffer.id()).orElseThrow();
+        });
+    }
+
+    /** The kernel step of {@code t} failed: the buffer stays in {@code t}'s source, with the error. */
+    public BufferRecord stepFailed(BufferRecord buffer, Transition t, String error) {
+        return tx.execute(status -> {
+            jdbc.sql("UPDATE netbuf_buffer SET pending_step = NULL, last_error = ?, updated_at = ? WHERE id = ?")
+                    .params(truncate(error, 2000), now(), buffer.id()).update();
+            journal(buffer.id(), step(t), Outcome.FAILED, t.source(), t.target(), null, error);
+            return find(buffer.id()).orElseThrow();
+        });
+    }
+
+    /**
+     * The buffer is FAILED at {@code step} with {@code reason}. Its claims go only if {@code released}: a buffer
+     * that could not remove its kernel objects keeps them, so no other buffer takes its ifb.
+     */
+    public BufferRecord failed(BufferRecord buffer, Transition t, KernelStep step, String reason, boolean released) {
+        return tx.execute(status -> {
+            jdbc.sql("UPDATE netbuf_buffer SET state = ?, pending_step = NULL, failed_step = ?, last_error = ?,"
+                            + " updated_at = ? WHERE id = ?")
+                    .params(t.target().name(), step == null ? null : step.name(), truncate(reason, 2000), now(),
+                            buffer.id()).update();
+            journal(buffer.id(), step == null ? "FAIL" : step.name(), Outcome.FAILED, t.source(), t.target(),
+                    released ? "every kernel object undone" : "kernel objects may remain", reason);
+            if (released) {
+                releaseClaims(buffer.id());
+            }
+            return find(buffer.id()).orElseThrow();
+        });
+    }
+
+    /**
+     * Recovery moves a buffer's recorded state without a kernel step of its own (a step in flight at the crash is
+     * taken as done, to be undone like the others), writing why in the journal.
+     */
+    public BufferRecord settle(BufferRecord buffer, BufferState state, Outcome outcome, String step, String detail) {
+        return tx.execute(status -> {
+            jdbc.sql("UPDATE netbuf_buffer SET state = ?, pending_step = NULL, updated_at = ? WHERE id = ?")
+                    .params(state.name(), now(), buffer.id()).update();
+            journal(buffer.id(), step, outcome, buffer.state(), state, detail, null);
+            if (state == BufferState.FREE) {
+                releaseClaims(buffer.id());
+            }
+            return find(buffer.id()).orElseThrow();
+        });
+    }
+
+    /** A journal line of its own (recovery's verdicts). */
+    public void note(long bufferId, String step, Outcome outcome, BufferState state, String detail, String error) {
+        tx.executeWithoutResult(status -> journal(bufferId, step, outcome, state, state, detail, error));
+    }
+
+    public void setEpoch(long bufferId, long epoch) {
+        jdbc.sql("UPDATE netbuf_buffer SET epoch = ?, updated_at = ? WHERE id = ?").params(epoch, now(), bufferId)
+                .update();
+    }
+
+    public Optional<BufferRecord> find(long id) {
+        return jdbc.sql("SELECT " + COLUMNS + " FROM netbuf_buffer WHERE id = ?").param(id).query(BufferStore::record)
+                .optional();
+    }
+
+    public List<BufferRecord> all() {
+        return jdbc.sql("SELECT " + COLUMNS + " FROM netbuf_buffer ORDER BY id").query(BufferStore::record).list();
+    }
+
+    /** Buffers a crash interrupted: a step in flight, or a state that is not a resting one. */
+    public List<BufferRecord> interrupted() {
+        return all().stream().filter(BufferRecord::interrupted).toList();
+    }
+
+    /** Buffers that hold their vif: every one not yet back to FREE (and FAILED ones that kept their claims). */
+    public List<BufferRecord> holdingVif() {
+        return jdbc.sql("SELECT " + prefixed("b") + " FROM netbuf_buffer b JOIN netbuf_vif_claim c ON c.buffer_id = b.id"
+                + " ORDER BY b.id").query(BufferStore::record).list();
+    }
+
+    public Set<String> claimedIfbs() {
+        return Set.copyOf(jdbc.sql("SELECT ifb FROM netbuf_ifb_claim").query(String.class).list());
+    }
+
+    /** Every ifb name this plugin recorded as created by it, whether or not a buffer still holds it. */
+    public Set<String> createdIfbs() {
+        return jdbc.sql("SELECT DISTINCT ifb FROM netbuf_buffer WHERE ifb_created = TRUE AND ifb IS NOT NULL")
+                .query(String.class).list().stream().collect(Collectors.toUnmodifiableSet());
+    }
+
+    public List<JournalEntry> journal(long bufferId) {
+        return jdbc.sql("SELECT id, buffer_id, at, step, outcome, from_state, to_state, detail, error"
+                        + " FROM netbuf_journal WHERE buffer_id = ? ORDER BY id")
+                .param(bufferId)
+                .query((rs, n) -> new JournalEntry(rs.getLong(1), rs.getLong(2), rs.getTimestamp(3).toInstant(),
+                        rs.getString(4), Outcome.valueOf(rs.getString(5)), rs.getString(6), rs.getString(7),
+                        rs.getString(8), rs.getString(9)))
+                .list();
+    }
+
+    private void releaseClaims(long bufferId) {
+        jdbc.sql("DELETE FROM netbuf_ifb_claim WHERE buffer_id = ?").param(bufferId).update();
+        jdbc.sql("DELETE FROM netbuf_vif_claim WHERE buffer_id = ?").param(bufferId).update();
+    }
+
+    private void journal(long bufferId, String step, Outcome outcome, BufferState from, BufferState to, String detail,
+                         String error) {
+        jdbc.sql("INSERT INTO netbuf_journal (buffer_id, at, step, outcome, from_state, to_state, detail, error)"
+                        + " VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+                .params(bufferId, now(), step, outcome.name(), from == null ? null : from.name(),
+                        to == null ? null : to.name(), truncate(detail, 500), truncate(error, 2000))
+                .update();
+    }
+
+    private static String step(Transition t) {
+        return t.kernelStep().map(Enum::name).orElse(t.event().name());
+    }
+
+    private static String prefixed(String alias) {
+        return java.util.Arrays.stream(COLUMNS.split(",\\s*")).map(c -> alias + "." + c)
+                .collect(Collectors.joining(", "));
+    }
+
+    private static String truncate(String s, int max) {
+        return s == null || s.length() <= max ? s : s.substring(0, max);
+    }
+
+    private static Timestamp now() {
+        return Timestamp.from(Instant.now());
+    }
+
+    private static BufferRecord record(ResultSet rs, int row) throws SQLException {
+        String pending = rs.getString("pending_step");
+        String failed = rs.getString("failed_step");
+        return new BufferRecord(rs.getLong("id"), rs.getString("domain_name"), rs.getString("vif"),
+                BufferState.valueOf(rs.getString("state")), pending == null ? null : KernelStep.valueOf(pending),
+                rs.getString("ifb"), rs.getBoolean("ifb_created"), rs.getLong("limit_bytes"), rs.getInt("protocol"),
+                rs.getInt("priority"), rs.getInt("plug_handle"), rs.getLong("epoch"),
+                failed == null ? null : KernelStep.valueOf(failed), rs.getString("last_error"),
+                rs.getTimestamp("created_at").toInstant(), rs.getTimestamp("updated_at").toInstant());
+    }
+}

@@ -1,0 +1,96 @@
+package io.remus.netbuf.lifecycle;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.remus.netbuf.model.BufferState;
+import io.remus.netbuf.model.KernelStep;
+import io.remus.netbuf.netlink.BufferInstaller;
+import io.remus.netbuf.netlink.InterfaceName;
+import io.remus.netbuf.netlink.KernelFixture;
+import io.remus.netbuf.persistence.BufferRecord;
+import io.remus.netbuf.persistence.BufferStore;
+import io.remus.netbuf.persistence.ClaimRefusedException;
+import io.remus.netbuf.persistence.JournalEntry;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The lifecycle on the host kernel (no sch_plug) with an H2 file database: every step up to the plug runs for real
+ * and is journaled write-ahead; the plug step fails, the buffer is rolled back step by step and ends FAILED.
+ */
+class HostLifecycleTest {
+
+    KernelFixture kernel;
+    BufferLifecycle lifecycle;
+    BufferStore store;
+
+    @BeforeEach
+    void setUp() {
+        kernel = KernelFixture.withVifs("vif7.0");
+        store = new BufferStore(TestDatabase.h2File("host-lifecycle"));
+        lifecycle = new BufferLifecycle(store, new BufferInstaller(kernel.netlink()), NetbufSettings.defaults(),
+                FaultInjection.none());
+    }
+
+    @AfterEach
+    void tearDown() {
+        kernel.close();
+    }
+
+    @Test
+    void aFailedPlugStepIsRolledBackAndJournaledWriteAhead() {
+        assertThatThrownBy(() -> lifecycle.install("dom7", InterfaceName.of("vif7.0")))
+                .isInstanceOf(NetbufException.class)
+                .hasMessageContaining("failed at PLUG_ADD")
+                .hasMessageContaining("rolled back")
+                .hasMessageContaining("modprobe sch_plug");
+
+        BufferRecord b = store.all().getFirst();
+        assertThat(b.state()).isEqualTo(BufferState.FAILED);
+        assertThat(b.failedStep()).isEqualTo(KernelStep.PLUG_ADD);
+        assertThat(b.lastError()).contains("modprobe sch_plug");
+        assertThat(b.pendingStep()).isNull();
+        assertThat(store.claimedIfbs()).isEmpty();
+        assertThat(store.holdingVif()).isEmpty();
+        kernel.assertNoBufferObjects("vif7.0");
+
+        List<String> journal = store.journal(b.id()).stream().map(e -> e.step() + " " + e.outcome()).toList();
+        assertThat(journal).containsExactly(
+                "IFB_UP INTENT", "IFB_UP DONE",
+                "INGRESS_ADD INTENT", "INGRESS_ADD DONE",
+                "REDIRECT_ADD INTENT", "REDIRECT_ADD DONE",
+                "PLUG_ADD INTENT", "PLUG_ADD FAILED",
+                "REDIRECT_DELETE INTENT", "REDIRECT_DELETE DONE",
+                "INGRESS_DELETE INTENT", "INGRESS_DELETE DONE",
+                "IFB_RELEASE INTENT", "IFB_RELEASE DONE",
+                "PLUG_ADD FAILED");
+        assertThat(store.journal(b.id()).get(7).error()).contains("modprobe sch_plug");
+        assertThat(store.journal(b.id()).getFirst().detail()).isEqualTo("create ifb nbifb" + b.id());
+    }
+
+    @Test
+    void aSecondInstallOnTheSameVifIsRefusedByTheDatabaseBeforeTheKernelIsTouched() {
+        BufferRecord first = store.create("dom7", "vif7.0", 4 << 20, 3, 10, 0x4e420000);
+        assertThatThrownBy(() -> lifecycle.install("dom8", InterfaceName.of("vif7.0")))
+                .isInstanceOf(ClaimRefusedException.class)
+                .hasMessageContaining("vif7.0 is already buffered by buffer " + first.id());
+        assertThat(kernel.ns().linksOfType("ifb")).isEmpty();
+        assertThat(store.all()).extracting(BufferRecord::id).containsExactly(first.id());
+    }
+
+    @Test
+    void aVifThatDoesNotExistFailsAtTheFirstStepItNeeds() {
+        assertThatThrownBy(() -> lifecycle.install("dom9", InterfaceName.of("vif9.0")))
+                .isInstanceOf(NetbufException.class)
+                .hasMessageContaining("failed at INGRESS_ADD")
+                .hasMessageContaining("vif9.0");
+        BufferRecord b = store.all().getFirst();
+        assertThat(b.state()).isEqualTo(BufferState.FAILED);
+        assertThat(store.journal(b.id())).extracting(JournalEntry::step)
+                .contains("IFB_RELEASE");
+        assertThat(kernel.ns().linksOfType("ifb")).isEmpty();
+    }
+}
