@@ -65,9 +65,9 @@ public class BufferLifecycle {
             }
             return buffer;
         } catch (StepFailed failure) {
-            BufferRecord failed = rollBackAndFail(failure);
-            throw new NetbufException("install of buffer " + failed.id() + " on vif " + vif + " failed at "
-                    + failure.step + " and was " + (failed.failedStep() == failure.step ? "rolled back" : "left")
+            boolean undone = rollBackAndFail(failure);
+            throw new NetbufException("install of buffer " + buffer.id() + " on vif " + vif + " failed at "
+                    + failure.step + " and was " + (undone ? "rolled back" : "left FAILED with objects in place")
                     + ": " + failure.getCause().getMessage(), failure.getCause());
         }
     }
@@ -110,14 +110,17 @@ public class BufferLifecycle {
         return buffer;
     }
 
-    private BufferRecord rollBackAndFail(StepFailed failure) {
+    /** Undoes what the failed install made and marks it FAILED; true if every step was undone. */
+    private boolean rollBackAndFail(StepFailed failure) {
         try {
             BufferRecord free = rollBack(failure.buffer);
-            return fail(free, failure.step, failure.getCause().getMessage(), true);
+            fail(free, failure.step, failure.getCause().getMessage(), true);
+            return true;
         } catch (StepFailed undoFailed) {
             failure.getCause().addSuppressed(undoFailed.getCause());
-            return fail(undoFailed.buffer, failure.step, failure.getCause().getMessage() + "; undo failed at "
+            fail(undoFailed.buffer, failure.step, failure.getCause().getMessage() + "; undo failed at "
                     + undoFailed.step + ": " + undoFailed.getCause().getMessage(), false);
+            return false;
         }
     }
 

@@ -15,8 +15,7 @@ public final class TestDatabase {
     public static DataSource h2File(String name) {
         try {
             Path dir = Files.createDirectories(Path.of("target", "h2"));
-            String url = "jdbc:h2:file:" + dir.toAbsolutePath().resolve(name + "-" + System.nanoTime())
-                    + ";DB_CLOSE_ON_EXIT=FALSE";
+            String url = NetbufDatabase.h2FileUrl(dir.resolve(name + "-" + System.nanoTime()));
             return h2(url);
         } catch (java.io.IOException e) {
             throw new AssertionError(e);

@@ -57,6 +57,44 @@ public final class TestNamespace implements AutoCloseable {
         Sh.run("ip", "-n", guest, "link", "set", guestName, "up");
     }
 
+    /**
+     * Many vifs at once ({@code ip -batch}: one process, not three per vif), each up with its guest end
+     * {@code guestPrefix + i} in the guest namespace.
+     */
+    public void addVifs(List<String> vifs, String guestPrefix) {
+        StringBuilder here = new StringBuilder();
+        StringBuilder there = new StringBuilder();
+        for (int i = 0; i < vifs.size(); i++) {
+            here.append("link add ").append(vifs.get(i)).append(" type veth peer name ").append(guestPrefix).append(i)
+                    .append(" netns ").append(guest).append('\n');
+            here.append("link set ").append(vifs.get(i)).append(" up\n");
+            there.append("link set ").append(guestPrefix).append(i).append(" up\n");
+        }
+        batch(name, here.toString());
+        batch(guest, there.toString());
+    }
+
+    /** Many ifbs at once, as {@code modprobe ifb numifbs=N} would leave them (down, no qdisc of ours). */
+    public void addIfbs(List<String> ifbs) {
+        StringBuilder cmds = new StringBuilder();
+        ifbs.forEach(ifb -> cmds.append("link add ").append(ifb).append(" type ifb\n"));
+        batch(name, cmds.toString());
+    }
+
+    private static void batch(String namespace, String commands) {
+        try {
+            Path file = java.nio.file.Files.createTempFile("nbt-batch", ".ip");
+            try {
+                java.nio.file.Files.writeString(file, commands);
+                Sh.run("ip", "-n", namespace, "-batch", file.toString());
+            } finally {
+                java.nio.file.Files.deleteIfExists(file);
+            }
+        } catch (java.io.IOException e) {
+            throw new AssertionError(e);
+        }
+    }
+
     public void deleteLink(String dev) {
         Sh.run("ip", "-n", name, "link", "del", dev);
     }
