@@ -40,24 +40,27 @@ public class BufferStore {
 
     /** A new FREE buffer holding {@code vif}; refused if another buffer holds it. */
     public BufferRecord create(String domain, String vif, long limitBytes, int protocol, int priority, int plugHandle) {
-        return tx.execute(status -> {
-            Timestamp now = now();
-            KeyHolder key = new GeneratedKeyHolder();
-            jdbc.sql("INSERT INTO netbuf_buffer (domain_name, vif, state, ifb_created, limit_bytes, protocol, priority,"
-                            + " plug_handle, epoch, created_at, updated_at) VALUES (?, ?, ?, FALSE, ?, ?, ?, ?, 0, ?, ?)")
-                    .params(domain, vif, BufferState.FREE.name(), limitBytes, protocol, priority, plugHandle, now, now)
-                    .update(key, "id");
-            long id = key.getKeyAs(Number.class).longValue();
-            try {
+        try {
+            return tx.execute(status -> {
+                Timestamp now = now();
+                KeyHolder key = new GeneratedKeyHolder();
+                jdbc.sql("INSERT INTO netbuf_buffer (domain_name, vif, state, ifb_created, limit_bytes, protocol,"
+                                + " priority, plug_handle, epoch, created_at, updated_at)"
+                                + " VALUES (?, ?, ?, FALSE, ?, ?, ?, ?, 0, ?, ?)")
+                        .params(domain, vif, BufferState.FREE.name(), limitBytes, protocol, priority, plugHandle, now,
+                                now)
+                        .update(key, "id");
+                long id = key.getKeyAs(Number.class).longValue();
                 jdbc.sql("INSERT INTO netbuf_vif_claim (vif, buffer_id) VALUES (?, ?)").params(vif, id).update();
-            } catch (DuplicateKeyException e) {
-                status.setRollbackOnly();
-                long holder = jdbc.sql("SELECT buffer_id FROM netbuf_vif_claim WHERE vif = ?").param(vif)
-                        .query(Long.class).optional().orElse(-1L);
-                throw new ClaimRefusedException("vif " + vif + " is already buffered by buffer " + holder);
-            }
-            return find(id).orElseThrow();
-        });
+                return find(id).orElseThrow();
+            });
+        } catch (DuplicateKeyException e) {
+            // rolled back by now; PostgreSQL refuses any statement in a transaction after a failed one, so the
+            // holder is looked up only here, outside it
+            long holder = jdbc.sql("SELECT buffer_id FROM netbuf_vif_claim WHERE vif = ?").param(vif)
+                    .query(Long.class).optional().orElse(-1L);
+            throw new ClaimRefusedException("vif " + vif + " is already buffered by buffer " + holder);
+        }
     }
 
     /**
@@ -65,6 +68,7 @@ public class BufferStore {
      * nothing written) if the buffer is not in {@code t}'s source state or already has a step in flight.
      */
     public BufferRecord intent(BufferRecord buffer, Transition t, String detail) {
+        requireKernelStep(t);
         return tx.execute(status -> {
             markPending(buffer, t);
             journal(buffer.id(), step(t), Outcome.INTENT, t.source(), t.target(), detail, null);
@@ -77,6 +81,7 @@ public class BufferStore {
      * ifb, the unique key refuses the claim and nothing is written.
      */
     public BufferRecord intentWithIfb(BufferRecord buffer, Transition t, String ifb, boolean created) {
+        requireKernelStep(t);
         return tx.execute(status -> {
             try {
                 jdbc.sql("INSERT INTO netbuf_ifb_claim (ifb, buffer_id) VALUES (?, ?)").params(ifb, buffer.id()).update();
@@ -106,8 +111,9 @@ public class BufferStore {
     /** The kernel step of {@code t} succeeded: the buffer is in {@code t}'s target. Reaching FREE frees its claims. */
     public BufferRecord done(BufferRecord buffer, Transition t, String detail) {
         return tx.execute(status -> {
-            jdbc.sql("UPDATE netbuf_buffer SET state = ?, pending_step = NULL, updated_at = ? WHERE id = ?")
-                    .params(t.target().name(), now(), buffer.id()).update();
+            requireOne(jdbc.sql("UPDATE netbuf_buffer SET state = ?, pending_step = NULL, updated_at = ? WHERE id = ?"
+                            + " AND state = ? AND pending_step = ?")
+                    .params(t.target().name(), now(), buffer.id(), t.source().name(), step(t)).update(), buffer, t);
             journal(buffer.id(), step(t), Outcome.DONE, t.source(), t.target(), detail, null);
             if (t.target() == BufferState.FREE) {
                 releaseClaims(buffer.id());
@@ -119,8 +125,9 @@ public class BufferStore {
     /** The kernel step of {@code t} failed: the buffer stays in {@code t}'s source, with the error. */
     public BufferRecord stepFailed(BufferRecord buffer, Transition t, String error) {
         return tx.execute(status -> {
-            jdbc.sql("UPDATE netbuf_buffer SET pending_step = NULL, last_error = ?, updated_at = ? WHERE id = ?")
-                    .params(truncate(error, 2000), now(), buffer.id()).update();
+            requireOne(jdbc.sql("UPDATE netbuf_buffer SET pending_step = NULL, last_error = ?, updated_at = ?"
+                            + " WHERE id = ? AND state = ? AND pending_step = ?")
+                    .params(truncate(error, 2000), now(), buffer.id(), t.source().name(), step(t)).update(), buffer, t);
             journal(buffer.id(), step(t), Outcome.FAILED, t.source(), t.target(), null, error);
             return find(buffer.id()).orElseThrow();
         });
@@ -163,7 +170,7 @@ public class BufferStore {
 
     /** A journal line of its own (recovery's verdicts). */
     public void note(long bufferId, String step, Outcome outcome, BufferState state, String detail, String error) {
-        tx.executeWithoutResult(status -> journal(bufferId, step, outcome, state, state, detail, error));
+        tx.executeWithoutResult(status -> journal(bufferId, truncate(step, 32), outcome, state, state, detail, error));
     }
 
     public void setEpoch(long bufferId, long epoch) {
@@ -209,6 +216,18 @@ public class BufferStore {
                         rs.getString(4), Outcome.valueOf(rs.getString(5)), rs.getString(6), rs.getString(7),
                         rs.getString(8), rs.getString(9)))
                 .list();
+    }
+
+    private static void requireKernelStep(Transition t) {
+        t.kernelStep().orElseThrow(() -> new IllegalArgumentException(t + " has no kernel step to intend"));
+    }
+
+    /** An outcome belongs to the intent written before it: same state, same step in flight. */
+    private void requireOne(int rows, BufferRecord buffer, Transition t) {
+        if (rows != 1) {
+            throw new IllegalStateException("buffer " + buffer.id() + " has no " + step(t) + " in flight from "
+                    + t.source() + ": " + find(buffer.id()).map(BufferRecord::toString).orElse("gone"));
+        }
     }
 
     private void releaseClaims(long bufferId) {

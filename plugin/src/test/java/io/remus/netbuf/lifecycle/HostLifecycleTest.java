@@ -13,15 +13,22 @@ import io.remus.netbuf.persistence.BufferStore;
 import io.remus.netbuf.persistence.ClaimRefusedException;
 import io.remus.netbuf.persistence.JournalEntry;
 import java.util.List;
+import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The lifecycle on the host kernel (no sch_plug) with an H2 file database: every step up to the plug runs for real
- * and is journaled write-ahead; the plug step fails, the buffer is rolled back step by step and ends FAILED.
+ * The lifecycle on the host kernel (no sch_plug) with an H2 file database (and, in a subclass, PostgreSQL): every
+ * step up to the plug runs for real and is journaled write-ahead; the plug step fails, the buffer is rolled back
+ * step by step and ends FAILED.
  */
 class HostLifecycleTest {
+
+    DataSource dataSource() {
+        return TestDatabase.h2File("host-lifecycle");
+    }
+
 
     KernelFixture kernel;
     BufferLifecycle lifecycle;
@@ -30,7 +37,7 @@ class HostLifecycleTest {
     @BeforeEach
     void setUp() {
         kernel = KernelFixture.withVifs("vif7.0");
-        store = new BufferStore(TestDatabase.h2File("host-lifecycle"));
+        store = new BufferStore(dataSource());
         lifecycle = new BufferLifecycle(store, new BufferInstaller(kernel.netlink()), NetbufSettings.defaults(),
                 FaultInjection.none());
     }
