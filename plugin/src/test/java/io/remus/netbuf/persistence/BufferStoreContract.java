@@ -70,12 +70,12 @@ abstract class BufferStoreContract {
         for (String table : List.of("netbuf_buffer", "netbuf_vif_claim", "netbuf_ifb_claim", "netbuf_journal")) {
             assertThat(count("SELECT COUNT(*) FROM " + table)).as(table).isZero();
         }
-        assertThat(history()).containsExactly("1 SQL true", "2 SQL true");
+        assertThat(history()).containsExactly("1 SQL true", "2 SQL true", "3 SQL true");
         BufferRecord b = create("dom1", "vif1.0");
 
         NetbufDatabase.migrate(ds);
 
-        assertThat(history()).containsExactly("1 SQL true", "2 SQL true");
+        assertThat(history()).containsExactly("1 SQL true", "2 SQL true", "3 SQL true");
         assertThat(flyway(ds).info().pending()).isEmpty();
         assertThat(store.all()).containsExactly(b);
         assertThat(store.holdingVif()).containsExactly(b);
@@ -94,7 +94,7 @@ abstract class BufferStoreContract {
 
         JdbcClient host = JdbcClient.create(empty);
         assertThat(host.sql("SELECT name FROM host_vm").query(String.class).list()).containsExactly("vm1");
-        assertThat(flyway(empty).info().current().getVersion().getVersion()).isEqualTo("2");
+        assertThat(flyway(empty).info().current().getVersion().getVersion()).isEqualTo("3");
         assertThat(flyway(empty).info().pending()).isEmpty();
         BufferRecord b = new BufferStore(empty).create("dom1", "vif1.0", LIMIT, PROTOCOL, PRIORITY, PLUG_HANDLE);
         assertThat(b.state()).isEqualTo(BufferState.FREE);

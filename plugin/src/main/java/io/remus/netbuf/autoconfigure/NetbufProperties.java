@@ -1,0 +1,57 @@
+package io.remus.netbuf.autoconfigure;
+
+import io.remus.netbuf.netlink.IfbMode;
+import io.remus.netbuf.netlink.RedirectFilter;
+import java.time.Duration;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+
+/**
+ * Remus network buffering ({@code netbuf.*}).
+ *
+ * @param enabled        whether the plugin is active: off unless set to true
+ * @param ifbMode        where each buffer's ifb comes from: CREATE a new one per buffer, or take a free one from the
+ *                       POOL of existing ifbN devices
+ * @param limitBytes     plug qdisc limit in bytes: above this backlog the kernel drops frames
+ * @param filterProtocol which frames the redirect filter holds: ALL (every ethertype; IPv6 and ARP too) or IP
+ *                       (IPv4 only, as the old script did)
+ * @param filterPriority priority of the redirect filter on each vif's ingress qdisc
+ * @param ifbPrefix      name prefix of the ifbs the plugin creates (followed by the buffer id); reserved
+ * @param namespace      network namespace file to work in (e.g. /run/netns/NAME); empty: the server's own
+ * @param recoverOnStart whether to reconcile the database and the kernel when the plugin starts
+ * @param checkpoint     the built-in checkpoint loop's defaults
+ */
+@ConfigurationProperties("netbuf")
+public record NetbufProperties(
+        @DefaultValue("false") boolean enabled,
+        @DefaultValue("CREATE") IfbMode ifbMode,
+        @DefaultValue("4194304") long limitBytes,
+        @DefaultValue("ALL") FilterProtocol filterProtocol,
+        @DefaultValue("10") int filterPriority,
+        @DefaultValue("nbifb") String ifbPrefix,
+        @DefaultValue("") String namespace,
+        @DefaultValue("true") boolean recoverOnStart,
+        @DefaultValue Checkpoint checkpoint) {
+
+    /** The ethertypes the redirect filter can match. */
+    public enum FilterProtocol {
+        ALL(RedirectFilter.ETH_P_ALL), IP(RedirectFilter.ETH_P_IP);
+
+        private final int ethertype;
+
+        FilterProtocol(int ethertype) {
+            this.ethertype = ethertype;
+        }
+
+        public int ethertype() {
+            return ethertype;
+        }
+    }
+
+    /**
+     * @param interval time between checkpoints of the built-in loop, for domains that ask for it
+     * @param ackDelay simulated time the backup takes to acknowledge a checkpoint
+     */
+    public record Checkpoint(@DefaultValue("100ms") Duration interval, @DefaultValue("0ms") Duration ackDelay) {
+    }
+}

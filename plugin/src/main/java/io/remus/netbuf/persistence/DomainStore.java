@@ -1,0 +1,53 @@
+package io.remus.netbuf.persistence;
+
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import javax.sql.DataSource;
+import org.springframework.jdbc.core.simple.JdbcClient;
+
+/** The per-domain epoch rows of the checkpoint API. */
+public class DomainStore {
+
+    private static final String COLUMNS = "domain_name, open_epoch, awaiting_epoch, epochs_begun, epochs_committed,"
+            + " epochs_failed, failure";
+
+    private final JdbcClient jdbc;
+
+    public DomainStore(DataSource dataSource) {
+        this.jdbc = JdbcClient.create(dataSource);
+    }
+
+    public Optional<DomainEpochs> find(String domain) {
+        return jdbc.sql("SELECT " + COLUMNS + " FROM netbuf_domain WHERE domain_name = ?").param(domain)
+                .query((rs, n) -> new DomainEpochs(rs.getString(1), rs.getLong(2), rs.getLong(3), rs.getLong(4),
+                        rs.getLong(5), rs.getLong(6), rs.getString(7)))
+                .optional();
+    }
+
+    public List<DomainEpochs> all() {
+        return jdbc.sql("SELECT " + COLUMNS + " FROM netbuf_domain ORDER BY domain_name")
+                .query((rs, n) -> new DomainEpochs(rs.getString(1), rs.getLong(2), rs.getLong(3), rs.getLong(4),
+                        rs.getLong(5), rs.getLong(6), rs.getString(7)))
+                .list();
+    }
+
+    /** Writes the row (one statement; the caller serialises per domain). */
+    public void save(DomainEpochs e) {
+        Timestamp now = Timestamp.from(Instant.now());
+        String failure = e.failure() == null || e.failure().length() <= 2000 ? e.failure() : e.failure().substring(0, 2000);
+        int rows = jdbc.sql("UPDATE netbuf_domain SET open_epoch = ?, awaiting_epoch = ?, epochs_begun = ?,"
+                        + " epochs_committed = ?, epochs_failed = ?, failure = ?, updated_at = ? WHERE domain_name = ?")
+                .params(e.openEpoch(), e.awaitingEpoch(), e.epochsBegun(), e.epochsCommitted(), e.epochsFailed(),
+                        failure, now, e.domain())
+                .update();
+        if (rows == 0) {
+            jdbc.sql("INSERT INTO netbuf_domain (domain_name, open_epoch, awaiting_epoch, epochs_begun,"
+                            + " epochs_committed, epochs_failed, failure, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+                    .params(e.domain(), e.openEpoch(), e.awaitingEpoch(), e.epochsBegun(), e.epochsCommitted(),
+                            e.epochsFailed(), failure, now)
+                    .update();
+        }
+    }
+}

@@ -1,0 +1,239 @@
+package io.remus.netbuf.service;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.remus.netbuf.lifecycle.BufferLifecycle;
+import io.remus.netbuf.model.BufferState;
+import io.remus.netbuf.netlink.InterfaceName;
+import io.remus.netbuf.netlink.Netlink;
+import io.remus.netbuf.netlink.PlugControl;
+import io.remus.netbuf.netlink.PlugQdisc;
+import io.remus.netbuf.netlink.PlugStats;
+import io.remus.netbuf.netlink.TcHandle;
+import io.remus.netbuf.persistence.BufferRecord;
+import io.remus.netbuf.persistence.BufferStore;
+import io.remus.netbuf.persistence.DomainEpochs;
+import io.remus.netbuf.persistence.DomainStore;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import java.util.function.Consumer;
+
+/**
+ * The Java API a Remus checkpointer calls, per domain: protect its vifs, begin an epoch at each checkpoint, commit
+ * an epoch when the backup acknowledges it, fail over when the backup is lost, stop. A domain's buffers move
+ * together, under one lock per domain.
+ *
+ * <p>Epochs follow sch_plug: {@link #beginEpoch} plugs {@code buffer} on every vif, which closes the open epoch
+ * (its output is now held until acknowledged) and opens the next; {@link #commitEpoch} releases the closed epoch
+ * with {@code release_one}. The plug counts only one closed epoch, so one checkpoint may be in flight at a time:
+ * a begin while an epoch awaits its ack is refused.
+ */
+public class NetbufService {
+
+    private final BufferLifecycle lifecycle;
+    private final BufferStore buffers;
+    private final DomainStore domains;
+    private final Netlink netlink;
+    private final ConcurrentMap<String, Object> locks = new ConcurrentHashMap<>();
+    private final ConcurrentMap<Long, PlugControl> controls = new ConcurrentHashMap<>();
+    private final Timer beginTimer;
+    private final Timer commitTimer;
+    private final Counter begun;
+    private final Counter committed;
+    private final Counter failed;
+
+    public NetbufService(BufferLifecycle lifecycle, DomainStore domains, Netlink netlink, MeterRegistry meters) {
+        this.lifecycle = lifecycle;
+        this.buffers = lifecycle.store();
+        this.domains = domains;
+        this.netlink = netlink;
+        this.beginTimer = Timer.builder("netbuf.epoch.begin").description("plug buffer on every vif of a domain")
+                .register(meters);
+        this.commitTimer = Timer.builder("netbuf.epoch.commit").description("release_one on every vif of a domain")
+                .register(meters);
+        this.begun = Counter.builder("netbuf.epochs.begun").register(meters);
+        this.committed = Counter.builder("netbuf.epochs.committed").register(meters);
+        this.failed = Counter.builder("netbuf.epochs.failed").register(meters);
+    }
+
+    /**
+     * Installs a buffer on each vif of {@code domain}. All or nothing: if one fails, the ones installed are torn
+     * down again and the failure is thrown.
+     */
+    public List<BufferRecord> protect(String domain, List<InterfaceName> vifs) {
+        synchronized (lock(domain)) {
+            List<BufferRecord> installed = new ArrayList<>();
+            try {
+                for (InterfaceName vif : vifs) {
+                    installed.add(lifecycle.install(domain, vif));
+                }
+            } catch (RuntimeException e) {
+                for (BufferRecord b : installed) {
+                    try {
+                        lifecycle.teardown(b.id());
+                    } catch (RuntimeException suppressed) {
+                        e.addSuppressed(suppressed);
+                    }
+                }
+                throw e;
+            }
+            domains.save(DomainEpochs.fresh(domain));
+            return installed;
+        }
+    }
+
+    /** Checkpoint: closes the open epoch on every vif of the domain and opens the next. Returns its number. */
+    public long beginEpoch(String domain) {
+        synchronized (lock(domain)) {
+            DomainEpochs e = epochs(domain);
+            if (e.failure() != null) {
+                throw new EpochRefusedException("domain " + domain + " had a failed epoch (" + e.failure()
+                        + "): fail over or stop it");
+            }
+            if (e.awaitingEpoch() != 0) {
+                throw new EpochRefusedException("domain " + domain + ": epoch " + e.awaitingEpoch()
+                        + " is still waiting for the backup's ack; commit it before beginning another");
+            }
+            List<BufferRecord> plugged = plugged(domain);
+            long next = e.openEpoch() + 1;
+            long started = System.nanoTime();
+            runOnEach(domain, plugged, "begin epoch " + next, PlugControl::buffer, e);
+            beginTimer.record(System.nanoTime() - started, java.util.concurrent.TimeUnit.NANOSECONDS);
+            domains.save(new DomainEpochs(domain, next, e.openEpoch(), e.epochsBegun() + 1, e.epochsCommitted(),
+                    e.epochsFailed(), null));
+            begun.increment();
+            return next;
+        }
+    }
+
+    /** The backup acknowledged {@code epoch}: release its output on every vif of the domain. */
+    public void commitEpoch(String domain, long epoch) {
+        synchronized (lock(domain)) {
+            DomainEpochs e = epochs(domain);
+            if (e.awaitingEpoch() == 0 || e.awaitingEpoch() != epoch) {
+                throw new EpochRefusedException("domain " + domain + ": epoch " + epoch + " is not awaiting an ack"
+                        + (e.awaitingEpoch() == 0 ? " (none is)" : " (epoch " + e.awaitingEpoch() + " is)")
+                        + (epoch == e.openEpoch() ? "; it is still open: begin the next epoch to close it" : ""));
+            }
+            List<BufferRecord> plugged = plugged(domain);
+            long started = System.nanoTime();
+            runOnEach(domain, plugged, "commit epoch " + epoch, PlugControl::releaseOne, e);
+            commitTimer.record(System.nanoTime() - started, java.util.concurrent.TimeUnit.NANOSECONDS);
+            domains.save(new DomainEpochs(domain, e.openEpoch(), 0, e.epochsBegun(), e.epochsCommitted() + 1,
+                    e.epochsFailed(), null));
+            committed.increment();
+        }
+    }
+
+    /** The backup is lost: release everything held, indefinitely (PLUGGED → RELEASED); the guest runs unprotected. */
+    public List<BufferRecord> failover(String domain) {
+        synchronized (lock(domain)) {
+            List<BufferRecord> out = new ArrayList<>();
+            for (BufferRecord b : live(domain)) {
+                if (b.state() == BufferState.PLUGGED) {
+                    out.add(lifecycle.release(b.id()));
+                }
+            }
+            DomainEpochs e = epochs(domain);
+            domains.save(new DomainEpochs(domain, 0, 0, e.epochsBegun(), e.epochsCommitted(), e.epochsFailed(), null));
+            return out;
+        }
+    }
+
+    /** The domain stops: every buffer passes through RELEASED (nothing held is dropped) and is torn down. */
+    public void stop(String domain) {
+        synchronized (lock(domain)) {
+            RuntimeException first = null;
+            for (BufferRecord b : live(domain)) {
+                closeControl(b.id());
+                try {
+                    lifecycle.teardown(b.id());
+                } catch (RuntimeException e) {
+                    if (first == null) {
+                        first = e;
+                    } else {
+                        first.addSuppressed(e);
+                    }
+                }
+            }
+            DomainEpochs e = epochs(domain);
+            domains.save(new DomainEpochs(domain, 0, 0, e.epochsBegun(), e.epochsCommitted(), e.epochsFailed(), null));
+            if (first != null) {
+                throw first;
+            }
+        }
+    }
+
+    public DomainEpochs epochs(String domain) {
+        return domains.find(domain).orElse(DomainEpochs.fresh(domain));
+    }
+
+    /** The plug's counters for a PLUGGED or RELEASED buffer, or empty (no plug, or its ifb is gone). */
+    public Optional<PlugStats> stats(BufferRecord b) {
+        if (b.ifb() == null || !(b.state() == BufferState.PLUGGED || b.state() == BufferState.RELEASED)) {
+            return Optional.empty();
+        }
+        return netlink.findLink(InterfaceName.of(b.ifb()))
+                .flatMap(ifb -> netlink.plugStats(new PlugQdisc(ifb, new TcHandle(b.plugHandle()), b.limitBytes())));
+    }
+
+    private void runOnEach(String domain, List<BufferRecord> plugged, String what, Consumer<PlugControl> op,
+                           DomainEpochs e) {
+        if (plugged.isEmpty()) {
+            throw new DomainNotBufferedException(domain);
+        }
+        List<String> done = new ArrayList<>();
+        for (BufferRecord b : plugged) {
+            try {
+                op.accept(control(b));
+                done.add(b.vif());
+            } catch (RuntimeException failure) {
+                List<String> notDone = plugged.stream().map(BufferRecord::vif).filter(v -> !done.contains(v)).toList();
+                String message = "domain " + domain + ": " + what + " failed on vif " + b.vif() + ": "
+                        + failure.getMessage() + "; done on " + done + ", not on " + notDone
+                        + "; the domain takes no new epoch until failover or stop";
+                domains.save(new DomainEpochs(domain, e.openEpoch(), e.awaitingEpoch(), e.epochsBegun(),
+                        e.epochsCommitted(), e.epochsFailed() + 1, message));
+                failed.increment();
+                throw new EpochFailedException(message, done, notDone, failure);
+            }
+        }
+    }
+
+    private List<BufferRecord> live(String domain) {
+        return buffers.holdingVif().stream().filter(b -> b.domain().equals(domain)).toList();
+    }
+
+    private List<BufferRecord> plugged(String domain) {
+        List<BufferRecord> live = live(domain);
+        if (live.isEmpty()) {
+            throw new DomainNotBufferedException(domain);
+        }
+        List<BufferRecord> plugged = live.stream().filter(b -> b.state() == BufferState.PLUGGED).toList();
+        if (plugged.size() != live.size()) {
+            throw new EpochRefusedException("domain " + domain + " has buffers that are not PLUGGED: "
+                    + live.stream().map(b -> b.vif() + " " + b.state()).toList());
+        }
+        return plugged;
+    }
+
+    private PlugControl control(BufferRecord b) {
+        return controls.computeIfAbsent(b.id(), id -> netlink.openPlugControl(new PlugQdisc(
+                netlink.link(InterfaceName.of(b.ifb())), new TcHandle(b.plugHandle()), b.limitBytes())));
+    }
+
+    private void closeControl(long bufferId) {
+        PlugControl c = controls.remove(bufferId);
+        if (c != null) {
+            c.close();
+        }
+    }
+
+    private Object lock(String domain) {
+        return locks.computeIfAbsent(domain, d -> new Object());
+    }
+}

@@ -1,0 +1,119 @@
+package io.remus.netbuf.autoconfigure;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.remus.netbuf.events.RemusDomainStarted;
+import io.remus.netbuf.model.BufferState;
+import io.remus.netbuf.netlink.KernelFixture;
+import io.remus.netbuf.netlink.Netlink;
+import io.remus.netbuf.persistence.BufferRecord;
+import io.remus.netbuf.persistence.BufferStore;
+import io.remus.netbuf.persistence.NetbufDatabase;
+import io.remus.netbuf.service.NetbufService;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.actuate.health.Health;
+import org.springframework.boot.actuate.health.Status;
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.autoconfigure.jdbc.DataSourceAutoConfiguration;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.core.env.MapPropertySource;
+import org.springframework.core.env.StandardEnvironment;
+
+/** The auto-configuration in a real Spring context, on the host kernel, in a namespace of the test's own. */
+class NetbufAutoConfigurationTest {
+
+    KernelFixture kernel;
+    ApplicationContextRunner runner;
+
+    @BeforeEach
+    void setUp() {
+        kernel = KernelFixture.withVifs("vif7.0");
+        String db = NetbufDatabase.h2FileUrl(Path.of("target", "h2", "autoconfig-" + System.nanoTime()));
+        runner = new ApplicationContextRunner()
+                .withConfiguration(AutoConfigurations.of(DataSourceAutoConfiguration.class, NetbufAutoConfiguration.class))
+                .withPropertyValues("spring.datasource.url=" + db, "netbuf.namespace=" + kernel.ns().file());
+    }
+
+    @AfterEach
+    void tearDown() {
+        kernel.close();
+    }
+
+    @Test
+    void offUnlessEnabled() {
+        runner.run(context -> assertThat(context).doesNotHaveBean(NetbufService.class).doesNotHaveBean(Netlink.class));
+    }
+
+    @Test
+    void enabledItWiresEverythingAndAppliesTheSchema() {
+        runner.withPropertyValues("netbuf.enabled=true", "netbuf.limit-bytes=1000000", "netbuf.filter-protocol=IP")
+                .run(context -> {
+                    assertThat(context).hasNotFailed().hasSingleBean(NetbufService.class)
+                            .hasSingleBean(NetbufHealthIndicator.class);
+                    NetbufProperties p = context.getBean(NetbufProperties.class);
+                    assertThat(p.limitBytes()).isEqualTo(1_000_000);
+                    assertThat(p.filterProtocol().ethertype()).isEqualTo(0x0800);
+                    assertThat(p.checkpoint().interval()).hasMillis(100);
+                    assertThat(context.getBean(BufferStore.class).all()).isEmpty();
+                });
+    }
+
+    @Test
+    void aRemusDomainStartEventInstallsItsBuffersWithNoOtherCall() {
+        runner.withPropertyValues("netbuf.enabled=true").run(context -> {
+            // this host kernel has no sch_plug: the install runs every step it can, then fails and rolls back
+            assertThatThrownBy(() -> context.publishEvent(new RemusDomainStarted("dom7", List.of("vif7.0"))))
+                    .hasMessageContaining("failed at PLUG_ADD").hasMessageContaining("modprobe sch_plug");
+            List<BufferRecord> buffers = context.getBean(BufferStore.class).all();
+            assertThat(buffers).singleElement().satisfies(b -> {
+                assertThat(b.domain()).isEqualTo("dom7");
+                assertThat(b.state()).isEqualTo(BufferState.FAILED);
+            });
+            kernel.assertNoBufferObjects("vif7.0");
+        });
+    }
+
+    @Test
+    void backsOffForAUserDefinedSocket() {
+        runner.withPropertyValues("netbuf.enabled=true")
+                .withBean("mySocket", Netlink.class, () -> Netlink.openInNamespace(kernel.ns().file()))
+                .run(context -> assertThat(context).hasSingleBean(Netlink.class).hasBean("mySocket"));
+    }
+
+    @Test
+    void healthNamesWhatThisKernelLacksAndTheFix() {
+        Health health = new NetbufHealthIndicator().health();
+        assertThat(health.getStatus()).isEqualTo(Status.DOWN); // this host kernel has no sch_plug
+        @SuppressWarnings("unchecked")
+        Map<String, Object> plug = (Map<String, Object>) health.getDetails().get("sch_plug");
+        assertThat(plug).containsEntry("present", false).containsEntry("fix", "modprobe sch_plug (CONFIG_NET_SCH_PLUG)");
+        for (String present : List.of("libnl", "cap_net_admin", "ifb", "sch_ingress", "cls_u32", "act_mirred")) {
+            assertThat(health.getDetails().get(present)).as(present).asString().contains("present=true");
+        }
+    }
+
+    @Test
+    void withoutAUrlTheDatabaseIsAnH2FileUnderData() {
+        StandardEnvironment env = new StandardEnvironment();
+        env.getPropertySources().addFirst(new MapPropertySource("test", Map.of("netbuf.enabled", "true")));
+        new NetbufDataSourceDefaults().postProcessEnvironment(env, null);
+        assertThat(env.getProperty("spring.datasource.url")).startsWith("jdbc:h2:file:")
+                .contains("/data/netbuf").endsWith(";WRITE_DELAY=0");
+
+        StandardEnvironment postgres = new StandardEnvironment();
+        postgres.getPropertySources().addFirst(new MapPropertySource("test", Map.of("netbuf.enabled", "true",
+                "spring.datasource.url", "jdbc:postgresql://127.0.0.1/netbuf")));
+        new NetbufDataSourceDefaults().postProcessEnvironment(postgres, null);
+        assertThat(postgres.getProperty("spring.datasource.url")).isEqualTo("jdbc:postgresql://127.0.0.1/netbuf");
+
+        StandardEnvironment disabled = new StandardEnvironment();
+        new NetbufDataSourceDefaults().postProcessEnvironment(disabled, null);
+        assertThat(disabled.containsProperty("spring.datasource.url")).isFalse();
+    }
+}
