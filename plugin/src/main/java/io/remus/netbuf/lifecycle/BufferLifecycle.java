@@ -85,14 +85,20 @@ public class BufferLifecycle {
 
     /**
      * Removes the buffer's kernel objects in reverse order and ends FREE. From PLUGGED it first passes through
-     * RELEASED, so the frames of the last epoch leave instead of being dropped. A step that fails leaves the buffer
-     * FAILED, still holding its claims.
+     * RELEASED, so the frames of the last epoch leave instead of being dropped (if that release fails, the plug is
+     * already gone or broken, and the removal goes on). A removal that fails leaves the buffer FAILED, still
+     * holding its claims.
      */
     public BufferRecord teardown(long id) {
         BufferRecord buffer = require(id);
         try {
             if (buffer.state() == BufferState.PLUGGED) {
-                buffer = advance(buffer, BufferEvent.RELEASE);
+                try {
+                    buffer = advance(buffer, BufferEvent.RELEASE);
+                } catch (StepFailed releaseFailed) {
+                    // journaled; with the plug gone or broken there is nothing to let out: remove what is left
+                    buffer = releaseFailed.buffer;
+                }
             }
             return rollBack(buffer);
         } catch (StepFailed failure) {
