@@ -35,7 +35,7 @@ public record InterfaceName(String value) {
     }
 
     /** Escapes control and non-ASCII characters so an error message cannot be used to forge log lines. */
-    private static String printable(String s) {
+    static String printable(String s) {
         StringBuilder out = new StringBuilder();
         s.codePoints().forEach(cp -> {
             if (cp >= 0x20 && cp < 0x7f) {

@@ -42,6 +42,11 @@ public final class Netlink implements AutoCloseable {
         return new Netlink(LibNl.inNamespace(path, Netlink::connect), path);
     }
 
+    /** {@link #openInNamespace(Path)} on the namespace's file: {@code ip -n NAME ...}. */
+    public static Netlink openInNamespace(NetworkNamespace namespace) {
+        return openInNamespace(namespace.file());
+    }
+
     private static LibNl.Socket connect() {
         int[] error = new int[1];
         LibNl.Socket s = LibNl.openSocket(error);
@@ -82,6 +87,38 @@ public final class Netlink implements AutoCloseable {
         int index = LibNl.linkIndex(socket, name.value());
         check(index, Step.FIND_LINK, name.value());
         return new Link(name, index);
+    }
+
+    /**
+     * {@code ip link add HOST type veth peer name PEER netns NS}, then {@code ip link set HOST up} and
+     * {@code ip -n NS link set PEER up}: a veth pair with {@code hostEnd} in this socket's namespace and {@code peer}
+     * in {@code peerNamespace} (see {@link Namespaces#create}), both up. Two netlink requests: the pair with the
+     * peer up, then the host end up; if the second fails, the pair is deleted again. {@link #deleteLink} on the host
+     * end deletes the pair, and so does deleting the peer's namespace.
+     *
+     * @return the host end
+     */
+    public synchronized Link createVethPair(InterfaceName hostEnd, InterfaceName peer, NetworkNamespace peerNamespace) {
+        String device = hostEnd + " (peer " + peer + " in netns " + peerNamespace + ")";
+        int fd = LibNl.openReadOnly(peerNamespace.file().toString());
+        if (fd < 0) {
+            throw Namespaces.failure(Step.CREATE_VETH.text + " " + hostEnd + " with peer " + peer + " in netns",
+                    peerNamespace, new LibNl.SysError("open " + peerNamespace.file(), -fd));
+        }
+        try {
+            check(LibNl.vethAdd(socket, hostEnd.value(), peer.value(), fd), Step.CREATE_VETH, device);
+        } finally {
+            LibNl.closeFd(fd);
+        }
+        int index = LibNl.linkIndex(socket, hostEnd.value());
+        check(index, Step.FIND_LINK, hostEnd.value());
+        Link link = new Link(hostEnd, index);
+        int rc = LibNl.linkSetUp(socket, index, true);
+        if (rc < 0) {
+            LibNl.linkDelete(socket, index);
+            throw failure(Step.SET_UP, link.toString(), rc);
+        }
+        return link;
     }
 
     /** {@code ip link del NAME}; a device already gone is success. */
@@ -290,7 +327,7 @@ public final class Netlink implements AutoCloseable {
 
     static NetlinkException failure(Step step, String device, int code) {
         String text = LibNl.errorText(code);
-        if (Math.abs(code) == Nle.NODEV && step != Step.CREATE_IFB) {
+        if (Math.abs(code) == Nle.NODEV && step != Step.CREATE_IFB && step != Step.CREATE_VETH) {
             return new LinkNotFoundException(step.text, device, code, text);
         }
         return new NetlinkException(step.text, device, code, text, Nle.fix(step, code));

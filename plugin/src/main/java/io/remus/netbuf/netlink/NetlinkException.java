@@ -19,6 +19,15 @@ public class NetlinkException extends RuntimeException {
         this.fix = fix;
     }
 
+    /** For a failure that is not libnl's (a libc call's errno, say): the subclass has built the message. */
+    protected NetlinkException(String message, String operation, String device, String fix) {
+        super(message);
+        this.operation = operation;
+        this.device = device;
+        this.libnlCode = 0;
+        this.fix = fix;
+    }
+
     private static String message(String operation, String device, int code, String text, String fix) {
         String m = operation + " on " + device + " failed: " + text + " (libnl error " + Math.abs(code) + ")";
         return fix == null ? m : m + "; fix: " + fix;
@@ -29,12 +38,12 @@ public class NetlinkException extends RuntimeException {
         return operation;
     }
 
-    /** The interface the operation was for. */
+    /** The interface (or, for a {@link NamespaceException}, the network namespace) the operation was for. */
     public String device() {
         return device;
     }
 
-    /** libnl's NLE_* code, positive. */
+    /** libnl's NLE_* code, positive; 0 when the failure was not libnl's (see {@link NamespaceException#errno}). */
     public int libnlCode() {
         return libnlCode;
     }

@@ -27,6 +27,11 @@ final class Nle {
         return switch (step) {
             case CREATE_IFB -> c == OPNOTSUPP ? "the kernel has no ifb driver: modprobe ifb (CONFIG_IFB)"
                     : c == EXIST ? "an interface with that name exists already; choose another name" : null;
+            case CREATE_VETH -> c == OPNOTSUPP ? "the kernel has no veth driver: modprobe veth (CONFIG_VETH)"
+                    : c == EXIST ? "an interface with one of these names exists already (the host end in this"
+                            + " namespace, or the peer in its namespace); choose other names or delete the old pair"
+                    : c == INVAL ? "the peer's namespace file is not a mounted network namespace (left by an"
+                            + " interrupted create?): delete and create the namespace again" : null;
             case ADD_INGRESS -> c == OBJ_NOTFOUND
                     ? "the kernel has no ingress qdisc: modprobe sch_ingress (CONFIG_NET_SCH_INGRESS)"
                     : c == EXIST ? "the vif already has an ingress qdisc: another buffer or tool owns it" : null;
@@ -52,7 +57,8 @@ final class Nle {
 
     /** The kernel steps, as named in error messages. */
     enum Step {
-        FIND_LINK("find link"), LIST("dump"), CREATE_IFB("create ifb"), DELETE_LINK("delete link"),
+        FIND_LINK("find link"), LIST("dump"), CREATE_IFB("create ifb"), CREATE_VETH("create veth pair"),
+        DELETE_LINK("delete link"),
         SET_UP("set link up"), SET_DOWN("set link down"),
         ADD_INGRESS("add ingress qdisc"), DELETE_INGRESS("delete ingress qdisc"),
         ADD_REDIRECT("add redirect filter"), DELETE_REDIRECT("delete redirect filter"),
