@@ -11,6 +11,8 @@ import io.remus.netbuf.netlink.Netlink;
 import io.remus.netbuf.persistence.BufferStore;
 import io.remus.netbuf.persistence.DomainStore;
 import io.remus.netbuf.persistence.NetbufDatabase;
+import io.remus.netbuf.service.CheckpointLoop;
+import io.remus.netbuf.service.NetbufMetrics;
 import io.remus.netbuf.service.NetbufService;
 import java.nio.file.Path;
 import javax.sql.DataSource;
@@ -96,10 +98,22 @@ public class NetbufAutoConfiguration {
         return new NetbufService(lifecycle, domains, netlink, meters.getIfAvailable(SimpleMeterRegistry::new));
     }
 
+    @Bean(destroyMethod = "close")
+    @ConditionalOnMissingBean
+    public CheckpointLoop netbufCheckpointLoop(NetbufService service, NetbufProperties p) {
+        return new CheckpointLoop(service, p.checkpoint().interval(), p.checkpoint().ackDelay());
+    }
+
     @Bean
     @ConditionalOnMissingBean
-    public DomainEventListener netbufDomainEventListener(NetbufService service) {
-        return new DomainEventListener(service);
+    public NetbufMetrics netbufMetrics(BufferStore store, NetbufService service) {
+        return new NetbufMetrics(store, service);
+    }
+
+    @Bean
+    @ConditionalOnMissingBean
+    public DomainEventListener netbufDomainEventListener(NetbufService service, CheckpointLoop loop) {
+        return new DomainEventListener(service, loop);
     }
 
     @Configuration(proxyBeanMethods = false)

@@ -1,0 +1,66 @@
+package io.remus.netbuf.service;
+
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.MeterBinder;
+import io.remus.netbuf.model.BufferState;
+import io.remus.netbuf.netlink.PlugStats;
+import io.remus.netbuf.persistence.BufferRecord;
+import io.remus.netbuf.persistence.BufferStore;
+import java.util.List;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * Gauges over all live buffers: how many in each state, and the sum of the plug qdiscs' backlog and drops, read from
+ * the kernel at most once a second (a scrape must not dump the qdiscs once per gauge).
+ */
+public class NetbufMetrics implements MeterBinder {
+
+    private record Snapshot(long at, List<BufferRecord> buffers, long backlogBytes, long backlogPackets, long drops) {
+    }
+
+    private final BufferStore store;
+    private final NetbufService service;
+    private volatile Snapshot snapshot = new Snapshot(0, List.of(), 0, 0, 0);
+
+    public NetbufMetrics(BufferStore store, NetbufService service) {
+        this.store = store;
+        this.service = service;
+    }
+
+    @Override
+    public void bindTo(MeterRegistry registry) {
+        for (BufferState state : BufferState.values()) {
+            gauge(registry, "netbuf.buffers", "buffers holding a vif, by state", s -> s.buffers().stream()
+                    .filter(b -> b.state() == state).count(), "state", state.name());
+        }
+        gauge(registry, "netbuf.backlog.bytes", "bytes held in plug qdiscs", Snapshot::backlogBytes);
+        gauge(registry, "netbuf.backlog.packets", "frames held in plug qdiscs", Snapshot::backlogPackets);
+        gauge(registry, "netbuf.drops", "frames the plug qdiscs dropped (over their limit)", Snapshot::drops);
+    }
+
+    private void gauge(MeterRegistry registry, String name, String help, ToDoubleFunction<Snapshot> f, String... tags) {
+        Gauge.builder(name, this, m -> f.applyAsDouble(m.current())).description(help).tags(tags).register(registry);
+    }
+
+    private Snapshot current() {
+        Snapshot s = snapshot;
+        if (System.nanoTime() - s.at() < 1_000_000_000L && s.at() != 0) {
+            return s;
+        }
+        List<BufferRecord> live = store.holdingVif();
+        long bytes = 0;
+        long packets = 0;
+        long drops = 0;
+        for (BufferRecord b : live) {
+            PlugStats stats = service.stats(b).orElse(null);
+            if (stats != null) {
+                bytes += stats.backlogBytes();
+                packets += stats.backlogPackets();
+                drops += stats.drops();
+            }
+        }
+        snapshot = new Snapshot(System.nanoTime(), live, bytes, packets, drops);
+        return snapshot;
+    }
+}
