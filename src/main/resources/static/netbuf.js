@@ -1,0 +1,165 @@
+// The admin page: reads open, mutations need the admin session (form login) and the CSRF token.
+"use strict";
+
+const $ = (sel) => document.querySelector(sel);
+let selectedBuffer = null;
+let admin = false;
+
+function csrfToken() {
+  const m = document.cookie.match(/(?:^|; )XSRF-TOKEN=([^;]*)/);
+  return m ? decodeURIComponent(m[1]) : "";
+}
+
+async function call(method, url, body, form) {
+  const headers = { "Accept": "application/json" };
+  if (method !== "GET") headers["X-XSRF-TOKEN"] = csrfToken();
+  let payload;
+  if (form) {
+    headers["Content-Type"] = "application/x-www-form-urlencoded";
+    payload = new URLSearchParams(body).toString();
+  } else if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    payload = JSON.stringify(body);
+  }
+  const res = await fetch(url, { method, headers, body: payload, credentials: "same-origin" });
+  if (!res.ok) {
+    let text = res.status + " " + res.statusText;
+    try {
+      const problem = await res.json();
+      text = (problem.title || text) + (problem.detail ? ": " + problem.detail : "");
+    } catch (ignored) { /* not a problem document */ }
+    throw new Error(text);
+  }
+  return res.status === 204 ? null : res.json().catch(() => null);
+}
+
+function showError(e) {
+  const el = $("#error");
+  if (e) { el.textContent = e.message || String(e); el.hidden = false; } else { el.hidden = true; }
+}
+
+function cell(text, cls) {
+  const td = document.createElement("td");
+  td.textContent = text === null || text === undefined ? "" : String(text);
+  if (cls) td.className = cls;
+  return td;
+}
+
+function bytes(n) {
+  if (n === null || n === undefined) return "";
+  if (n < 1024) return n + " B";
+  if (n < 1024 * 1024) return (n / 1024).toFixed(1) + " KiB";
+  return (n / 1024 / 1024).toFixed(1) + " MiB";
+}
+
+async function refreshBuffers() {
+  const buffers = await call("GET", "/api/netbuf/buffers");
+  const body = $("#buffers tbody");
+  body.replaceChildren(...buffers.map((b) => {
+    const tr = document.createElement("tr");
+    tr.dataset.id = b.id;
+    tr.dataset.state = b.state;
+    if (b.id === selectedBuffer) tr.classList.add("selected");
+    tr.append(cell(b.id), cell(b.domain, "domain"), cell(b.vif, "vif"), cell(b.ifb, "ifb"),
+      cell(b.state, "state " + b.state), cell(b.epoch, "num epoch"),
+      cell(bytes(b.backlogBytes) + " / " + (b.backlogPackets ?? "") + " pkts", "num backlog"),
+      cell(b.drops, "num drops"), cell(bytes(b.limitBytes), "num"), cell(b.lastError, "last-error"));
+    tr.addEventListener("click", () => showJournal(b.id));
+    return tr;
+  }));
+  $("#no-buffers").hidden = buffers.length > 0;
+  $("#refreshed").textContent = "refreshed " + new Date().toLocaleTimeString();
+}
+
+async function showJournal(id) {
+  selectedBuffer = id;
+  const entries = await call("GET", "/api/netbuf/buffers/" + id + "/journal");
+  $("#journal-id").textContent = id;
+  $("#journal tbody").replaceChildren(...entries.map((e) => {
+    const tr = document.createElement("tr");
+    tr.append(cell(new Date(e.at).toLocaleTimeString()), cell(e.step, "step"), cell(e.outcome, "outcome"),
+      cell(e.fromState), cell(e.toState), cell(e.detail), cell(e.error));
+    return tr;
+  }));
+  $("#journal-section").hidden = false;
+}
+
+async function refreshDomains() {
+  const domains = await call("GET", "/api/domains");
+  $("#domains tbody").replaceChildren(...domains.map((d) => {
+    const tr = document.createElement("tr");
+    tr.dataset.name = d.name;
+    const actions = document.createElement("td");
+    actions.className = "admin-only";
+    for (const [label, path, cls] of [["Start", "start", "start"], ["Stop", "stop", "stop"]]) {
+      const button = document.createElement("button");
+      button.textContent = label;
+      button.className = cls;
+      button.disabled = (cls === "start") === (d.state === "RUNNING");
+      button.addEventListener("click", () => act("POST", "/api/domains/" + encodeURIComponent(d.name) + "/" + path));
+      actions.append(button);
+    }
+    tr.append(cell(d.name, "name"), cell(d.remus ? "yes" : "no"), cell(d.checkpoint ? "yes" : "no"),
+      cell((d.vifs || []).join(" "), "vifs"), cell(d.state, "domain-state"), actions);
+    return tr;
+  }));
+}
+
+async function act(method, url, body) {
+  try {
+    showError(null);
+    await call(method, url, body);
+  } catch (e) {
+    showError(e);
+  }
+  await refresh();
+}
+
+async function refreshSession() {
+  const s = await call("GET", "/api/session");
+  admin = !!s.authenticated;
+  document.body.classList.toggle("admin", admin);
+  $("#who").textContent = admin ? "admin: " + s.user : "reading as guest";
+  $("#login-form").hidden = admin;
+  $("#logout").hidden = !admin;
+}
+
+async function refresh() {
+  try {
+    await Promise.all([refreshBuffers(), refreshDomains()]);
+    if (selectedBuffer !== null) await showJournal(selectedBuffer);
+  } catch (e) {
+    showError(e);
+  }
+}
+
+$("#login-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  try {
+    showError(null);
+    await call("POST", "/login", { username: $("#login-user").value, password: $("#login-password").value }, true);
+    $("#login-password").value = "";
+    await refreshSession();
+  } catch (e) {
+    showError(new Error("login failed: " + e.message));
+  }
+});
+
+$("#logout").addEventListener("click", async () => {
+  await call("POST", "/logout").catch(() => null);
+  await refreshSession();
+});
+
+$("#create-domain").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  act("POST", "/api/domains", {
+    name: $("#domain-name").value,
+    remus: $("#domain-remus").checked,
+    checkpoint: $("#domain-checkpoint").checked,
+    vifs: Number($("#domain-vifs").value),
+  });
+});
+
+refreshSession().catch(showError);
+refresh();
+setInterval(refresh, 1000);
