@@ -153,6 +153,14 @@ final class LibNl {
     private static final MethodHandle setns$mh = downcall("setns", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT),
             Linker.Option.captureCallState("errno"));
     private static final MethodHandle close$mh = downcall("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    private static final MethodHandle free$mh = downcall("free", FunctionDescriptor.ofVoid(ADDRESS), LEAF);
+    private static final MethodHandle rtnl_qdisc_build_add_request$mh = downcall("rtnl_qdisc_build_add_request", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS), LEAF);
+    private static final MethodHandle nlmsg_hdr$mh = downcall("nlmsg_hdr", FunctionDescriptor.of(ADDRESS, ADDRESS), LEAF);
+    private static final MethodHandle nlmsg_free$mh = downcall("nlmsg_free", FunctionDescriptor.ofVoid(ADDRESS), LEAF);
+    private static final MethodHandle nl_sendto$mh = downcall("nl_sendto", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
+    private static final MethodHandle nl_recv$mh = downcall("nl_recv", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
+    private static final MethodHandle nl_syserr2nlerr$mh = downcall("nl_syserr2nlerr", FunctionDescriptor.of(JAVA_INT, JAVA_INT), LEAF);
+    private static final MethodHandle nl_socket_set_buffer_size$mh = downcall("nl_socket_set_buffer_size", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), LEAF);
     private static final MethodHandle mkdir$mh = downcall("mkdir", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT),
             Linker.Option.captureCallState("errno"));
     private static final MethodHandle unlink$mh = downcall("unlink", FunctionDescriptor.of(JAVA_INT, ADDRESS),
@@ -555,6 +563,129 @@ final class LibNl {
     static int plugReleaseIndefinite(Socket s, PlugObject p) {
         int rc = rtnl_qdisc_plug_release_indefinite(p.qdisc);
         return rc < 0 ? rc : rtnl_qdisc_add(s.sock, p.qdisc, 0);
+    }
+
+    // ---------------------------------------------------------------- batches
+
+    private static final int NLMSG_ERROR = 2;
+    private static final short NLM_F_REQUEST = 0x1;
+    private static final short NLM_F_ACK = 0x4;
+    /** Batch sequence numbers live in a range of their own, apart from the ones libnl hands out one by one. */
+    private static final int BATCH_SEQ_BASE = 0x40000000;
+
+    /**
+     * A socket's scratch space for batches, allocated once: the concatenated messages, and the out-pointers of
+     * build and receive. Guarded by the socket's lock.
+     */
+    static final class BatchBuffer {
+        private final Arena arena = Arena.ofShared();
+        private MemorySegment messages;
+        private final MemorySegment msgOut = arena.allocate(ADDRESS);
+        private final MemorySegment recvOut = arena.allocate(ADDRESS);
+        /** struct sockaddr_nl, which nl_recv requires. */
+        private final MemorySegment peer = arena.allocate(12, 4);
+        private int nextSeq = BATCH_SEQ_BASE;
+
+        private BatchBuffer(long capacity) {
+            messages = arena.allocate(capacity, 8);
+        }
+
+        void close() {
+            arena.close();
+        }
+    }
+
+    static BatchBuffer batchBuffer(Socket s, int messages) {
+        // room for every message in one datagram, and for an error answer to each of them
+        int bytes = Math.max(256 * 1024, messages * 256);
+        nl_socket_set_buffer_size(s.sock, bytes, bytes);
+        return new BatchBuffer(messages * 128L);
+    }
+
+    /**
+     * Sends one plug change for each of {@code objects[0..count)} in a single sendmsg, only the last message asking
+     * for an ack: the kernel answers every failed message with an error carrying its sequence number, and the last
+     * one with an ack, so the answers are few and each error maps to its object. {@code errors[i]} becomes 0 or a
+     * negative libnl code; returns the number of failures, or a negative libnl code if the batch itself failed.
+     */
+    static int plugBatch(Socket s, BatchBuffer b, PlugObject[] objects, int count, PlugAction action, int[] errors) {
+        if (count == 0) {
+            return 0;
+        }
+        int seqBase = b.nextSeq;
+        b.nextSeq = seqBase + count >= 0x7fff0000 ? BATCH_SEQ_BASE : seqBase + count;
+        long offset = 0;
+        for (int i = 0; i < count; i++) {
+            MemorySegment q = objects[i].qdisc;
+            int rc = switch (action) {
+                case BUFFER -> rtnl_qdisc_plug_buffer(q);
+                case RELEASE_ONE -> rtnl_qdisc_plug_release_one(q);
+                case RELEASE_INDEFINITE -> rtnl_qdisc_plug_release_indefinite(q);
+            };
+            if (rc >= 0) {
+                rc = rtnl_qdisc_build_add_request(q, 0, b.msgOut);
+            }
+            if (rc < 0) {
+                return rc;
+            }
+            MemorySegment msg = b.msgOut.get(ADDRESS, 0);
+            try {
+                MemorySegment hdr = nlmsg_hdr(msg).reinterpret(16);
+                int len = hdr.get(JAVA_INT, 0);
+                long aligned = (len + 3) & ~3L;
+                if (offset + aligned > b.messages.byteSize()) {
+                    return -Nle.NOMEM;
+                }
+                MemorySegment.copy(nlmsg_hdr(msg).reinterpret(len), 0, b.messages, offset, len);
+                short flags = (short) (b.messages.get(JAVA_SHORT, offset + 6) | NLM_F_REQUEST);
+                b.messages.set(JAVA_SHORT, offset + 6, i == count - 1 ? (short) (flags | NLM_F_ACK)
+                        : (short) (flags & ~NLM_F_ACK));
+                b.messages.set(JAVA_INT, offset + 8, seqBase + i);
+                b.messages.set(JAVA_INT, offset + 12, 0);
+                offset += aligned;
+            } finally {
+                nlmsg_free(msg);
+            }
+        }
+        java.util.Arrays.fill(errors, 0, count, 0);
+        int sent = nl_sendto(s.sock, b.messages, offset);
+        if (sent < 0) {
+            return sent;
+        }
+        int failures = 0;
+        int last = seqBase + count - 1;
+        while (true) {
+            int n = nl_recv(s.sock, b.peer, b.recvOut, MemorySegment.NULL);
+            if (n <= 0) {
+                return n < 0 ? n : -Nle.INVAL;
+            }
+            MemorySegment data = b.recvOut.get(ADDRESS, 0).reinterpret(n);
+            boolean done = false;
+            try {
+                for (long at = 0; at + 16 <= n; ) {
+                    int len = data.get(JAVA_INT, at);
+                    short type = data.get(JAVA_SHORT, at + 4);
+                    int seq = data.get(JAVA_INT, at + 8);
+                    if (len < 16) {
+                        break;
+                    }
+                    if (type == NLMSG_ERROR && seq >= seqBase && seq <= last) {
+                        int errno = data.get(JAVA_INT, at + 16);
+                        if (errno != 0) {
+                            errors[seq - seqBase] = -Math.abs(nl_syserr2nlerr(errno));
+                            failures++;
+                        }
+                        done |= seq == last;
+                    }
+                    at += (len + 3) & ~3L;
+                }
+            } finally {
+                free(data);
+            }
+            if (done) {
+                return failures;
+            }
+        }
     }
 
     record QdiscRow(int ifindex, int handle, int parent, String kind,
@@ -1076,6 +1207,38 @@ final class LibNl {
 
     private static int rtnl_mirred_get_ifindex(MemorySegment act) {
         try { return (int) rtnl_mirred_get_ifindex$mh.invokeExact(act); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static void free(MemorySegment p) {
+        try { free$mh.invokeExact(p); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static int rtnl_qdisc_build_add_request(MemorySegment q, int flags, MemorySegment out) {
+        try { return (int) rtnl_qdisc_build_add_request$mh.invokeExact(q, flags, out); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static MemorySegment nlmsg_hdr(MemorySegment msg) {
+        try { return (MemorySegment) nlmsg_hdr$mh.invokeExact(msg); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static void nlmsg_free(MemorySegment msg) {
+        try { nlmsg_free$mh.invokeExact(msg); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static int nl_sendto(MemorySegment sock, MemorySegment buf, long size) {
+        try { return (int) nl_sendto$mh.invokeExact(sock, buf, size); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static int nl_recv(MemorySegment sock, MemorySegment addr, MemorySegment buf, MemorySegment creds) {
+        try { return (int) nl_recv$mh.invokeExact(sock, addr, buf, creds); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static int nl_syserr2nlerr(int error) {
+        try { return (int) nl_syserr2nlerr$mh.invokeExact(error); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static int nl_socket_set_buffer_size(MemorySegment sock, int rx, int tx) {
+        try { return (int) nl_socket_set_buffer_size$mh.invokeExact(sock, rx, tx); } catch (Throwable t) { throw bindingBug(t); }
     }
 
     private static int open(MemorySegment state, MemorySegment path, int flags, int mode) {

@@ -15,6 +15,8 @@ import java.util.Optional;
 public final class Netlink implements AutoCloseable {
 
     private final LibNl.Socket socket;
+    private LibNl.BatchBuffer batch;
+    private LibNl.PlugObject[] batchObjects = new LibNl.PlugObject[0];
     private final String namespace;
 
     private Netlink(LibNl.Socket socket, String namespace) {
@@ -298,6 +300,33 @@ public final class Netlink implements AutoCloseable {
 
     // ---------------------------------------------------------------- plumbing
 
+    /**
+     * The same plug change on many plug qdiscs in one system call: the messages go out in a single sendmsg, only
+     * the last asking for an ack; the kernel still answers each failed one, by its sequence number.
+     * {@code errors[i]} becomes 0, or the negative libnl code of {@code controls[i]}'s failure (see
+     * {@link PlugControl#failure}). Returns how many failed. Nothing is allocated on the Java heap once the
+     * socket's batch space is as large as the largest batch.
+     *
+     * @throws NetlinkException if the batch as a whole could not be sent or answered
+     */
+    public synchronized int plugBatch(PlugControl[] controls, int count, PlugAction action, int[] errors) {
+        if (batchObjects.length < count) {
+            if (batch != null) {
+                batch.close();
+            }
+            batch = LibNl.batchBuffer(socket, count);
+            batchObjects = new LibNl.PlugObject[count];
+        }
+        for (int i = 0; i < count; i++) {
+            batchObjects[i] = controls[i].object();
+        }
+        int rc = LibNl.plugBatch(socket, batch, batchObjects, count, action, errors);
+        if (rc < 0) {
+            throw failure(PlugControl.step(action), "a batch of " + count + " plug qdiscs", rc);
+        }
+        return rc;
+    }
+
     /** Runs one hot-path plug change under the socket's lock; package-private for {@link PlugControl}. */
     synchronized int plugChange(LibNl.PlugObject object, Step step) {
         return switch (step) {
@@ -310,6 +339,9 @@ public final class Netlink implements AutoCloseable {
 
     @Override
     public synchronized void close() {
+        if (batch != null) {
+            batch.close();
+        }
         LibNl.closeSocket(socket);
     }
 

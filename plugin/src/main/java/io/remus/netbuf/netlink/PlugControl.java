@@ -38,6 +38,23 @@ public final class PlugControl implements AutoCloseable {
         run(Step.PLUG_RELEASE_INDEFINITE);
     }
 
+    /** The error of this plug's entry in a {@link Netlink#plugBatch} that reported {@code code} for it. */
+    public NetlinkException failure(PlugAction action, int code) {
+        return Netlink.failure(step(action), plug.ifb().toString(), code);
+    }
+
+    LibNl.PlugObject object() {
+        return object;
+    }
+
+    static Step step(PlugAction action) {
+        return switch (action) {
+            case BUFFER -> Step.PLUG_BUFFER;
+            case RELEASE_ONE -> Step.PLUG_RELEASE_ONE;
+            case RELEASE_INDEFINITE -> Step.PLUG_RELEASE_INDEFINITE;
+        };
+    }
+
     private void run(Step step) {
         int rc = netlink.plugChange(object, step);
         if (rc < 0) {
