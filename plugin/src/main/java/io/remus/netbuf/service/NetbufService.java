@@ -7,6 +7,7 @@ import io.remus.netbuf.lifecycle.BufferLifecycle;
 import io.remus.netbuf.model.BufferState;
 import io.remus.netbuf.netlink.InterfaceName;
 import io.remus.netbuf.netlink.Netlink;
+import io.remus.netbuf.netlink.PlugAction;
 import io.remus.netbuf.netlink.PlugControl;
 import io.remus.netbuf.netlink.PlugQdisc;
 import io.remus.netbuf.netlink.PlugStats;
@@ -20,7 +21,6 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
-import java.util.function.Consumer;
 
 /**
  * The Java API a Remus checkpointer calls, per domain: protect its vifs, begin an epoch at each checkpoint, commit
@@ -101,7 +101,7 @@ public class NetbufService {
             List<BufferRecord> plugged = plugged(domain);
             long next = e.openEpoch() + 1;
             long started = System.nanoTime();
-            runOnEach(domain, plugged, "begin epoch " + next, PlugControl::buffer, e);
+            runOnEach(domain, plugged, "begin epoch " + next, PlugAction.BUFFER, e);
             beginTimer.record(System.nanoTime() - started, java.util.concurrent.TimeUnit.NANOSECONDS);
             domains.save(new DomainEpochs(domain, next, e.openEpoch(), e.epochsBegun() + 1, e.epochsCommitted(),
                     e.epochsFailed(), null));
@@ -121,7 +121,7 @@ public class NetbufService {
             }
             List<BufferRecord> plugged = plugged(domain);
             long started = System.nanoTime();
-            runOnEach(domain, plugged, "commit epoch " + epoch, PlugControl::releaseOne, e);
+            runOnEach(domain, plugged, "commit epoch " + epoch, PlugAction.RELEASE_ONE, e);
             commitTimer.record(System.nanoTime() - started, java.util.concurrent.TimeUnit.NANOSECONDS);
             domains.save(new DomainEpochs(domain, e.openEpoch(), 0, e.epochsBegun(), e.epochsCommitted() + 1,
                     e.epochsFailed(), null));
@@ -181,27 +181,46 @@ public class NetbufService {
                 .flatMap(ifb -> netlink.plugStats(new PlugQdisc(ifb, new TcHandle(b.plugHandle()), b.limitBytes())));
     }
 
-    private void runOnEach(String domain, List<BufferRecord> plugged, String what, Consumer<PlugControl> op,
+    /**
+     * The plug change on every vif of the domain, in one batch (one system call for all of them). If any vif
+     * fails, the domain's epoch is failed, naming the vifs it was done on and the ones it was not.
+     */
+    private void runOnEach(String domain, List<BufferRecord> plugged, String what, PlugAction action,
                            DomainEpochs e) {
         if (plugged.isEmpty()) {
             throw new DomainNotBufferedException(domain);
         }
-        List<String> done = new ArrayList<>();
-        for (BufferRecord b : plugged) {
-            try {
-                op.accept(control(b));
-                done.add(b.vif());
-            } catch (RuntimeException failure) {
-                List<String> notDone = plugged.stream().map(BufferRecord::vif).filter(v -> !done.contains(v)).toList();
-                String message = "domain " + domain + ": " + what + " failed on vif " + b.vif() + ": "
-                        + failure.getMessage() + "; done on " + done + ", not on " + notDone
-                        + "; the domain takes no new epoch until failover or stop";
-                domains.save(new DomainEpochs(domain, e.openEpoch(), e.awaitingEpoch(), e.epochsBegun(),
-                        e.epochsCommitted(), e.epochsFailed() + 1, message));
-                failed.increment();
-                throw new EpochFailedException(message, done, notDone, failure);
-            }
+        PlugControl[] batch = new PlugControl[plugged.size()];
+        for (int i = 0; i < batch.length; i++) {
+            batch[i] = control(plugged.get(i));
         }
+        int[] errors = new int[batch.length];
+        RuntimeException failure;
+        try {
+            if (netlink.plugBatch(batch, batch.length, action, errors) == 0) {
+                return;
+            }
+            int first = 0;
+            while (errors[first] == 0) {
+                first++;
+            }
+            failure = batch[first].failure(action, errors[first]);
+        } catch (RuntimeException batchFailed) {
+            java.util.Arrays.fill(errors, -1);
+            failure = batchFailed;
+        }
+        List<String> done = new ArrayList<>();
+        List<String> notDone = new ArrayList<>();
+        for (int i = 0; i < batch.length; i++) {
+            (errors[i] == 0 ? done : notDone).add(plugged.get(i).vif());
+        }
+        String message = "domain " + domain + ": " + what + " failed on vif " + String.join(", ", notDone) + ": "
+                + failure.getMessage() + "; done on " + done + ", not on " + notDone
+                + "; the domain takes no new epoch until failover or stop";
+        domains.save(new DomainEpochs(domain, e.openEpoch(), e.awaitingEpoch(), e.epochsBegun(),
+                e.epochsCommitted(), e.epochsFailed() + 1, message));
+        failed.increment();
+        throw new EpochFailedException(message, done, notDone, failure);
     }
 
     private List<BufferRecord> live(String domain) {
