@@ -4,6 +4,9 @@
  *   netbuf_bench plug    IFNAME OPS WARMUP  plug buffer + release_one on IFNAME's plug qdisc (handle 4e42:)
  *   netbuf_bench ingress IFNAME OPS WARMUP  add + delete IFNAME's ingress qdisc
  *   netbuf_bench up      IFNAME OPS WARMUP  set IFNAME up (it already is: one cheap round trip)
+ *   netbuf_bench batch   PREFIX N OPS WARMUP  one epoch on N plug qdiscs (on ifbs PREFIX0..PREFIX<N-1>): buffer on
+ *                                             all in one sendmsg, then release_one on all in one sendmsg, as
+ *                                             LibNl.plugBatch does (only the last message asks for an ack)
  *
  * Runs WARMUP operations untimed (the process's first pages and libnl's caches), then prints the elapsed
  * nanoseconds of OPS operations on one line. Build:
@@ -17,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netlink/msg.h>
 #include <time.h>
 
 #define PLUG_HANDLE 0x4e420000u
@@ -103,10 +107,99 @@ static void bench_up(struct nl_sock *sk, int ifindex, long ops, long warmup)
 	printf("%lld\n", now_ns() - t0);
 }
 
+#define BATCH_SEQ 0x40000000u
+
+/* Mirrors LibNl.plugBatch: set the action, build each request, concatenate, one nl_sendto, read until the last ack. */
+static int plug_batch(struct nl_sock *sk, struct rtnl_qdisc **q, int n, int action, char *buf, unsigned int seq)
+{
+	size_t off = 0;
+	for (int i = 0; i < n; i++) {
+		if (action == 0)
+			check(rtnl_qdisc_plug_buffer(q[i]), "plug_buffer");
+		else
+			check(rtnl_qdisc_plug_release_one(q[i]), "plug_release_one");
+		struct nl_msg *msg;
+		check(rtnl_qdisc_build_add_request(q[i], 0, &msg), "build");
+		struct nlmsghdr *h = nlmsg_hdr(msg);
+		memcpy(buf + off, h, h->nlmsg_len);
+		struct nlmsghdr *c = (struct nlmsghdr *) (buf + off);
+		c->nlmsg_flags = (c->nlmsg_flags | NLM_F_REQUEST) & ~NLM_F_ACK;
+		if (i == n - 1)
+			c->nlmsg_flags |= NLM_F_ACK;
+		c->nlmsg_seq = seq + i;
+		c->nlmsg_pid = 0;
+		off += NLMSG_ALIGN(h->nlmsg_len);
+		nlmsg_free(msg);
+	}
+	check(nl_sendto(sk, buf, off), "sendto");
+	int failures = 0;
+	for (;;) {
+		struct sockaddr_nl peer;
+		unsigned char *data;
+		int len = nl_recv(sk, &peer, &data, NULL);
+		check(len, "recv");
+		int done = 0;
+		for (struct nlmsghdr *h = (struct nlmsghdr *) data; nlmsg_ok(h, len); h = nlmsg_next(h, &len)) {
+			if (h->nlmsg_type == NLMSG_ERROR && h->nlmsg_seq >= seq && h->nlmsg_seq < seq + n) {
+				struct nlmsgerr *e = nlmsg_data(h);
+				failures += e->error != 0;
+				done |= h->nlmsg_seq == seq + n - 1;
+			}
+		}
+		free(data);
+		if (done)
+			return failures;
+	}
+}
+
+static void bench_batch(struct nl_sock *sk, const char *prefix, int n, long ops, long warmup)
+{
+	struct rtnl_qdisc **q = calloc(n, sizeof(*q));
+	char *buf = malloc((size_t) n * 128);
+	for (int i = 0; i < n; i++) {
+		char name[IFNAMSIZ];
+		struct rtnl_link *link;
+		snprintf(name, sizeof(name), "%s%d", prefix, i);
+		check(rtnl_link_get_kernel(sk, 0, name, &link), name);
+		q[i] = rtnl_qdisc_alloc();
+		rtnl_tc_set_ifindex(TC_CAST(q[i]), rtnl_link_get_ifindex(link));
+		rtnl_tc_set_parent(TC_CAST(q[i]), TC_H_ROOT);
+		rtnl_tc_set_handle(TC_CAST(q[i]), PLUG_HANDLE);
+		rtnl_tc_set_kind(TC_CAST(q[i]), "plug");
+		rtnl_link_put(link);
+	}
+	nl_socket_set_buffer_size(sk, n * 256 > 262144 ? n * 256 : 262144, n * 256 > 262144 ? n * 256 : 262144);
+	unsigned int seq = BATCH_SEQ;
+	long long t0 = 0;
+	for (long i = -warmup; i < ops; i++) {
+		if (i == 0)
+			t0 = now_ns();
+		if (plug_batch(sk, q, n, 0, buf, seq) || plug_batch(sk, q, n, 1, buf, seq + n)) {
+			fprintf(stderr, "batch had failures\n");
+			exit(1);
+		}
+		seq += 2 * n;
+	}
+	printf("%lld\n", now_ns() - t0);
+	for (int i = 0; i < n; i++)
+		rtnl_qdisc_put(q[i]);
+	free(q);
+	free(buf);
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 6 && strcmp(argv[1], "batch") == 0) {
+		struct nl_sock *bsk = nl_socket_alloc();
+		check(nl_connect(bsk, NETLINK_ROUTE), "connect");
+		nl_socket_set_msg_buf_size(bsk, 64 * 1024);
+		nl_socket_disable_msg_peek(bsk);
+		bench_batch(bsk, argv[2], atoi(argv[3]), atol(argv[4]), atol(argv[5]));
+		nl_socket_free(bsk);
+		return 0;
+	}
 	if (argc != 5) {
-		fprintf(stderr, "usage: %s plug|ingress|up IFNAME OPS WARMUP\n", argv[0]);
+		fprintf(stderr, "usage: %s plug|ingress|up IFNAME OPS WARMUP | batch PREFIX N OPS WARMUP\n", argv[0]);
 		return 2;
 	}
 	struct nl_sock *sk = nl_socket_alloc();

@@ -4,6 +4,7 @@ import io.remus.netbuf.netlink.IngressQdisc;
 import io.remus.netbuf.netlink.InterfaceName;
 import io.remus.netbuf.netlink.Link;
 import io.remus.netbuf.netlink.Netlink;
+import io.remus.netbuf.netlink.PlugAction;
 import io.remus.netbuf.netlink.PlugControl;
 import io.remus.netbuf.netlink.PlugQdisc;
 import io.remus.netbuf.uml.UserModeLinux;
@@ -38,6 +39,7 @@ public final class NetbufBench {
 
     static final int ROUNDS = Integer.getInteger("bench.rounds", 9);
     static final double SCALE = Double.parseDouble(System.getProperty("bench.scale", "1"));
+    static final int SCALE_PLUGS = 1024;
 
     public static void main(String[] args) throws Exception {
         if (args.length > 0 && args[0].equals("uml-guest")) {
@@ -197,8 +199,82 @@ public final class NetbufBench {
             }
             netlink.deletePlug(plug);
             netlink.deleteLink(ifb);
+            epochAtScale(netlink, cBench, lines);
         }
         Files.write(out, lines);
+    }
+
+    /**
+     * One epoch (buffer, then release_one) on {@value #SCALE_PLUGS} plug qdiscs: in one batch each way through our
+     * binding, one by one through it, and in one batch each way from C with the same libnl calls.
+     */
+    static void epochAtScale(Netlink netlink, Path cBench, List<String> lines) throws Exception {
+        int n = Integer.getInteger("bench.plugs", SCALE_PLUGS);
+        StringBuilder links = new StringBuilder();
+        StringBuilder qdiscs = new StringBuilder();
+        for (int i = 0; i < n; i++) {
+            links.append("link add nbb").append(i).append(" type ifb\nlink set nbb").append(i).append(" up\n");
+            qdiscs.append("qdisc add dev nbb").append(i).append(" root handle 4e42: plug limit 4194304\n");
+        }
+        Path batchFile = Files.createTempFile("nbb", ".batch");
+        Files.writeString(batchFile, links);
+        sh("ip", "-batch", batchFile.toString());
+        Files.writeString(batchFile, qdiscs);
+        sh("tc", "-batch", batchFile.toString());
+        Files.delete(batchFile);
+
+        PlugControl[] controls = new PlugControl[n];
+        for (int i = 0; i < n; i++) {
+            controls[i] = netlink.openPlugControl(PlugQdisc.on(netlink.link(InterfaceName.of("nbb" + i)),
+                    PlugQdisc.DEFAULT_LIMIT_BYTES));
+        }
+        int[] errors = new int[n];
+        int batchEpochs = (int) Math.max(2, 10 * SCALE);
+        int singleEpochs = (int) Math.max(1, 2 * SCALE);
+        Runnable batch = () -> {
+            for (int e = 0; e < batchEpochs; e++) {
+                if (netlink.plugBatch(controls, n, PlugAction.BUFFER, errors)
+                        + netlink.plugBatch(controls, n, PlugAction.RELEASE_ONE, errors) != 0) {
+                    throw new IllegalStateException("a batch had failures");
+                }
+            }
+        };
+        Runnable oneByOne = () -> {
+            for (int e = 0; e < singleEpochs; e++) {
+                for (PlugControl c : controls) {
+                    c.buffer();
+                }
+                for (PlugControl c : controls) {
+                    c.releaseOne();
+                }
+            }
+        };
+        for (int i = 0; i < 3; i++) {
+            batch.run();
+            oneByOne.run();
+        }
+        long[] ffmBatch = new long[ROUNDS];
+        long[] ffmSingle = new long[ROUNDS];
+        long[] cBatch = new long[ROUNDS];
+        for (int r = 0; r < ROUNDS; r++) {
+            ffmBatch[r] = time(batch);
+            ffmSingle[r] = time(oneByOne);
+            cBatch[r] = cRound(cBench, "batch", "nbb", n, batchEpochs);
+        }
+        double batchNs = median(ffmBatch) / batchEpochs;
+        double singleNs = median(ffmSingle) / singleEpochs;
+        double cNs = median(cBatch) / batchEpochs;
+        lines.add(String.format("user-mode-linux, one epoch (buffer + release_one) on %d plug qdiscs: FFM batch %.2f ms,"
+                + " FFM one by one %.2f ms, C batch %.2f ms", n, batchNs / 1e6, singleNs / 1e6, cNs / 1e6));
+        lines.add("  rounds (ms): FFM batch " + millis(ffmBatch) + ", one by one " + millis(ffmSingle) + ", C batch "
+                + millis(cBatch));
+        lines.add(String.format("  FFM batch/C batch = %.3f (target <= 1.5) %s", batchNs / cNs,
+                batchNs / cNs <= 1.5 ? "met" : "MISSED"));
+        lines.add(String.format("  one by one/FFM batch = %.1fx (target >= 20x) %s", singleNs / batchNs,
+                singleNs / batchNs >= 20 ? "met" : "MISSED"));
+        for (PlugControl c : controls) {
+            c.close();
+        }
     }
 
     // ------------------------------------------------------------------ helpers
