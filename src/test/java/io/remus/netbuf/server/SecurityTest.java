@@ -95,7 +95,8 @@ class SecurityTest {
 
         String form = "username=admin&password=" + URLEncoder.encode(PASSWORD, StandardCharsets.UTF_8);
         Http.Response noToken = browser.postForm("/login", form);
-        assertThat(noToken.status()).as(noToken.toString()).isEqualTo(401);
+        assertThat(noToken.status()).as(noToken.toString()).isEqualTo(403);
+        assertThat(noToken.json().get("detail").asText()).contains("X-XSRF-TOKEN");
 
         Http.Response wrong = browser.header("X-XSRF-TOKEN", token).postForm("/login", "username=admin&password=nope");
         assertThat(wrong.status()).as(wrong.toString()).isEqualTo(401);

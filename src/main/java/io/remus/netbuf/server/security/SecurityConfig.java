@@ -85,7 +85,8 @@ public class SecurityConfig {
                         .accessDeniedHandler((req, res, ex) -> {
                             // The CSRF check runs before authorisation: without this, an anonymous mutation would
                             // get 403 (token) instead of 401 (credentials).
-                            if (!loggedIn()) {
+                            boolean login = "/login".equals(req.getServletPath());
+                            if (!loggedIn() && !login) {
                                 unauthorized.commence(req, res, null);
                             } else if (ex instanceof CsrfException) {
                                 ProblemResponses.write(json, req, res, HttpStatus.FORBIDDEN, "CSRF token required",
