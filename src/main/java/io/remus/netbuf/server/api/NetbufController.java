@@ -1,0 +1,97 @@
+package io.remus.netbuf.server.api;
+
+import io.remus.netbuf.netlink.PlugStats;
+import io.remus.netbuf.persistence.BufferRecord;
+import io.remus.netbuf.persistence.BufferStore;
+import io.remus.netbuf.persistence.JournalEntry;
+import io.remus.netbuf.server.domain.DomainService;
+import io.remus.netbuf.service.NetbufService;
+import java.util.List;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestMapping;
+import org.springframework.web.bind.annotation.RestController;
+
+/** The plugin's buffers and the checkpoint API, over HTTP. */
+@RestController
+@RequestMapping("/api/netbuf")
+public class NetbufController {
+
+    public record Epoch(String domain, long epoch) {
+    }
+
+    public record JournalView(long id, java.time.Instant at, String step, JournalEntry.Outcome outcome,
+                              String fromState, String toState, String detail, String error) {
+    }
+
+    private final NetbufService netbuf;
+    private final BufferStore buffers;
+    private final DomainService domains;
+
+    public NetbufController(NetbufService netbuf, BufferStore buffers, DomainService domains) {
+        this.netbuf = netbuf;
+        this.buffers = buffers;
+        this.domains = domains;
+    }
+
+    @GetMapping("/buffers")
+    public List<BufferView> buffers() {
+        return buffers.all().stream().map(this::view).toList();
+    }
+
+    @GetMapping("/buffers/{id}")
+    public BufferView buffer(@PathVariable long id) {
+        return view(find(id));
+    }
+
+    @GetMapping("/buffers/{id}/journal")
+    public List<JournalView> journal(@PathVariable long id) {
+        find(id);
+        return buffers.journal(id).stream().map(j -> new JournalView(j.id(), j.at(), j.step(), j.outcome(),
+                j.fromState(), j.toState(), j.detail(), j.error())).toList();
+    }
+
+    @PostMapping("/domains/{name}/epochs")
+    public Epoch begin(@PathVariable String name) {
+        return new Epoch(name, netbuf.beginEpoch(known(name)));
+    }
+
+    @PostMapping("/domains/{name}/epochs/{epoch}/commit")
+    public Epoch commit(@PathVariable String name, @PathVariable long epoch) {
+        if (epoch < 1) {
+            throw new BadRequestException("epoch", "epoch numbers start at 1; got " + epoch);
+        }
+        netbuf.commitEpoch(known(name), epoch);
+        return new Epoch(name, epoch);
+    }
+
+    @PostMapping("/domains/{name}/failover")
+    public List<BufferView> failover(@PathVariable String name) {
+        return netbuf.failover(known(name)).stream().map(this::view).toList();
+    }
+
+    /** A domain the server knows (else 404). */
+    private String known(String name) {
+        return domains.get(DomainController.checkName(name)).name();
+    }
+
+    private BufferRecord find(long id) {
+        return buffers.find(id).orElseThrow(() -> new NotFoundException("buffer", "no buffer with id " + id));
+    }
+
+    private BufferView view(BufferRecord b) {
+        PlugStats s = statsOrNull(b);
+        return new BufferView(b.id(), b.domain(), b.vif(), b.ifb(), b.state(), b.limitBytes(),
+                s == null ? null : s.backlogBytes(), s == null ? null : s.backlogPackets(), s == null ? null : s.drops(),
+                netbuf.epochs(b.domain()).openEpoch(), b.lastError());
+    }
+
+    private PlugStats statsOrNull(BufferRecord b) {
+        try {
+            return netbuf.stats(b).orElse(null);
+        } catch (RuntimeException e) {
+            return null; // a listing must not fail because one ifb vanished between the query and the dump
+        }
+    }
+}

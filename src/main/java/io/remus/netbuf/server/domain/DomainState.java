@@ -1,0 +1,5 @@
+package io.remus.netbuf.server.domain;
+
+public enum DomainState {
+    DEFINED, RUNNING
+}
