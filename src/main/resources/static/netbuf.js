@@ -100,7 +100,7 @@ async function refreshDomains() {
       actions.append(button);
     }
     tr.append(cell(d.name, "name"), cell(d.remus ? "yes" : "no"), cell(d.checkpoint ? "yes" : "no"),
-      cell(Array.isArray(d.vifs) ? d.vifs.join(" ") : d.vifs, "vifs"), cell(d.state, "domain-state"), actions);
+      cell((d.hostVifs || []).join(" ") || d.vifs, "vifs"), cell(d.state, "domain-state"), actions);
     return tr;
   }));
 }
