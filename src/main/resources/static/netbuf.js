@@ -62,7 +62,8 @@ async function refreshBuffers() {
     if (b.id === selectedBuffer) tr.classList.add("selected");
     tr.append(cell(b.id), cell(b.domain, "domain"), cell(b.vif, "vif"), cell(b.ifb, "ifb"),
       cell(b.state, "state " + b.state), cell(b.epoch, "num epoch"),
-      cell(bytes(b.backlogBytes) + " / " + (b.backlogPackets ?? "") + " pkts", "num backlog"),
+      cell(b.backlogBytes === null || b.backlogBytes === undefined ? "–"
+        : bytes(b.backlogBytes) + " / " + b.backlogPackets + " pkts", "num backlog"),
       cell(b.drops, "num drops"), cell(bytes(b.limitBytes), "num"), cell(b.lastError, "last-error"));
     tr.addEventListener("click", () => showJournal(b.id));
     return tr;
