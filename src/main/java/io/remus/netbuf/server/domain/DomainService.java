@@ -2,6 +2,7 @@ package io.remus.netbuf.server.domain;
 
 import io.remus.netbuf.events.RemusDomainStarted;
 import io.remus.netbuf.events.RemusDomainStopping;
+import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -82,6 +83,82 @@ public class DomainService {
             stopRunning(d);
         }
         domains.delete(name);
+    }
+
+    /**
+     * Brings the recorded states in line with the kernel when the server starts, after the plugin's recovery. The
+     * server may have gone down without stopping its domains (killed, or the machine halted):
+     * <ul>
+     *   <li>RUNNING with all its devices (the server was restarted, the domain kept running): it stays RUNNING; a
+     *       Remus domain is protected anew (buffers torn down and installed again, its checkpoint loop restarted),
+     *       since nothing checkpointed it while the server was down;</li>
+     *   <li>RUNNING with a device missing (a reboot, or a halted UML guest, took them): what is left goes, buffers
+     *       first, and it is DEFINED again, ready to start;</li>
+     *   <li>DEFINED with devices left (a start cut short): they go.</li>
+     * </ul>
+     * Returns a line per domain it looked at closely, for the log.
+     */
+    public synchronized List<String> reconcile() {
+        List<String> lines = new ArrayList<>();
+        for (Domain d : domains.all()) {
+            HypervisorDriver.Devices devices = driver.devices(d);
+            if (d.state() == DomainState.RUNNING && devices.complete(d)) {
+                lines.add(d.remus() ? reprotect(d) : "domain " + d.name() + ": still running, kept RUNNING");
+            } else if (d.state() == DomainState.RUNNING) {
+                lines.add(removeLeftovers(d, "was RUNNING, but " + missing(d, devices) + " gone"));
+            } else if (!devices.none()) {
+                lines.add(removeLeftovers(d, "is DEFINED, but " + present(devices) + " left from a start"));
+            }
+        }
+        lines.forEach(line -> log.info("domain reconciliation: {}", line));
+        return lines;
+    }
+
+    private String reprotect(Domain d) {
+        try {
+            events.publishEvent(new RemusDomainStopping(d.name()));
+            events.publishEvent(new RemusDomainStarted(d.name(), d.hostVifs(), d.checkpoint()));
+            return "domain " + d.name() + ": still running, kept RUNNING, its buffers installed anew";
+        } catch (RuntimeException e) {
+            return removeLeftovers(d, "still running, but protecting it anew failed (" + e.getMessage() + ")");
+        }
+    }
+
+    private String removeLeftovers(Domain d, String why) {
+        String what = "domain " + d.name() + " " + why + ": ";
+        if (d.remus()) {
+            try {
+                events.publishEvent(new RemusDomainStopping(d.name()));
+            } catch (RuntimeException e) {
+                log.warn("domain {}: removing its buffers failed: {}", d.name(), e.getMessage());
+            }
+        }
+        try {
+            driver.stop(d);
+        } catch (RuntimeException e) {
+            log.warn("domain {}: removing its devices failed", d.name(), e);
+            return what + "removing what is left failed (" + e.getMessage() + "), state left " + d.state();
+        }
+        domains.setState(d.name(), DomainState.DEFINED);
+        return what + "removed what was left, now DEFINED";
+    }
+
+    private static String missing(Domain d, HypervisorDriver.Devices devices) {
+        List<String> gone = new ArrayList<>();
+        if (!devices.namespace()) {
+            gone.add("namespace " + d.namespace());
+        }
+        d.hostVifs().stream().filter(v -> !devices.hostVifs().contains(v)).forEach(v -> gone.add("vif " + v));
+        return String.join(", ", gone) + (gone.size() == 1 ? " is" : " are");
+    }
+
+    private static String present(HypervisorDriver.Devices devices) {
+        List<String> left = new ArrayList<>();
+        if (devices.namespace()) {
+            left.add("its namespace");
+        }
+        devices.hostVifs().forEach(v -> left.add("vif " + v));
+        return String.join(", ", left) + (left.size() == 1 ? " is" : " are");
     }
 
     /**

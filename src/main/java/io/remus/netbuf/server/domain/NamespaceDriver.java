@@ -4,6 +4,8 @@ import io.remus.netbuf.netlink.InterfaceName;
 import io.remus.netbuf.netlink.Namespaces;
 import io.remus.netbuf.netlink.Netlink;
 import io.remus.netbuf.netlink.NetworkNamespace;
+import java.util.ArrayList;
+import java.util.List;
 import org.springframework.stereotype.Component;
 
 /**
@@ -23,14 +25,20 @@ public class NamespaceDriver implements HypervisorDriver {
     public void start(Domain domain) {
         NetworkNamespace ns = NetworkNamespace.of(domain.namespace());
         Namespaces.create(ns);
+        List<InterfaceName> made = new ArrayList<>();
         try {
             for (int n = 0; n < domain.vifCount(); n++) {
-                netlink.createVethPair(InterfaceName.of(domain.hostVifs().get(n)),
-                        InterfaceName.of(domain.guestVifs().get(n)), ns);
+                InterfaceName host = InterfaceName.of(domain.hostVifs().get(n));
+                netlink.createVethPair(host, InterfaceName.of(domain.guestVifs().get(n)), ns);
+                made.add(host);
             }
         } catch (RuntimeException e) {
+            // undo only what this call made: a vif of that name that existed before is someone else's
             try {
-                stop(domain);
+                for (InterfaceName vif : made) {
+                    netlink.findLink(vif).ifPresent(netlink::deleteLink);
+                }
+                Namespaces.delete(ns);
             } catch (RuntimeException suppressed) {
                 e.addSuppressed(suppressed);
             }
@@ -44,5 +52,12 @@ public class NamespaceDriver implements HypervisorDriver {
             netlink.findLink(InterfaceName.of(vif)).ifPresent(netlink::deleteLink);
         }
         Namespaces.delete(NetworkNamespace.of(domain.namespace()));
+    }
+
+    @Override
+    public Devices devices(Domain domain) {
+        List<String> present = domain.hostVifs().stream()
+                .filter(vif -> netlink.findLink(InterfaceName.of(vif)).isPresent()).toList();
+        return new Devices(Namespaces.exists(NetworkNamespace.of(domain.namespace())), present);
     }
 }
