@@ -284,6 +284,23 @@ final class LibNl {
     }
 
     /**
+     * Like {@link #inNamespace(String, java.util.function.Supplier)}, for a namespace file the caller has open; a
+     * setns(2) failure is returned as {@code -errno} in {@code error[0]} (EINVAL: not a network namespace).
+     */
+    static <T> T inNamespace(int nsFd, int[] error, java.util.function.Supplier<T> body) {
+        return onFreshThread("netns-fd" + nsFd, () -> {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment state = arena.allocate(CALL_STATE);
+                if (setns(state, nsFd, CLONE_NEWNET) != 0) {
+                    error[0] = -errno(state);
+                    return null;
+                }
+            }
+            return body.get();
+        });
+    }
+
+    /**
      * Runs {@code body} on a new platform thread that ends with it, for calls that change the calling thread's
      * namespaces (setns, unshare). Waits for it even when interrupted (the interrupt is kept for the caller): the
      * thread may have made a kernel object, and only its result says which.

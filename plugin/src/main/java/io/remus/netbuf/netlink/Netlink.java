@@ -94,33 +94,60 @@ public final class Netlink implements AutoCloseable {
     /**
      * {@code ip link add HOST type veth peer name PEER netns NS}, then {@code ip link set HOST up} and
      * {@code ip -n NS link set PEER up}: a veth pair with {@code hostEnd} in this socket's namespace and {@code peer}
-     * in {@code peerNamespace} (see {@link Namespaces#create}), both up. Two netlink requests: the pair with the
-     * peer up, then the host end up; if the second fails, the pair is deleted again. {@link #deleteLink} on the host
-     * end deletes the pair, and so does deleting the peer's namespace.
+     * in {@code peerNamespace} (see {@link Namespaces#create}), both up. Two netlink requests, sent from a socket in
+     * the peer's namespace: the pair with the host end up, then the peer up; if the second fails, the pair is
+     * deleted again. A device of this namespace named like the peer does not get in the way. {@link #deleteLink} on
+     * the host end deletes the pair, and so does deleting the peer's namespace.
      *
      * @return the host end
      */
     public synchronized Link createVethPair(InterfaceName hostEnd, InterfaceName peer, NetworkNamespace peerNamespace) {
         String device = hostEnd + " (peer " + peer + " in netns " + peerNamespace + ")";
-        int fd = LibNl.openReadOnly(peerNamespace.file().toString());
-        if (fd < 0) {
+        int peerFd = LibNl.openReadOnly(peerNamespace.file().toString());
+        if (peerFd < 0) {
             throw Namespaces.failure(Step.CREATE_VETH.text + " " + hostEnd + " with peer " + peer + " in netns",
-                    peerNamespace, new LibNl.SysError("open " + peerNamespace.file(), -fd));
+                    peerNamespace, new LibNl.SysError("open " + peerNamespace.file(), -peerFd));
         }
+        String ownFile = namespace != null ? namespace : "/proc/self/ns/net";
+        int ownFd = LibNl.openReadOnly(ownFile);
         try {
-            check(LibNl.vethAdd(socket, hostEnd.value(), peer.value(), fd), Step.CREATE_VETH, device);
+            if (ownFd < 0) {
+                throw new NetlinkException("create veth pair on " + device + " failed: cannot open " + ownFile
+                        + ": errno " + -ownFd, Step.CREATE_VETH.text, device, null);
+            }
+            // The kernel looks the request's first device up by name in the namespace of the socket that sends it,
+            // wherever that device is made: sent from here, a peer named like a device of this namespace (an eth0
+            // of dom0) would be refused as existing. So the request goes out from a socket in the peer's
+            // namespace: first the host end, made here (by ownFd) and up, then the peer, made there.
+            int[] error = new int[1];
+            LibNl.Socket there = LibNl.inNamespace(peerFd, error, Netlink::connect);
+            if (there == null) {
+                // setns: EINVAL is a file that is no network namespace, anything else a missing privilege
+                throw failure(Step.CREATE_VETH, device, error[0] == -Errno.EINVAL ? -Nle.INVAL : -Nle.PERM);
+            }
+            try {
+                check(LibNl.vethAdd(there, peer.value(), hostEnd.value(), ownFd), Step.CREATE_VETH, device);
+                int peerIndex = LibNl.linkIndex(there, peer.value());
+                int rc = peerIndex < 0 ? peerIndex : LibNl.linkSetUp(there, peerIndex, true);
+                if (rc < 0) {
+                    int hostIndex = LibNl.linkIndex(socket, hostEnd.value());
+                    if (hostIndex > 0) {
+                        LibNl.linkDelete(socket, hostIndex);
+                    }
+                    throw failure(Step.SET_UP, peer + " in netns " + peerNamespace, rc);
+                }
+            } finally {
+                LibNl.closeSocket(there);
+            }
         } finally {
-            LibNl.closeFd(fd);
+            if (ownFd >= 0) {
+                LibNl.closeFd(ownFd);
+            }
+            LibNl.closeFd(peerFd);
         }
         int index = LibNl.linkIndex(socket, hostEnd.value());
         check(index, Step.FIND_LINK, hostEnd.value());
-        Link link = new Link(hostEnd, index);
-        int rc = LibNl.linkSetUp(socket, index, true);
-        if (rc < 0) {
-            LibNl.linkDelete(socket, index);
-            throw failure(Step.SET_UP, link.toString(), rc);
-        }
-        return link;
+        return new Link(hostEnd, index);
     }
 
     /** {@code ip link del NAME}; a device already gone is success. */

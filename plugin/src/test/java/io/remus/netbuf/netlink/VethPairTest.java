@@ -144,6 +144,20 @@ class VethPairTest {
     }
 
     @Test
+    void aDeviceHereNamedLikeThePeerDoesNotGetInTheWay() {
+        // dom0 has an eth0 of its own, as most machines (and a UML guest) do
+        Sh.run("ip", "-n", host.name, "link", "add", "eth0", "type", "ifb");
+        Link vif = netlink.createVethPair(VIF, ETH0, domain);
+        assertThat(host.link(VIF.value())).isPresent();
+        assertThat(vif.index()).isEqualTo(host.link(VIF.value()).get().get("ifindex").asInt());
+        JsonNode peer = NamespacesTest.json(Sh.run("ip", "-n", domain.name(), "-j", "link", "show", "eth0")).get(0);
+        assertThat(peer.get("link_type").asText()).isEqualTo("ether");
+        assertThat(peer.get("flags").toString()).contains("\"UP\"");
+        assertThat(host.link("eth0").get().get("link_type").asText()).as("dom0's eth0 untouched").isEqualTo("ether");
+        assertThat(Sh.run("ip", "-n", host.name, "-d", "-j", "link", "show", "eth0")).contains("\"ifb\"");
+    }
+
+    @Test
     void anExistingPeerNameInTheDomainIsRefused() {
         netlink.createVethPair(VIF, ETH0, domain);
         assertThatThrownBy(() -> netlink.createVethPair(InterfaceName.of("vif7.1"), ETH0, domain))
