@@ -2,12 +2,13 @@
 # Each target installs what it needs first (Debian packages when root) and finds a JDK 25 by itself.
 SHELL := /bin/bash
 
-# Debian packages: libnl3 for the plugin; user-mode-linux and kmod for the kernel tests that need sch_plug;
-# iproute2, iputils-ping and python3 are the tests' observers and frame tools; postgresql is the second
-# database the persistence tests run against; gcc and the libnl headers build
-# the C baseline of the benchmark.
-RUN_PACKAGES  := libnl-3-200 libnl-route-3-200 iproute2
-TEST_PACKAGES := $(RUN_PACKAGES) user-mode-linux kmod iputils-ping python3 postgresql
+# Debian packages: libnl3 for the plugin; user-mode-linux for make run on a kernel without sch_plug (socat forwards
+# 127.0.0.1:8080 into the guest) and for the kernel tests that need sch_plug, with kmod; iproute2, iputils-ping and
+# python3 are the tests' observers and frame tools; postgresql is the second database the persistence tests run
+# against; chromium and chromium-driver run the admin page's browser test; gcc and the libnl headers build the C
+# baseline of the benchmark.
+RUN_PACKAGES  := libnl-3-200 libnl-route-3-200 iproute2 user-mode-linux socat
+TEST_PACKAGES := $(RUN_PACKAGES) kmod iputils-ping python3 postgresql chromium chromium-driver
 BENCH_PACKAGES := $(TEST_PACKAGES) gcc libc6-dev libnl-3-dev libnl-route-3-dev
 
 # A JDK of version 25 or newer: JAVA_HOME if it is one, else the first under /usr/lib/jvm.
@@ -24,9 +25,11 @@ BENCH_CPU := $(shell echo $$(( $$(nproc) - 1 )))
 test: deps-test jdk
 	$(MVN) verify
 
+# The server on 127.0.0.1:8080 with the demo domain: directly on a kernel with sch_plug, else inside user-mode-linux
+# (src/uml/run-server.sh says which, and how Ctrl-C stops it).
 run: deps-run jdk
 	$(MVN) -q install -DskipTests
-	$(MVN) -pl src spring-boot:run
+	src/uml/run-server.sh -jar src/target/netbuf-server.jar
 
 # The bench JVM (and the C baseline it starts) run pinned to one CPU, so neither gains from the other core.
 # Sizes: make bench BENCH_ARGS="-Dbench.rounds=15 -Dbench.scale=2"

@@ -1,0 +1,249 @@
+#!/bin/bash
+# Runs the netbuf server for `make run` (and for the admin page's browser test).
+#
+#   src/uml/run-server.sh JAVA_ARGS...     e.g.  src/uml/run-server.sh -jar src/target/netbuf-server.jar
+#
+# JAVA_ARGS are what follows `java` (the launcher adds --enable-native-access and the server's address and port).
+# The server runs from the repository root, so ./config/application.yml and ./data/ are the top-level ones.
+#
+# On a kernel with sch_plug the server runs here, directly. On one without (the plug qdisc is what Remus needs),
+# it runs inside user-mode-linux (Debian's linux.uml 6.1 has sch_plug), which sees this machine's root over hostfs:
+#   - the guest's only network is eth0, a tap device (UML's tuntap transport) inside a network namespace this
+#     script creates, with link-local addresses: 169.254.77.1/30 here, 169.254.77.2/30 in the guest;
+#   - 127.0.0.1:PORT here is forwarded into it by socat: each connection runs
+#     `ip netns exec NS socat - TCP:169.254.77.2:8080`; nothing else reaches the guest or leaves it;
+#   - Ctrl-C (SIGINT) or SIGTERM: UML runs in a session of its own (setsid), so the signal never reaches it (its
+#     host process dies hard on SIGINT). Instead this script writes the line "stop" to the guest's console (UML's
+#     stdin is a FIFO only this script writes to); the guest's init reads it and sends the server SIGTERM, the
+#     server stops its domains and exits, and the guest halts. If the FIFO's writer goes away (this script killed),
+#     the guest reads end-of-file and stops the same way. Then the forwarder is killed and the namespace, with the
+#     tap in it, deleted.
+#
+# Environment:
+#   NETBUF_PORT              port on 127.0.0.1 (default 8080)
+#   NETBUF_RUN_IN            auto (default: uml unless the kernel has sch_plug), host, or uml
+#   NETBUF_RUN_DIR           where the guest's init, console log and UML's files go (default target/run-uml)
+#   NETBUF_RUN_NETNS         name of the network namespace to create (default nbrun-PID)
+#   NETBUF_UML_BOOT_TIMEOUT  seconds to wait for the server to answer (default 300)
+#   NETBUF_UML_MEM           guest memory (default 1500M)
+#   NETBUF_ADMIN_PASSWORD    passed on to the server (in UML: through a file readable only by root)
+#   JAVA_HOME                the JDK 25 to run (the Makefile finds one)
+set -u
+
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+port=${NETBUF_PORT:-8080}
+java=${JAVA_HOME:+$JAVA_HOME/bin/}java
+mode=${NETBUF_RUN_IN:-auto}
+guest_port=8080
+host_ip=169.254.77.1
+guest_ip=169.254.77.2
+modules_root=/usr/lib/uml/modules
+# In load order: insmod resolves no dependencies (the same list as plugin/src/test/.../uml/UserModeLinux.java).
+modules="lib/crc-ccitt net/llc/llc net/802/stp net/ipv6/ipv6 net/bridge/bridge drivers/net/ifb drivers/net/veth"
+modules+=" net/sched/sch_plug net/sched/sch_ingress net/sched/cls_u32 net/sched/act_mirred"
+
+say() { echo "run-server: $*" >&2; }
+die() { say "$*"; exit 1; }
+
+[ $# -gt 0 ] || die "usage: $0 JAVA_ARGS... (e.g. -jar src/target/netbuf-server.jar)"
+
+host_has_sch_plug() {
+  local release
+  release=$(uname -r)
+  [ -d /sys/module/sch_plug ] && return 0
+  grep -qs '/sch_plug\.ko' "/lib/modules/$release/modules.builtin" && return 0
+  modprobe -q sch_plug 2>/dev/null
+}
+
+if [ "$mode" = auto ]; then
+  if host_has_sch_plug; then mode=host; else mode=uml; fi
+fi
+
+cd "$repo" || exit 1
+
+if [ "$mode" = host ]; then
+  say "the kernel has sch_plug: running the server directly on http://127.0.0.1:$port/"
+  exec "$java" --enable-native-access=ALL-UNNAMED "$@" --server.address=127.0.0.1 --server.port="$port"
+fi
+[ "$mode" = uml ] || die "NETBUF_RUN_IN must be auto, host or uml, not '$mode'"
+
+# --- user-mode-linux ---------------------------------------------------------------------------------------------
+
+[ "$(id -u)" = 0 ] || die "running the server in user-mode-linux needs root (network namespace, tap device)"
+[ -x /usr/bin/linux.uml ] || die "/usr/bin/linux.uml is missing: apt-get install user-mode-linux"
+for tool in socat ip setsid taskset; do
+  command -v "$tool" >/dev/null || die "$tool is missing: apt-get install socat iproute2 util-linux"
+done
+kernel_modules=$(ls -d "$modules_root"/*/kernel 2>/dev/null | head -n 1)
+[ -n "$kernel_modules" ] || die "no UML modules under $modules_root: reinstall user-mode-linux"
+for m in $modules; do
+  [ -f "$kernel_modules/$m.ko" ] || die "UML module $m.ko is missing under $kernel_modules: reinstall user-mode-linux"
+done
+[ -x "$(command -v "$java")" ] || die "no java at '$java': set JAVA_HOME to a JDK 25"
+java=$(command -v "$java")
+
+run_dir=${NETBUF_RUN_DIR:-$repo/target/run-uml}
+netns=${NETBUF_RUN_NETNS:-nbrun-$$}
+tap=nbtap0
+boot_timeout=${NETBUF_UML_BOOT_TIMEOUT:-300}
+mkdir -p "$run_dir" || exit 1
+run_dir=$(cd "$run_dir" && pwd)
+console=$run_dir/console.log
+console_in=$run_dir/console-in
+uml_pid=""
+forward_pid=""
+follow_pid=""
+stopping=0
+
+quote() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
+
+# Kills what this script started and deletes the namespace; safe to run twice.
+cleanup() {
+  trap '' INT TERM
+  if [ -n "$uml_pid" ] && kill -0 "$uml_pid" 2>/dev/null; then
+    say "the guest did not halt: killing user-mode-linux"
+    kill -KILL -- "-$uml_pid" 2>/dev/null
+    wait "$uml_pid" 2>/dev/null
+  fi
+  [ -n "$forward_pid" ] && { kill -TERM -- "-$forward_pid" 2>/dev/null; wait "$forward_pid" 2>/dev/null; }
+  [ -n "$follow_pid" ] && { kill -TERM "$follow_pid" 2>/dev/null; wait "$follow_pid" 2>/dev/null; }
+  if ip netns list | grep -qx "$netns\( .*\)\?"; then
+    ip -n "$netns" link del "$tap" 2>/dev/null
+    ip netns del "$netns" || say "could not delete network namespace $netns: ip netns del $netns"
+  fi
+  rm -f "$console_in" "$run_dir/server.env"
+  rm -rf "$run_dir/uml"
+  uml_pid="" forward_pid="" follow_pid=""
+}
+
+# Ctrl-C / SIGTERM: ask the guest to stop, give it a minute, then clean up.
+stop() {
+  [ "$stopping" = 1 ] && return
+  stopping=1
+  say "stopping: asking the guest to stop the server (it stops its domains), then to halt"
+  echo stop >&3 2>/dev/null
+  local i
+  for ((i = 0; i < 600; i++)); do
+    kill -0 "$uml_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+}
+
+trap cleanup EXIT
+trap 'stop; exit 130' INT
+trap 'stop; exit 143' TERM
+
+ip netns list | grep -qx "$netns\( .*\)\?" && die "network namespace $netns exists already: ip netns del $netns"
+ip netns add "$netns" || die "could not create network namespace $netns"
+ip -n "$netns" link set lo up &&
+  ip -n "$netns" tuntap add dev "$tap" mode tap &&
+  ip -n "$netns" addr add "$host_ip/30" dev "$tap" &&
+  ip -n "$netns" link set "$tap" up || die "could not set up tap $tap in namespace $netns"
+
+# The server's admin password, if given, reaches the guest in a file only root can read (not on a command line).
+umask 077
+: > "$run_dir/server.env"
+[ -n "${NETBUF_ADMIN_PASSWORD:-}" ] && echo "export NETBUF_ADMIN_PASSWORD=$(quote "$NETBUF_ADMIN_PASSWORD")" > "$run_dir/server.env"
+umask 022
+
+server_cmd=$(quote "$java")
+for a in --enable-native-access=ALL-UNNAMED -Djava.io.tmpdir=/run/tmp -XX:-UsePerfData "$@" \
+    --server.address="$guest_ip" --server.port="$guest_port"; do
+  server_cmd+=" $(quote "$a")"
+done
+
+cat > "$run_dir/init.sh" <<EOF
+#!/bin/sh
+# The guest's init (PID 1), written by src/uml/run-server.sh.
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/root LANG=C.UTF-8 TMPDIR=/run/tmp
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t tmpfs tmpfs /run
+mkdir -p /run/tmp /run/netns
+for m in $modules; do
+  insmod $kernel_modules/\$m.ko || echo "NETBUF_UML_MODULE_FAILED \$m"
+done
+ip link set lo up
+ip addr add $guest_ip/30 dev eth0 && ip link set eth0 up || echo "NETBUF_UML_NO_ETH0"
+cd $(quote "$repo")
+. $(quote "$run_dir/server.env")
+echo "NETBUF_UML_STARTING_SERVER"
+$server_cmd &
+server=\$!
+# The console's input comes from the launcher: "stop" (or end of file) stops the server. (A background
+# job's stdin would be /dev/null, hence the explicit /dev/console.)
+( while read -r line; do [ "\$line" = stop ] && break; done; echo "NETBUF_UML_STOP"; kill -TERM \$server ) </dev/console &
+wait \$server
+echo "NETBUF_UML_SERVER_EXITED \$?"
+halt -f
+EOF
+chmod 755 "$run_dir/init.sh"
+
+rm -f "$console_in"
+mkfifo -m 600 "$console_in" || exit 1
+exec 3<>"$console_in"   # read-write: opening never blocks; this script is the only writer
+: > "$console"
+
+cpus=$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/self/status)
+cpu=${cpus##*[,-]}
+say "this kernel ($(uname -r)) has no sch_plug: running the server inside user-mode-linux"
+say "guest network: tap $tap in namespace $netns ($host_ip/30 here, $guest_ip in the guest); console: $console"
+
+# UML in a session of its own (no Ctrl-C), in the namespace (its tap is there), pinned to one CPU (a netlink round
+# trip in UML is steadier so). Its stdin is the FIFO, its console the log file.
+mkdir -p "$run_dir/uml"
+setsid ip netns exec "$netns" taskset -c "$cpu" /usr/bin/linux.uml mem="${NETBUF_UML_MEM:-1500M}" \
+  root=/dev/root rootfstype=hostfs rootflags=/ rw init="$run_dir/init.sh" quiet \
+  umid=netbuf-run uml_dir="$run_dir/uml" eth0=tuntap,"$tap" con=null con0=fd:0,fd:1 \
+  <"$console_in" >"$console" 2>&1 3>&- &
+uml_pid=$!
+
+# Show the console here; in a session of its own too, so that after Ctrl-C it still shows the shutdown.
+setsid tail -n +1 -f --pid="$uml_pid" "$console" 3>&- &
+follow_pid=$!
+
+# 127.0.0.1:PORT -> the guest, one `ip netns exec` per connection.
+setsid socat TCP-LISTEN:"$port",bind=127.0.0.1,reuseaddr,fork \
+  EXEC:"ip netns exec $netns socat - TCP\:$guest_ip\:$guest_port" 3>&- 2>>"$run_dir/forward.log" &
+forward_pid=$!
+
+answers() {
+  local status
+  { exec 4<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null || return 1
+  printf 'GET /actuator/health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&4
+  read -r -t 5 status <&4
+  exec 4>&-
+  [[ "$status" == HTTP/1.?\ 200* ]]
+}
+
+started=$SECONDS
+until answers; do
+  if ! kill -0 "$uml_pid" 2>/dev/null; then
+    uml_pid=""
+    say "user-mode-linux exited before the server answered; console tail:"
+    tail -n 40 "$console" >&2
+    exit 1
+  fi
+  if ! kill -0 "$forward_pid" 2>/dev/null; then
+    die "the forwarder (socat on 127.0.0.1:$port) exited: is the port in use? $(tail -n 3 "$run_dir/forward.log")"
+  fi
+  if (( SECONDS - started >= boot_timeout )); then
+    say "the server did not answer within ${boot_timeout}s; console tail:"
+    tail -n 40 "$console" >&2
+    stop
+    exit 1
+  fi
+  [ "$stopping" = 1 ] && exit 130
+  sleep 1
+done
+say "NETBUF_RUN_READY: the server (inside user-mode-linux) answers on http://127.0.0.1:$port/ after $((SECONDS - started))s; Ctrl-C stops it"
+
+wait "$uml_pid"
+status=$?
+uml_pid=""
+if [ "$stopping" = 0 ]; then
+  say "user-mode-linux exited by itself (status $status); console tail:"
+  tail -n 20 "$console" >&2
+fi
+exit "$status"
