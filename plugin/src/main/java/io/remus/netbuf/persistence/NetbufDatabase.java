@@ -17,10 +17,12 @@ public final class NetbufDatabase {
      * The embedded default: an H2 file database. {@code WRITE_DELAY=0} writes each commit to the file when it
      * commits; H2's default (500 ms, written in the background) loses committed intents to a SIGKILL, and with
      * them the record of kernel objects the plugin made (found by the crash matrix). A power loss can still lose
-     * the last commits: H2 does not fsync each one; use PostgreSQL where that matters.
+     * the last commits: H2 does not fsync each one; use PostgreSQL where that matters. {@code DB_CLOSE_ON_EXIT=FALSE}
+     * leaves closing to the application: H2's own shutdown hook would otherwise close the database while the
+     * application's shutdown still uses it (a server stopping its domains at SIGTERM).
      */
     public static String h2FileUrl(java.nio.file.Path file) {
-        return "jdbc:h2:file:" + file.toAbsolutePath() + ";WRITE_DELAY=0";
+        return "jdbc:h2:file:" + file.toAbsolutePath() + ";WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE";
     }
 
     public static void migrate(DataSource dataSource) {
