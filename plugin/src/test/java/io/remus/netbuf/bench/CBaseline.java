@@ -80,6 +80,11 @@ final class CBaseline implements AutoCloseable {
     /** Compiles the C baseline into {@code work}; needs gcc and libnl's headers ({@code make bench} installs them). */
     static Path compile(Path work) {
         Path source = source();
+        try {
+            Files.createDirectories(work);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
         Path binary = work.resolve("netbuf_bench");
         String flags = Bench.sh("pkg-config", "--cflags", "--libs", "libnl-route-3.0").strip();
         List<String> cmd = new ArrayList<>(List.of("gcc", "-O2", "-o", binary.toString(), source.toString()));
