@@ -44,8 +44,8 @@ public final class NetbufBench {
         Files.createDirectories(work);
         Path cBench = CBaseline.compile(work);
         Bench.Report report = new Bench.Report();
-        report.add("# netbuf bench, " + LocalDate.now() + ", " + Runtime.getRuntime().availableProcessors()
-                + " CPU(s) (" + cpus() + "), Java " + Runtime.version() + ", load average " + Bench.load()
+        report.add("# netbuf bench, " + LocalDate.now() + ", " + machine() + ", run " + cpus() + ", Java "
+                + Runtime.version() + ", load average " + Bench.load()
                 + (sizes.smoke() ? ", SMOKE SIZES: figures are not verdicts" : ""));
         if (selected("host")) {
             HostBench.run(sizes, cBench, report);
@@ -124,6 +124,21 @@ public final class NetbufBench {
         HikariDataSource ds = new HikariDataSource(config);
         NetbufDatabase.migrate(ds);
         return ds;
+    }
+
+    /** e.g. {@code 2 x AMD EPYC, 24 GiB}. */
+    private static String machine() {
+        try {
+            List<String> cpuinfo = Files.readAllLines(Path.of("/proc/cpuinfo"));
+            long cpus = cpuinfo.stream().filter(l -> l.startsWith("processor")).count();
+            String model = cpuinfo.stream().filter(l -> l.startsWith("model name")).findFirst()
+                    .map(l -> l.substring(l.indexOf(':') + 1).strip()).orElse("?");
+            long kib = Files.readAllLines(Path.of("/proc/meminfo")).stream().filter(l -> l.startsWith("MemTotal:"))
+                    .findFirst().map(l -> Long.parseLong(l.replaceAll("[^0-9]", ""))).orElse(0L);
+            return cpus + " x " + model + ", " + Math.round(kib / 1024.0 / 1024.0) + " GiB";
+        } catch (java.io.IOException e) {
+            return "?";
+        }
     }
 
     private static String cpus() {

@@ -117,8 +117,8 @@ final class Paired {
     String verdictAtLeast(double targetTimes) {
         double times = ratio();
         double[] ci = confidence();
-        return String.format("%s/%s = %.1fx (95%% CI %.1f-%.1fx, %d pairs) (target >= %.0fx) %s", candidate, baseline,
-                times, ci[0], ci[1], candidateNs.length, targetTimes, times >= targetTimes ? "met" : "MISSED");
+        return String.format("%s/%s = %.1fx (95%% CI %.1f-%.1fx, %s) (target >= %.0fx) %s", candidate, baseline,
+                times, ci[0], ci[1], pairs(), targetTimes, times >= targetTimes ? "met" : "MISSED");
     }
 
     boolean atMost(double target) {
@@ -131,7 +131,11 @@ final class Paired {
 
     String spread() {
         double[] ci = confidence();
-        return String.format("(95%% CI %.3f-%.3f, %d pairs of %d ops)", ci[0], ci[1], candidateNs.length, ops);
+        return String.format("(95%% CI %.3f-%.3f, %s of %d ops)", ci[0], ci[1], pairs(), ops);
+    }
+
+    private String pairs() {
+        return candidateNs.length == 1 ? "1 pair" : candidateNs.length + " pairs";
     }
 
     /** The rounds' milliseconds, at most {@code max} of each, for the report. */

@@ -33,10 +33,15 @@ final class ResultsTable {
         Files.writeString(readme, text.substring(0, begin + BEGIN.length()) + "\n" + table + text.substring(end));
     }
 
+    /** Rewrites the table from a results.txt: {@code ResultsTable README.md results.txt "make bench"}. */
+    public static void main(String[] args) throws IOException {
+        update(Path.of(args[0]), Files.readAllLines(Path.of(args[1])), args.length > 2 ? args[2] : "make bench");
+    }
+
     static String table(List<String> lines, String command) {
         List<String> out = new ArrayList<>();
         String header = lines.isEmpty() ? "" : lines.getFirst().replaceFirst("^# netbuf bench, ", "");
-        out.add("`" + command + "`, " + header + ":");
+        out.add("`" + command.strip() + "`, " + header + ":");
         out.add("");
         out.add("| bench | figures | result | target | verdict |");
         out.add("| --- | --- | --- | --- | --- |");
@@ -47,18 +52,23 @@ final class ResultsTable {
                 continue;
             }
             if (!line.startsWith(" ")) {
-                int colon = line.indexOf(": ");
-                bench = colon < 0 ? line : line.substring(0, colon);
-                figures = colon < 0 ? "" : line.substring(colon + 2).replaceFirst(":$", "");
+                String title = line.replaceFirst(":$", "");
+                int colon = title.indexOf(": ");
+                bench = colon < 0 ? title : title.substring(0, colon);
+                figures = colon < 0 ? "" : title.substring(colon + 2);
+                continue;
+            }
+            if (line.strip().startsWith("rounds (ms")) {
                 continue;
             }
             Matcher m = VERDICT.matcher(line);
-            if (m.matches()) {
-                out.add("| " + cell(bench) + " | " + cell(figures) + " | " + cell(m.group(1)) + " | " + cell(m.group(2))
-                        + " | " + m.group(3) + " |");
-                bench = "";
-                figures = "";
-            }
+            String result = m.matches() ? m.group(1) : line.strip();
+            String target = m.matches() ? m.group(2) : "";
+            String verdict = m.matches() ? m.group(3) : "(no target)";
+            out.add("| " + cell(bench) + " | " + cell(figures) + " | " + cell(result) + " | " + cell(target) + " | "
+                    + verdict + " |");
+            bench = "";
+            figures = "";
         }
         String last = lines.isEmpty() ? "" : lines.getLast();
         if (last.startsWith("# ")) {
