@@ -242,16 +242,23 @@ static long long bench_batch(struct nl_sock *sk, const char *prefix, int n, long
 	return now_ns() - t0;
 }
 
-/* Mirrors LibNl.redirectAdd: u32 match-all, terminal, with a mirred egress redirect to the ifb. */
-static void redirect_add(struct nl_sock *sk, int vif, int ifb)
+/* The u32 filter on the vif's ingress qdisc at the buffer's priority, for every protocol. */
+static struct rtnl_cls *redirect_filter(int vif)
 {
 	struct rtnl_cls *cls = rtnl_cls_alloc();
-	struct rtnl_act *act = rtnl_act_alloc();
 	rtnl_tc_set_ifindex(TC_CAST(cls), vif);
 	rtnl_tc_set_parent(TC_CAST(cls), INGRESS_HANDLE);
 	check(rtnl_tc_set_kind(TC_CAST(cls), "u32"), "u32 kind");
 	rtnl_cls_set_prio(cls, FILTER_PRIO);
 	rtnl_cls_set_protocol(cls, ETH_P_ALL);
+	return cls;
+}
+
+/* Mirrors LibNl.redirectAdd: u32 match-all, terminal, with a mirred egress redirect to the ifb. */
+static void redirect_add(struct nl_sock *sk, int vif, int ifb)
+{
+	struct rtnl_cls *cls = redirect_filter(vif);
+	struct rtnl_act *act = rtnl_act_alloc();
 	check(rtnl_u32_add_key_uint32(cls, 0, 0, 0, 0), "u32 key");
 	check(rtnl_u32_set_cls_terminal(cls), "u32 terminal");
 	check(rtnl_tc_set_kind(TC_CAST(act), "mirred"), "mirred kind");
@@ -267,12 +274,7 @@ static void redirect_add(struct nl_sock *sk, int vif, int ifb)
 /* Mirrors LibNl.redirectDelete: by parent, priority and protocol. */
 static void redirect_delete(struct nl_sock *sk, int vif)
 {
-	struct rtnl_cls *cls = rtnl_cls_alloc();
-	rtnl_tc_set_ifindex(TC_CAST(cls), vif);
-	rtnl_tc_set_parent(TC_CAST(cls), INGRESS_HANDLE);
-	check(rtnl_tc_set_kind(TC_CAST(cls), "u32"), "u32 kind");
-	rtnl_cls_set_prio(cls, FILTER_PRIO);
-	rtnl_cls_set_protocol(cls, ETH_P_ALL);
+	struct rtnl_cls *cls = redirect_filter(vif);
 	check(rtnl_cls_delete(sk, cls, 0), "redirect delete");
 	rtnl_cls_put(cls);
 }
