@@ -1,30 +1,51 @@
 /*
  * The C baseline of the netbuf benchmark: the same libnl3 calls the Java binding makes, timed in C.
  *
- *   netbuf_bench plug    IFNAME OPS WARMUP  plug buffer + release_one on IFNAME's plug qdisc (handle 4e42:)
- *   netbuf_bench ingress IFNAME OPS WARMUP  add + delete IFNAME's ingress qdisc
- *   netbuf_bench up      IFNAME OPS WARMUP  set IFNAME up (it already is: one cheap round trip)
- *   netbuf_bench batch   PREFIX N OPS WARMUP  one epoch on N plug qdiscs (on ifbs PREFIX0..PREFIX<N-1>): buffer on
- *                                             all in one sendmsg, then release_one on all in one sendmsg, as
- *                                             LibNl.plugBatch does (only the last message asks for an ack)
+ * One process serves many rounds, so that the bench can interleave short rounds of Java and C and compare each
+ * pair: it reads one command per line on stdin and answers each with the elapsed nanoseconds of its OPS
+ * operations on one line (or "error: ..." and exits 1). Commands:
  *
- * Runs WARMUP operations untimed (the process's first pages and libnl's caches), then prints the elapsed
- * nanoseconds of OPS operations on one line. Build:
+ *   plug IFNAME OPS          plug buffer + release_one on IFNAME's plug qdisc (handle 4e42:), on a kept object
+ *   up IFNAME OPS            set IFNAME up (it already is: one cheap round trip)
+ *   ingress IFNAME OPS       add + delete IFNAME's ingress qdisc
+ *   batch PREFIX N OPS       one epoch on N plug qdiscs (on ifbs PREFIX0..PREFIX<N-1>): buffer on all in one
+ *                            sendmsg, then release_one on all in one sendmsg, as LibNl.plugBatch does (only the
+ *                            last message asks for an ack)
+ *   install VIF IFB OPS      a whole buffer installed on VIF (ifb IFB created) and uninstalled again, as
+ *                            BufferInstaller.install and uninstall do it: see bench_install
+ *   syscall OPS              getppid(), the cheapest system call
+ *
+ * With --idle-thread it first starts a thread that only sleeps: the process is then multi-threaded, as a JVM
+ * always is, and glibc's malloc takes its arena lock on every call that the per-thread cache does not serve.
+ *
+ * Lookups (ifindexes, qdisc objects) are made before the clock starts. Build:
  *   gcc -O2 -o netbuf_bench netbuf_bench.c $(pkg-config --cflags --libs libnl-route-3.0)
+ * and e.g.: echo "plug ifb0 1000" | ./netbuf_bench
  */
 #include <netlink/netlink.h>
+#include <netlink/msg.h>
 #include <netlink/route/link.h>
 #include <netlink/route/qdisc.h>
 #include <netlink/route/qdisc/plug.h>
+#include <netlink/route/classifier.h>
+#include <netlink/route/cls/u32.h>
+#include <netlink/route/action.h>
+#include <netlink/route/act/mirred.h>
+#include <linux/if_ether.h>
+#include <linux/pkt_cls.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <netlink/msg.h>
 #include <time.h>
+#include <pthread.h>
+#include <sched.h>
+#include <unistd.h>
 
 #define PLUG_HANDLE 0x4e420000u
 #define INGRESS_HANDLE 0xffff0000u
+#define PLUG_LIMIT (4 * 1024 * 1024)
+#define FILTER_PRIO 10
 
 static long long now_ns(void)
 {
@@ -36,30 +57,45 @@ static long long now_ns(void)
 static void check(int rc, const char *what)
 {
 	if (rc < 0) {
-		fprintf(stderr, "%s: %s\n", what, nl_geterror(rc));
+		printf("error: %s: %s\n", what, nl_geterror(rc));
 		exit(1);
 	}
 }
 
-/* Mirrors LibNl.plugBuffer / plugReleaseOne on a kept qdisc object. */
-static void bench_plug(struct nl_sock *sk, int ifindex, long ops, long warmup)
+static int ifindex_of(struct nl_sock *sk, const char *name)
+{
+	struct rtnl_link *link;
+	check(rtnl_link_get_kernel(sk, 0, name, &link), name);
+	int ifindex = rtnl_link_get_ifindex(link);
+	rtnl_link_put(link);
+	return ifindex;
+}
+
+static struct rtnl_qdisc *plug_object(int ifindex)
 {
 	struct rtnl_qdisc *q = rtnl_qdisc_alloc();
 	rtnl_tc_set_ifindex(TC_CAST(q), ifindex);
 	rtnl_tc_set_parent(TC_CAST(q), TC_H_ROOT);
 	rtnl_tc_set_handle(TC_CAST(q), PLUG_HANDLE);
 	rtnl_tc_set_kind(TC_CAST(q), "plug");
-	long long t0 = 0;
-	for (long i = -warmup; i < ops; i++) {
-		if (i == 0)
-			t0 = now_ns();
+	return q;
+}
+
+/* Mirrors LibNl.plugBuffer / plugReleaseOne on a kept qdisc object (PlugControl). */
+static long long bench_plug(struct nl_sock *sk, const char *ifname, long ops)
+{
+	struct rtnl_qdisc *q = plug_object(ifindex_of(sk, ifname));
+	long long t0 = now_ns();
+	for (long i = 0; i < ops; i++) {
 		check(rtnl_qdisc_plug_buffer(q), "plug_buffer");
 		check(rtnl_qdisc_add(sk, q, 0), "buffer");
 		check(rtnl_qdisc_plug_release_one(q), "plug_release_one");
 		check(rtnl_qdisc_add(sk, q, 0), "release_one");
 	}
-	printf("%lld\n", now_ns() - t0);
+	sched_yield(); /* as PlugRound in the bench: the TX softirq release_one scheduled runs inside the round */
+	long long t = now_ns() - t0;
 	rtnl_qdisc_put(q);
+	return t;
 }
 
 static struct rtnl_qdisc *ingress(int ifindex)
@@ -73,38 +109,50 @@ static struct rtnl_qdisc *ingress(int ifindex)
 }
 
 /* Mirrors LibNl.ingressAdd / ingressDelete: a fresh object per call. */
-static void bench_ingress(struct nl_sock *sk, int ifindex, long ops, long warmup)
+static void ingress_add(struct nl_sock *sk, int ifindex)
 {
-	long long t0 = 0;
-	for (long i = -warmup; i < ops; i++) {
-		if (i == 0)
-			t0 = now_ns();
-		struct rtnl_qdisc *q = ingress(ifindex);
-		check(rtnl_qdisc_add(sk, q, NLM_F_CREATE | NLM_F_EXCL), "ingress add");
-		rtnl_qdisc_put(q);
-		q = ingress(ifindex);
-		check(rtnl_qdisc_delete(sk, q), "ingress delete");
-		rtnl_qdisc_put(q);
+	struct rtnl_qdisc *q = ingress(ifindex);
+	check(rtnl_qdisc_add(sk, q, NLM_F_CREATE | NLM_F_EXCL), "ingress add");
+	rtnl_qdisc_put(q);
+}
+
+static void ingress_delete(struct nl_sock *sk, int ifindex)
+{
+	struct rtnl_qdisc *q = ingress(ifindex);
+	check(rtnl_qdisc_delete(sk, q), "ingress delete");
+	rtnl_qdisc_put(q);
+}
+
+static long long bench_ingress(struct nl_sock *sk, const char *ifname, long ops)
+{
+	int ifindex = ifindex_of(sk, ifname);
+	long long t0 = now_ns();
+	for (long i = 0; i < ops; i++) {
+		ingress_add(sk, ifindex);
+		ingress_delete(sk, ifindex);
 	}
-	printf("%lld\n", now_ns() - t0);
+	return now_ns() - t0;
 }
 
 /* Mirrors LibNl.linkSetUp: an ifindex-only "orig" and a change of IFF_UP. */
-static void bench_up(struct nl_sock *sk, int ifindex, long ops, long warmup)
+static void link_set_up(struct nl_sock *sk, int ifindex)
 {
-	long long t0 = 0;
-	for (long i = -warmup; i < ops; i++) {
-		if (i == 0)
-			t0 = now_ns();
-		struct rtnl_link *orig = rtnl_link_alloc();
-		struct rtnl_link *changes = rtnl_link_alloc();
-		rtnl_link_set_ifindex(orig, ifindex);
-		rtnl_link_set_flags(changes, IFF_UP);
-		check(rtnl_link_change(sk, orig, changes, 0), "link up");
-		rtnl_link_put(changes);
-		rtnl_link_put(orig);
-	}
-	printf("%lld\n", now_ns() - t0);
+	struct rtnl_link *orig = rtnl_link_alloc();
+	struct rtnl_link *changes = rtnl_link_alloc();
+	rtnl_link_set_ifindex(orig, ifindex);
+	rtnl_link_set_flags(changes, IFF_UP);
+	check(rtnl_link_change(sk, orig, changes, 0), "link up");
+	rtnl_link_put(changes);
+	rtnl_link_put(orig);
+}
+
+static long long bench_up(struct nl_sock *sk, const char *ifname, long ops)
+{
+	int ifindex = ifindex_of(sk, ifname);
+	long long t0 = now_ns();
+	for (long i = 0; i < ops; i++)
+		link_set_up(sk, ifindex);
+	return now_ns() - t0;
 }
 
 #define BATCH_SEQ 0x40000000u
@@ -152,72 +200,194 @@ static int plug_batch(struct nl_sock *sk, struct rtnl_qdisc **q, int n, int acti
 	}
 }
 
-static void bench_batch(struct nl_sock *sk, const char *prefix, int n, long ops, long warmup)
+/*
+ * The plug objects and the message buffer are made by the first batch command and kept, as the Java side keeps its
+ * PlugControls and its socket's batch buffer: a fresh 128 KiB buffer each round would be fresh pages (malloc maps
+ * that size anew), and each first touch of a page is a page fault, which costs tens of microseconds in UML.
+ */
+static long long bench_batch(struct nl_sock *sk, const char *prefix, int n, long ops)
 {
-	struct rtnl_qdisc **q = calloc(n, sizeof(*q));
-	char *buf = malloc((size_t) n * 128);
-	for (int i = 0; i < n; i++) {
-		char name[IFNAMSIZ];
-		struct rtnl_link *link;
-		snprintf(name, sizeof(name), "%s%d", prefix, i);
-		check(rtnl_link_get_kernel(sk, 0, name, &link), name);
-		q[i] = rtnl_qdisc_alloc();
-		rtnl_tc_set_ifindex(TC_CAST(q[i]), rtnl_link_get_ifindex(link));
-		rtnl_tc_set_parent(TC_CAST(q[i]), TC_H_ROOT);
-		rtnl_tc_set_handle(TC_CAST(q[i]), PLUG_HANDLE);
-		rtnl_tc_set_kind(TC_CAST(q[i]), "plug");
-		rtnl_link_put(link);
+	static unsigned int seq = BATCH_SEQ;
+	static char kept_prefix[64];
+	static int kept_n;
+	static struct rtnl_qdisc **q;
+	static char *buf;
+	if (q == NULL || kept_n != n || strcmp(kept_prefix, prefix) != 0) {
+		for (int i = 0; q != NULL && i < kept_n; i++)
+			rtnl_qdisc_put(q[i]);
+		free(q);
+		free(buf);
+		q = calloc(n, sizeof(*q));
+		buf = malloc((size_t) n * 128);
+		for (int i = 0; i < n; i++) {
+			char name[IFNAMSIZ];
+			snprintf(name, sizeof(name), "%.8s%d", prefix, i);
+			q[i] = plug_object(ifindex_of(sk, name));
+		}
+		snprintf(kept_prefix, sizeof(kept_prefix), "%s", prefix);
+		kept_n = n;
+		/* as LibNl.batchBuffer: room for every message in one datagram, and for an error answer to each */
+		int bytes = n * 256 > 262144 ? n * 256 : 262144;
+		nl_socket_set_buffer_size(sk, bytes, bytes);
 	}
-	nl_socket_set_buffer_size(sk, n * 256 > 262144 ? n * 256 : 262144, n * 256 > 262144 ? n * 256 : 262144);
-	unsigned int seq = BATCH_SEQ;
-	long long t0 = 0;
-	for (long i = -warmup; i < ops; i++) {
-		if (i == 0)
-			t0 = now_ns();
+	long long t0 = now_ns();
+	for (long i = 0; i < ops; i++) {
 		if (plug_batch(sk, q, n, 0, buf, seq) || plug_batch(sk, q, n, 1, buf, seq + n)) {
-			fprintf(stderr, "batch had failures\n");
+			printf("error: a batch had failures\n");
 			exit(1);
 		}
 		seq += 2 * n;
 	}
-	printf("%lld\n", now_ns() - t0);
-	for (int i = 0; i < n; i++)
-		rtnl_qdisc_put(q[i]);
-	free(q);
-	free(buf);
+	sched_yield(); /* as PlugRound in the bench: the TX softirq release_one scheduled runs inside the round */
+	return now_ns() - t0;
+}
+
+/* The u32 filter on the vif's ingress qdisc at the buffer's priority, for every protocol. */
+static struct rtnl_cls *redirect_filter(int vif)
+{
+	struct rtnl_cls *cls = rtnl_cls_alloc();
+	rtnl_tc_set_ifindex(TC_CAST(cls), vif);
+	rtnl_tc_set_parent(TC_CAST(cls), INGRESS_HANDLE);
+	check(rtnl_tc_set_kind(TC_CAST(cls), "u32"), "u32 kind");
+	rtnl_cls_set_prio(cls, FILTER_PRIO);
+	rtnl_cls_set_protocol(cls, ETH_P_ALL);
+	return cls;
+}
+
+/* Mirrors LibNl.redirectAdd: u32 match-all, terminal, with a mirred egress redirect to the ifb. */
+static void redirect_add(struct nl_sock *sk, int vif, int ifb)
+{
+	struct rtnl_cls *cls = redirect_filter(vif);
+	struct rtnl_act *act = rtnl_act_alloc();
+	check(rtnl_u32_add_key_uint32(cls, 0, 0, 0, 0), "u32 key");
+	check(rtnl_u32_set_cls_terminal(cls), "u32 terminal");
+	check(rtnl_tc_set_kind(TC_CAST(act), "mirred"), "mirred kind");
+	check(-abs(rtnl_mirred_set_action(act, TCA_EGRESS_REDIR)), "mirred action");
+	check(rtnl_mirred_set_policy(act, TC_ACT_STOLEN), "mirred policy");
+	check(rtnl_mirred_set_ifindex(act, ifb), "mirred ifindex");
+	check(rtnl_u32_add_action(cls, act), "u32 action");
+	check(rtnl_cls_add(sk, cls, NLM_F_CREATE | NLM_F_EXCL), "redirect add");
+	rtnl_act_put(act);
+	rtnl_cls_put(cls);
+}
+
+/* Mirrors LibNl.redirectDelete: by parent, priority and protocol. */
+static void redirect_delete(struct nl_sock *sk, int vif)
+{
+	struct rtnl_cls *cls = redirect_filter(vif);
+	check(rtnl_cls_delete(sk, cls, 0), "redirect delete");
+	rtnl_cls_put(cls);
+}
+
+/* The plug's backlog in packets, from a qdisc dump, as LibNl.qdiscs reads it (-1: no such plug). */
+static long plug_backlog(struct nl_sock *sk, int ifb)
+{
+	struct nl_cache *cache;
+	check(rtnl_qdisc_alloc_cache(sk, &cache), "qdisc dump");
+	struct rtnl_qdisc *q = rtnl_qdisc_get(cache, ifb, PLUG_HANDLE);
+	long backlog = q == NULL ? -1 : (long) rtnl_tc_get_stat(TC_CAST(q), RTNL_TC_QLEN);
+	if (q != NULL)
+		rtnl_qdisc_put(q);
+	nl_cache_free(cache);
+	return backlog;
+}
+
+/*
+ * One buffer installed and uninstalled, in the kernel steps of BufferInstaller: install = ifb created and set up,
+ * ingress on the vif, the redirect filter, the plug qdisc (limit 4 MiB) then release_indefinite; uninstall =
+ * release_indefinite and a look at the backlog (the drain wait; nothing is queued here, so one look), delete the
+ * plug, the filter, the ingress qdisc, and the ifb. The vif's ifindex is looked up once before the clock starts;
+ * the new ifb's after it is created, as Netlink.createIfb does.
+ */
+static long long bench_install(struct nl_sock *sk, const char *vifname, const char *ifbname, long ops)
+{
+	int vif = ifindex_of(sk, vifname);
+	long long t0 = now_ns();
+	for (long i = 0; i < ops; i++) {
+		struct rtnl_link *link = rtnl_link_alloc();
+		rtnl_link_set_name(link, ifbname);
+		check(rtnl_link_set_type(link, "ifb"), "ifb type");
+		check(rtnl_link_add(sk, link, NLM_F_CREATE | NLM_F_EXCL), "ifb add");
+		rtnl_link_put(link);
+		int ifb = ifindex_of(sk, ifbname);
+		link_set_up(sk, ifb);
+		ingress_add(sk, vif);
+		redirect_add(sk, vif, ifb);
+		struct rtnl_qdisc *q = plug_object(ifb);
+		check(rtnl_qdisc_plug_set_limit(q, PLUG_LIMIT), "plug limit");
+		check(rtnl_qdisc_add(sk, q, NLM_F_CREATE | NLM_F_EXCL), "plug add");
+		rtnl_qdisc_put(q);
+		q = plug_object(ifb);
+		check(rtnl_qdisc_plug_release_indefinite(q), "release_indefinite");
+		check(rtnl_qdisc_add(sk, q, 0), "release_indefinite");
+		/* uninstall */
+		check(rtnl_qdisc_add(sk, q, 0), "release_indefinite");
+		if (plug_backlog(sk, ifb) < 0) {
+			printf("error: the plug on %s is gone\n", ifbname);
+			exit(1);
+		}
+		check(rtnl_qdisc_delete(sk, q), "plug delete");
+		rtnl_qdisc_put(q);
+		redirect_delete(sk, vif);
+		ingress_delete(sk, vif);
+		link = rtnl_link_alloc();
+		rtnl_link_set_ifindex(link, ifb);
+		check(rtnl_link_delete(sk, link), "ifb delete");
+		rtnl_link_put(link);
+	}
+	return now_ns() - t0;
+}
+
+static long long bench_syscall(long ops)
+{
+	long long t0 = now_ns();
+	for (long i = 0; i < ops; i++)
+		getppid();
+	return now_ns() - t0;
+}
+
+static void *sleep_forever(void *unused)
+{
+	(void) unused;
+	for (;;)
+		pause();
+	return NULL;
 }
 
 int main(int argc, char **argv)
 {
-	if (argc == 6 && strcmp(argv[1], "batch") == 0) {
-		struct nl_sock *bsk = nl_socket_alloc();
-		check(nl_connect(bsk, NETLINK_ROUTE), "connect");
-		nl_socket_set_msg_buf_size(bsk, 64 * 1024);
-		nl_socket_disable_msg_peek(bsk);
-		bench_batch(bsk, argv[2], atoi(argv[3]), atol(argv[4]), atol(argv[5]));
-		nl_socket_free(bsk);
-		return 0;
-	}
-	if (argc != 5) {
-		fprintf(stderr, "usage: %s plug|ingress|up IFNAME OPS WARMUP | batch PREFIX N OPS WARMUP\n", argv[0]);
-		return 2;
+	if (argc > 1 && strcmp(argv[1], "--idle-thread") == 0) {
+		pthread_t idle;
+		pthread_create(&idle, NULL, sleep_forever, NULL);
 	}
 	struct nl_sock *sk = nl_socket_alloc();
 	check(nl_connect(sk, NETLINK_ROUTE), "connect");
 	/* as LibNl.openSocket: one recvmsg per message, no MSG_PEEK */
 	nl_socket_set_msg_buf_size(sk, 64 * 1024);
 	nl_socket_disable_msg_peek(sk);
-	struct rtnl_link *link;
-	check(rtnl_link_get_kernel(sk, 0, argv[2], &link), argv[2]);
-	int ifindex = rtnl_link_get_ifindex(link);
-	rtnl_link_put(link);
-	long ops = atol(argv[3]), warmup = atol(argv[4]);
-	if (strcmp(argv[1], "plug") == 0)
-		bench_plug(sk, ifindex, ops, warmup);
-	else if (strcmp(argv[1], "ingress") == 0)
-		bench_ingress(sk, ifindex, ops, warmup);
-	else
-		bench_up(sk, ifindex, ops, warmup);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	char line[512], a[64], b[64];
+	while (fgets(line, sizeof(line), stdin) != NULL) {
+		long n, ops;
+		long long t;
+		if (sscanf(line, "plug %63s %ld", a, &ops) == 2)
+			t = bench_plug(sk, a, ops);
+		else if (sscanf(line, "up %63s %ld", a, &ops) == 2)
+			t = bench_up(sk, a, ops);
+		else if (sscanf(line, "ingress %63s %ld", a, &ops) == 2)
+			t = bench_ingress(sk, a, ops);
+		else if (sscanf(line, "batch %63s %ld %ld", a, &n, &ops) == 3)
+			t = bench_batch(sk, a, (int) n, ops);
+		else if (sscanf(line, "install %63s %63s %ld", a, b, &ops) == 3)
+			t = bench_install(sk, a, b, ops);
+		else if (sscanf(line, "syscall %ld", &ops) == 1)
+			t = bench_syscall(ops);
+		else {
+			printf("error: unknown command: %s", line);
+			return 1;
+		}
+		printf("%lld\n", t);
+	}
 	nl_socket_free(sk);
 	return 0;
 }

@@ -6,26 +6,44 @@ import io.remus.netbuf.model.KernelStep;
  * Where the crash tests stop a process: right after a step's intent is committed, and right after its kernel step.
  * Inert unless the system property {@value #PROPERTY} names a point ({@code after-intent:INGRESS_ADD} or
  * {@code after-kernel:INGRESS_ADD}); then, on reaching it, the process prints {@code NETBUF_CRASH_POINT <point>}
- * and waits to be killed (the test sends SIGKILL). Never set in production.
+ * and waits to be killed (the test sends SIGKILL). Never set in production. {@link #abandonAt} is the in-process
+ * form, for a bench that needs many crashed installs.
  */
 public final class FaultInjection {
 
     public static final String PROPERTY = "netbuf.test.crash-at";
     public static final String MARKER = "NETBUF_CRASH_POINT ";
 
-    private final String point;
+    /** Thrown at the point by {@link #abandonAt}: an Error, so no undo in the lifecycle runs, as after a SIGKILL. */
+    public static final class Abandoned extends Error {
+        private Abandoned(String point) {
+            super("abandoned at " + point, null, false, false);
+        }
+    }
 
-    private FaultInjection(String point) {
+    private final String point;
+    private final boolean abandon;
+
+    private FaultInjection(String point, boolean abandon) {
         this.point = point;
+        this.abandon = abandon;
     }
 
     public static FaultInjection fromSystemProperty() {
         String p = System.getProperty(PROPERTY);
-        return new FaultInjection(p == null || p.isBlank() ? null : p.strip());
+        return new FaultInjection(p == null || p.isBlank() ? null : p.strip(), false);
     }
 
     public static FaultInjection none() {
-        return new FaultInjection(null);
+        return new FaultInjection(null, false);
+    }
+
+    /**
+     * Throws {@link Abandoned} at {@code point} instead of waiting to be killed: the call in progress ends there,
+     * leaving the database and the kernel as a crash at that point leaves them. Test and bench code only.
+     */
+    public static FaultInjection abandonAt(String point) {
+        return new FaultInjection(point, true);
     }
 
     void afterIntent(KernelStep step) {
@@ -39,6 +57,9 @@ public final class FaultInjection {
     private void at(String here) {
         if (point == null || !point.equals(here)) {
             return;
+        }
+        if (abandon) {
+            throw new Abandoned(here);
         }
         System.out.println(MARKER + here);
         System.out.flush();

@@ -155,8 +155,12 @@ final class LibNl {
     private static final MethodHandle close$mh = downcall("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
     private static final MethodHandle free$mh = downcall("free", FunctionDescriptor.ofVoid(ADDRESS), LEAF);
     private static final MethodHandle rtnl_qdisc_build_add_request$mh = downcall("rtnl_qdisc_build_add_request", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS), LEAF);
-    private static final MethodHandle nlmsg_hdr$mh = downcall("nlmsg_hdr", FunctionDescriptor.of(ADDRESS, ADDRESS), LEAF);
-    private static final MethodHandle nlmsg_free$mh = downcall("nlmsg_free", FunctionDescriptor.ofVoid(ADDRESS), LEAF);
+    // The batch path passes the pointers it gets back from libnl as raw addresses (a C pointer and a 64-bit integer
+    // go in the same register on x86-64 and aarch64) and reads through ALL: a MemorySegment per pointer would be a
+    // Java object per message, which the JIT does not always eliminate.
+    private static final MethodHandle nlmsg_hdr$mh = downcall("nlmsg_hdr", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG), LEAF);
+    private static final MethodHandle nlmsg_free$mh = downcall("nlmsg_free", FunctionDescriptor.ofVoid(JAVA_LONG), LEAF);
+    private static final MethodHandle free_raw$mh = downcall("free", FunctionDescriptor.ofVoid(JAVA_LONG), LEAF);
     private static final MethodHandle nl_sendto$mh = downcall("nl_sendto", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
     private static final MethodHandle nl_recv$mh = downcall("nl_recv", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
     private static final MethodHandle nl_syserr2nlerr$mh = downcall("nl_syserr2nlerr", FunctionDescriptor.of(JAVA_INT, JAVA_INT), LEAF);
@@ -589,6 +593,13 @@ final class LibNl {
     private static final short NLM_F_ACK = 0x4;
     /** Batch sequence numbers live in a range of their own, apart from the ones libnl hands out one by one. */
     private static final int BATCH_SEQ_BASE = 0x40000000;
+    /**
+     * All of memory, to read what libnl hands back by raw address (see nlmsg_hdr$mh); in a holder so that a JVM
+     * denying native access fails at requireLoaded, with its message, not here.
+     */
+    private static final class Raw {
+        static final MemorySegment ALL = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
+    }
 
     /**
      * A socket's scratch space for batches, allocated once: the concatenated messages, and the out-pointers of
@@ -645,15 +656,15 @@ final class LibNl {
             if (rc < 0) {
                 return rc;
             }
-            MemorySegment msg = b.msgOut.get(ADDRESS, 0);
+            long msg = b.msgOut.get(JAVA_LONG, 0);
             try {
-                MemorySegment hdr = nlmsg_hdr(msg).reinterpret(16);
-                int len = hdr.get(JAVA_INT, 0);
+                long hdr = nlmsg_hdr(msg);
+                int len = Raw.ALL.get(JAVA_INT, hdr);
                 long aligned = (len + 3) & ~3L;
                 if (offset + aligned > b.messages.byteSize()) {
                     return -Nle.NOMEM;
                 }
-                MemorySegment.copy(nlmsg_hdr(msg).reinterpret(len), 0, b.messages, offset, len);
+                MemorySegment.copy(Raw.ALL, hdr, b.messages, offset, len);
                 short flags = (short) (b.messages.get(JAVA_SHORT, offset + 6) | NLM_F_REQUEST);
                 b.messages.set(JAVA_SHORT, offset + 6, i == count - 1 ? (short) (flags | NLM_F_ACK)
                         : (short) (flags & ~NLM_F_ACK));
@@ -676,18 +687,18 @@ final class LibNl {
             if (n <= 0) {
                 return n < 0 ? n : -Nle.INVAL;
             }
-            MemorySegment data = b.recvOut.get(ADDRESS, 0).reinterpret(n);
+            long data = b.recvOut.get(JAVA_LONG, 0);
             boolean done = false;
             try {
                 for (long at = 0; at + 16 <= n; ) {
-                    int len = data.get(JAVA_INT, at);
-                    short type = data.get(JAVA_SHORT, at + 4);
-                    int seq = data.get(JAVA_INT, at + 8);
+                    int len = Raw.ALL.get(JAVA_INT, data + at);
+                    short type = Raw.ALL.get(JAVA_SHORT, data + at + 4);
+                    int seq = Raw.ALL.get(JAVA_INT, data + at + 8);
                     if (len < 16) {
                         break;
                     }
                     if (type == NLMSG_ERROR && seq >= seqBase && seq <= last) {
-                        int errno = data.get(JAVA_INT, at + 16);
+                        int errno = Raw.ALL.get(JAVA_INT, data + at + 16);
                         if (errno != 0) {
                             errors[seq - seqBase] = -Math.abs(nl_syserr2nlerr(errno));
                             failures++;
@@ -1234,12 +1245,16 @@ final class LibNl {
         try { return (int) rtnl_qdisc_build_add_request$mh.invokeExact(q, flags, out); } catch (Throwable t) { throw bindingBug(t); }
     }
 
-    private static MemorySegment nlmsg_hdr(MemorySegment msg) {
-        try { return (MemorySegment) nlmsg_hdr$mh.invokeExact(msg); } catch (Throwable t) { throw bindingBug(t); }
+    private static long nlmsg_hdr(long msg) {
+        try { return (long) nlmsg_hdr$mh.invokeExact(msg); } catch (Throwable t) { throw bindingBug(t); }
     }
 
-    private static void nlmsg_free(MemorySegment msg) {
+    private static void nlmsg_free(long msg) {
         try { nlmsg_free$mh.invokeExact(msg); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static void free(long p) {
+        try { free_raw$mh.invokeExact(p); } catch (Throwable t) { throw bindingBug(t); }
     }
 
     private static int nl_sendto(MemorySegment sock, MemorySegment buf, long size) {

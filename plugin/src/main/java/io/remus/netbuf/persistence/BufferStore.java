@@ -198,6 +198,12 @@ public class BufferStore {
                 + " ORDER BY b.id").query(BufferStore::record).list();
     }
 
+    /** {@link #holdingVif()} of one domain. */
+    public List<BufferRecord> holdingVif(String domain) {
+        return jdbc.sql("SELECT " + prefixed("b") + " FROM netbuf_buffer b JOIN netbuf_vif_claim c ON c.buffer_id = b.id"
+                + " WHERE b.domain_name = ? ORDER BY b.id").param(domain).query(BufferStore::record).list();
+    }
+
     public Set<String> claimedIfbs() {
         return Set.copyOf(jdbc.sql("SELECT ifb FROM netbuf_ifb_claim").query(String.class).list());
     }

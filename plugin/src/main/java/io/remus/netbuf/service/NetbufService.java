@@ -224,7 +224,7 @@ public class NetbufService {
     }
 
     private List<BufferRecord> live(String domain) {
-        return buffers.holdingVif().stream().filter(b -> b.domain().equals(domain)).toList();
+        return buffers.holdingVif(domain);
     }
 
     private List<BufferRecord> plugged(String domain) {

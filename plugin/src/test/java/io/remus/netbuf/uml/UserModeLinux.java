@@ -149,12 +149,49 @@ public final class UserModeLinux {
         return new Run(exit, !finished, read(console), read(guestOut), workDir);
     }
 
-    /** The last CPU this process may run on (CPU 0 takes most interrupts). */
-    private static int hostCpu() throws IOException {
+    /**
+     * The CPU this process may run on that was idlest over the last half second, the last one on a tie (CPU 0
+     * takes most interrupts). A run that starts while another run's UML keeps one CPU busy takes the other one
+     * instead of sharing it: a guest that shares its CPU with another UML runs at half speed or worse.
+     */
+    private static int hostCpu() throws IOException, InterruptedException {
         String allowed = Files.readAllLines(Path.of("/proc/self/status")).stream()
                 .filter(l -> l.startsWith("Cpus_allowed_list:")).findFirst().orElse("Cpus_allowed_list: 0");
-        String[] numbers = allowed.substring(allowed.indexOf(':') + 1).strip().split("[,-]");
-        return Integer.parseInt(numbers[numbers.length - 1]);
+        List<Integer> cpus = new ArrayList<>();
+        for (String part : allowed.substring(allowed.indexOf(':') + 1).strip().split(",")) {
+            String[] range = part.split("-");
+            for (int c = Integer.parseInt(range[0]); c <= Integer.parseInt(range[range.length - 1]); c++) {
+                cpus.add(c);
+            }
+        }
+        if (cpus.size() == 1) {
+            return cpus.getFirst();
+        }
+        long[] before = idleTicks(cpus);
+        Thread.sleep(500);
+        long[] after = idleTicks(cpus);
+        int best = cpus.size() - 1;
+        for (int i = cpus.size() - 1; i >= 0; i--) {
+            if (after[i] - before[i] > after[best] - before[best]) {
+                best = i;
+            }
+        }
+        return cpus.get(best);
+    }
+
+    /** Idle + iowait ticks of each CPU, from /proc/stat. */
+    private static long[] idleTicks(List<Integer> cpus) throws IOException {
+        long[] ticks = new long[cpus.size()];
+        for (String line : Files.readAllLines(Path.of("/proc/stat"))) {
+            String[] f = line.split("\\s+");
+            if (f[0].startsWith("cpu") && f[0].length() > 3) {
+                int i = cpus.indexOf(Integer.parseInt(f[0].substring(3)));
+                if (i >= 0) {
+                    ticks[i] = Long.parseLong(f[4]) + Long.parseLong(f[5]);
+                }
+            }
+        }
+        return ticks;
     }
 
     private static String read(Path p) throws IOException {
