@@ -55,14 +55,15 @@ host_has_sch_plug() {
   modprobe -q sch_plug 2>/dev/null
 }
 
+why="NETBUF_RUN_IN=$mode"
 if [ "$mode" = auto ]; then
-  if host_has_sch_plug; then mode=host; else mode=uml; fi
+  if host_has_sch_plug; then mode=host why="the kernel has sch_plug"; else mode=uml why="this kernel ($(uname -r)) has no sch_plug"; fi
 fi
 
 cd "$repo" || exit 1
 
 if [ "$mode" = host ]; then
-  say "the kernel has sch_plug: running the server directly on http://127.0.0.1:$port/"
+  say "$why: running the server directly on http://127.0.0.1:$port/"
   exec "$java" --enable-native-access=ALL-UNNAMED "$@" --server.address=127.0.0.1 --server.port="$port"
 fi
 [ "$mode" = uml ] || die "NETBUF_RUN_IN must be auto, host or uml, not '$mode'"
@@ -187,8 +188,18 @@ exec 3<>"$console_in"   # read-write: opening never blocks; this script is the o
 
 cpus=$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/self/status)
 cpu=${cpus##*[,-]}
-say "this kernel ($(uname -r)) has no sch_plug: running the server inside user-mode-linux"
+say "$why: running the server inside user-mode-linux"
 say "guest network: tap $tap in namespace $netns ($host_ip/30 here, $guest_ip in the guest); console: $console"
+
+# 127.0.0.1:PORT -> the guest, one `ip netns exec` per connection; started first, so a port in use is found before
+# the guest boots.
+: > "$run_dir/forward.log"
+setsid socat TCP-LISTEN:"$port",bind=127.0.0.1,reuseaddr,fork \
+  EXEC:"ip netns exec $netns socat - TCP\:$guest_ip\:$guest_port" 3>&- 2>>"$run_dir/forward.log" &
+forward_pid=$!
+sleep 0.3
+kill -0 "$forward_pid" 2>/dev/null ||
+  die "cannot listen on 127.0.0.1:$port ($(tail -n 1 "$run_dir/forward.log")): stop what uses it or set NETBUF_PORT"
 
 # UML in a session of its own (no Ctrl-C), in the namespace (its tap is there), pinned to one CPU (a netlink round
 # trip in UML is steadier so). Its stdin is the FIFO, its console the log file.
@@ -203,15 +214,11 @@ uml_pid=$!
 setsid tail -n +1 -f --pid="$uml_pid" "$console" 3>&- &
 follow_pid=$!
 
-# 127.0.0.1:PORT -> the guest, one `ip netns exec` per connection.
-setsid socat TCP-LISTEN:"$port",bind=127.0.0.1,reuseaddr,fork \
-  EXEC:"ip netns exec $netns socat - TCP\:$guest_ip\:$guest_port" 3>&- 2>>"$run_dir/forward.log" &
-forward_pid=$!
 
 answers() {
   local status
   { exec 4<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null || return 1
-  printf 'GET /actuator/health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&4
+  printf 'GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&4
   read -r -t 5 status <&4
   exec 4>&-
   [[ "$status" == HTTP/1.?\ 200* ]]
