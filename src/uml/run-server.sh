@@ -95,6 +95,7 @@ uml_pid=""
 forward_pid=""
 follow_pid=""
 stopping=0
+made_netns=0
 
 quote() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 
@@ -108,16 +109,16 @@ cleanup() {
   fi
   [ -n "$forward_pid" ] && { kill -TERM -- "-$forward_pid" 2>/dev/null; wait "$forward_pid" 2>/dev/null; }
   [ -n "$follow_pid" ] && { kill -TERM "$follow_pid" 2>/dev/null; wait "$follow_pid" 2>/dev/null; }
-  if ip netns list | grep -qx "$netns\( .*\)\?"; then
+  if [ "$made_netns" = 1 ]; then
     ip -n "$netns" link del "$tap" 2>/dev/null
     ip netns del "$netns" || say "could not delete network namespace $netns: ip netns del $netns"
   fi
   rm -f "$console_in" "$run_dir/server.env"
   rm -rf "$run_dir/uml"
-  uml_pid="" forward_pid="" follow_pid=""
+  uml_pid="" forward_pid="" follow_pid="" made_netns=0
 }
 
-# Ctrl-C / SIGTERM: ask the guest to stop, give it a minute, then clean up.
+# Ctrl-C / SIGTERM: ask the guest to stop, give it a minute, then clean up. A second Ctrl-C cleans up at once.
 stop() {
   [ "$stopping" = 1 ] && return
   stopping=1
@@ -136,6 +137,7 @@ trap 'stop; exit 143' TERM
 
 ip netns list | grep -qx "$netns\( .*\)\?" && die "network namespace $netns exists already: ip netns del $netns"
 ip netns add "$netns" || die "could not create network namespace $netns"
+made_netns=1
 ip -n "$netns" link set lo up &&
   ip -n "$netns" tuntap add dev "$tap" mode tap &&
   ip -n "$netns" addr add "$host_ip/30" dev "$tap" &&
