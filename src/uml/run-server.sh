@@ -17,7 +17,7 @@
 #     stdin is a FIFO only this script writes to); the guest's init reads it and sends the server SIGTERM, the
 #     server stops its domains and exits, and the guest halts. If the FIFO's writer goes away (this script killed),
 #     the guest reads end-of-file and stops the same way. Then the forwarder is killed and the namespace, with the
-#     tap in it, deleted.
+#     tap in it, deleted. A guest that has not halted a minute after "stop", or a second Ctrl-C, gets it killed.
 #
 # Environment:
 #   NETBUF_PORT              port on 127.0.0.1 (default 8080)
@@ -72,7 +72,7 @@ fi
 
 [ "$(id -u)" = 0 ] || die "running the server in user-mode-linux needs root (network namespace, tap device)"
 [ -x /usr/bin/linux.uml ] || die "/usr/bin/linux.uml is missing: apt-get install user-mode-linux"
-for tool in socat ip setsid taskset; do
+for tool in socat ip setsid taskset flock; do
   command -v "$tool" >/dev/null || die "$tool is missing: apt-get install socat iproute2 util-linux"
 done
 kernel_modules=$(ls -d "$modules_root"/*/kernel 2>/dev/null | head -n 1)
@@ -89,6 +89,9 @@ tap=nbtap0
 boot_timeout=${NETBUF_UML_BOOT_TIMEOUT:-300}
 mkdir -p "$run_dir" || exit 1
 run_dir=$(cd "$run_dir" && pwd)
+# One run per directory: its FIFO, init and console are this run's. UML inherits the lock and holds it while it runs.
+exec 9>"$run_dir/lock"
+flock -n 9 || die "another run-server.sh is running in $run_dir: stop it, or set NETBUF_RUN_DIR"
 console=$run_dir/console.log
 console_in=$run_dir/console-in
 uml_pid=""
