@@ -62,6 +62,10 @@ fi
 
 cd "$repo" || exit 1
 
+java_version=$("$java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')
+[ "${java_version%%.*}" -ge 25 ] 2>/dev/null ||
+  die "the server needs Java 25 or newer; '$java' is ${java_version:-no java}: set JAVA_HOME (make run finds one)"
+
 if [ "$mode" = host ]; then
   say "$why: running the server directly on http://127.0.0.1:$port/"
   exec "$java" --enable-native-access=ALL-UNNAMED "$@" --server.address=127.0.0.1 --server.port="$port"
