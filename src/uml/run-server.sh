@@ -17,7 +17,7 @@
 #     stdin is a FIFO only this script writes to); the guest's init reads it and sends the server SIGTERM, the
 #     server stops its domains and exits, and the guest halts. If the FIFO's writer goes away (this script killed),
 #     the guest reads end-of-file and stops the same way. Then the forwarder is killed and the namespace, with the
-#     tap in it, deleted.
+#     tap in it, deleted. A guest that has not halted a minute after "stop", or a second Ctrl-C, gets it killed.
 #
 # Environment:
 #   NETBUF_PORT              port on 127.0.0.1 (default 8080)
@@ -55,14 +55,19 @@ host_has_sch_plug() {
   modprobe -q sch_plug 2>/dev/null
 }
 
+why="NETBUF_RUN_IN=$mode"
 if [ "$mode" = auto ]; then
-  if host_has_sch_plug; then mode=host; else mode=uml; fi
+  if host_has_sch_plug; then mode=host why="the kernel has sch_plug"; else mode=uml why="this kernel ($(uname -r)) has no sch_plug"; fi
 fi
 
 cd "$repo" || exit 1
 
+java_version=$("$java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')
+[ "${java_version%%.*}" -ge 25 ] 2>/dev/null ||
+  die "the server needs Java 25 or newer; '$java' is ${java_version:-no java}: set JAVA_HOME (make run finds one)"
+
 if [ "$mode" = host ]; then
-  say "the kernel has sch_plug: running the server directly on http://127.0.0.1:$port/"
+  say "$why: running the server directly on http://127.0.0.1:$port/"
   exec "$java" --enable-native-access=ALL-UNNAMED "$@" --server.address=127.0.0.1 --server.port="$port"
 fi
 [ "$mode" = uml ] || die "NETBUF_RUN_IN must be auto, host or uml, not '$mode'"
@@ -71,7 +76,7 @@ fi
 
 [ "$(id -u)" = 0 ] || die "running the server in user-mode-linux needs root (network namespace, tap device)"
 [ -x /usr/bin/linux.uml ] || die "/usr/bin/linux.uml is missing: apt-get install user-mode-linux"
-for tool in socat ip setsid taskset; do
+for tool in socat ip setsid taskset flock; do
   command -v "$tool" >/dev/null || die "$tool is missing: apt-get install socat iproute2 util-linux"
 done
 kernel_modules=$(ls -d "$modules_root"/*/kernel 2>/dev/null | head -n 1)
@@ -88,12 +93,16 @@ tap=nbtap0
 boot_timeout=${NETBUF_UML_BOOT_TIMEOUT:-300}
 mkdir -p "$run_dir" || exit 1
 run_dir=$(cd "$run_dir" && pwd)
+# One run per directory: its FIFO, init and console are this run's. UML inherits the lock and holds it while it runs.
+exec 9>"$run_dir/lock"
+flock -n 9 || die "another run-server.sh is running in $run_dir: stop it, or set NETBUF_RUN_DIR"
 console=$run_dir/console.log
 console_in=$run_dir/console-in
 uml_pid=""
 forward_pid=""
 follow_pid=""
 stopping=0
+made_netns=0
 
 quote() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 
@@ -107,16 +116,16 @@ cleanup() {
   fi
   [ -n "$forward_pid" ] && { kill -TERM -- "-$forward_pid" 2>/dev/null; wait "$forward_pid" 2>/dev/null; }
   [ -n "$follow_pid" ] && { kill -TERM "$follow_pid" 2>/dev/null; wait "$follow_pid" 2>/dev/null; }
-  if ip netns list | grep -qx "$netns\( .*\)\?"; then
+  if [ "$made_netns" = 1 ]; then
     ip -n "$netns" link del "$tap" 2>/dev/null
     ip netns del "$netns" || say "could not delete network namespace $netns: ip netns del $netns"
   fi
   rm -f "$console_in" "$run_dir/server.env"
   rm -rf "$run_dir/uml"
-  uml_pid="" forward_pid="" follow_pid=""
+  uml_pid="" forward_pid="" follow_pid="" made_netns=0
 }
 
-# Ctrl-C / SIGTERM: ask the guest to stop, give it a minute, then clean up.
+# Ctrl-C / SIGTERM: ask the guest to stop, give it a minute, then clean up. A second Ctrl-C cleans up at once.
 stop() {
   [ "$stopping" = 1 ] && return
   stopping=1
@@ -135,6 +144,7 @@ trap 'stop; exit 143' TERM
 
 ip netns list | grep -qx "$netns\( .*\)\?" && die "network namespace $netns exists already: ip netns del $netns"
 ip netns add "$netns" || die "could not create network namespace $netns"
+made_netns=1
 ip -n "$netns" link set lo up &&
   ip -n "$netns" tuntap add dev "$tap" mode tap &&
   ip -n "$netns" addr add "$host_ip/30" dev "$tap" &&
@@ -146,8 +156,11 @@ umask 077
 [ -n "${NETBUF_ADMIN_PASSWORD:-}" ] && echo "export NETBUF_ADMIN_PASSWORD=$(quote "$NETBUF_ADMIN_PASSWORD")" > "$run_dir/server.env"
 umask 022
 
+# The guest has one CPU, and every system call in it is slow: C1 only and the serial collector start Spring Boot
+# there in ~40 s instead of ~70 s (measured on this 2-core machine under load); the checkpoint loop does not need C2.
 server_cmd=$(quote "$java")
-for a in --enable-native-access=ALL-UNNAMED -Djava.io.tmpdir=/run/tmp -XX:-UsePerfData "$@" \
+for a in --enable-native-access=ALL-UNNAMED -Djava.io.tmpdir=/run/tmp -XX:-UsePerfData \
+    -XX:TieredStopAtLevel=1 -XX:+UseSerialGC "$@" \
     --server.address="$guest_ip" --server.port="$guest_port"; do
   server_cmd+=" $(quote "$a")"
 done
@@ -187,8 +200,18 @@ exec 3<>"$console_in"   # read-write: opening never blocks; this script is the o
 
 cpus=$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/self/status)
 cpu=${cpus##*[,-]}
-say "this kernel ($(uname -r)) has no sch_plug: running the server inside user-mode-linux"
+say "$why: running the server inside user-mode-linux"
 say "guest network: tap $tap in namespace $netns ($host_ip/30 here, $guest_ip in the guest); console: $console"
+
+# 127.0.0.1:PORT -> the guest, one `ip netns exec` per connection; started first, so a port in use is found before
+# the guest boots.
+: > "$run_dir/forward.log"
+setsid socat TCP-LISTEN:"$port",bind=127.0.0.1,reuseaddr,fork \
+  EXEC:"ip netns exec $netns socat - TCP\:$guest_ip\:$guest_port" 3>&- 2>>"$run_dir/forward.log" &
+forward_pid=$!
+sleep 0.3
+kill -0 "$forward_pid" 2>/dev/null ||
+  die "cannot listen on 127.0.0.1:$port ($(tail -n 1 "$run_dir/forward.log")): stop what uses it or set NETBUF_PORT"
 
 # UML in a session of its own (no Ctrl-C), in the namespace (its tap is there), pinned to one CPU (a netlink round
 # trip in UML is steadier so). Its stdin is the FIFO, its console the log file.
@@ -203,15 +226,11 @@ uml_pid=$!
 setsid tail -n +1 -f --pid="$uml_pid" "$console" 3>&- &
 follow_pid=$!
 
-# 127.0.0.1:PORT -> the guest, one `ip netns exec` per connection.
-setsid socat TCP-LISTEN:"$port",bind=127.0.0.1,reuseaddr,fork \
-  EXEC:"ip netns exec $netns socat - TCP\:$guest_ip\:$guest_port" 3>&- 2>>"$run_dir/forward.log" &
-forward_pid=$!
 
 answers() {
   local status
   { exec 4<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null || return 1
-  printf 'GET /actuator/health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&4
+  printf 'GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&4
   read -r -t 5 status <&4
   exec 4>&-
   [[ "$status" == HTTP/1.?\ 200* ]]

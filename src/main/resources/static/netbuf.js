@@ -53,7 +53,9 @@ function bytes(n) {
 }
 
 async function refreshBuffers() {
-  const buffers = await call("GET", "/api/netbuf/buffers");
+  // a FREE buffer is one that was torn down (its domain stopped): kept in the database with its journal, not shown
+  const all = await call("GET", "/api/netbuf/buffers");
+  const buffers = all.filter((b) => b.state !== "FREE");
   const body = $("#buffers tbody");
   body.replaceChildren(...buffers.map((b) => {
     const tr = document.createElement("tr");
@@ -69,6 +71,8 @@ async function refreshBuffers() {
     return tr;
   }));
   $("#no-buffers").hidden = buffers.length > 0;
+  $("#free-buffers").textContent = all.length > buffers.length
+    ? (all.length - buffers.length) + " torn-down (FREE) buffers not shown" : "";
   $("#refreshed").textContent = "refreshed " + new Date().toLocaleTimeString();
 }
 

@@ -19,10 +19,12 @@ public final class NetbufDatabase {
      * them the record of kernel objects the plugin made (found by the crash matrix). A power loss can still lose
      * the last commits: H2 does not fsync each one; use PostgreSQL where that matters. {@code DB_CLOSE_ON_EXIT=FALSE}
      * leaves closing to the application: H2's own shutdown hook would otherwise close the database while the
-     * application's shutdown still uses it (a server stopping its domains at SIGTERM).
+     * application's shutdown still uses it (a server stopping its domains at SIGTERM). {@code LOCK_TIMEOUT=10000}:
+     * a claim waits for a competing transaction to commit, and H2's 2 s default ran out with 64 installs racing on
+     * a busy 2-core machine (a timeout there is not a refusal, and failed the install).
      */
     public static String h2FileUrl(java.nio.file.Path file) {
-        return "jdbc:h2:file:" + file.toAbsolutePath() + ";WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE";
+        return "jdbc:h2:file:" + file.toAbsolutePath() + ";WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE;LOCK_TIMEOUT=10000";
     }
 
     public static void migrate(DataSource dataSource) {

@@ -104,7 +104,7 @@ class NetbufAutoConfigurationTest {
         env.getPropertySources().addFirst(new MapPropertySource("test", Map.of("netbuf.enabled", "true")));
         new NetbufDataSourceDefaults().postProcessEnvironment(env, null);
         assertThat(env.getProperty("spring.datasource.url")).startsWith("jdbc:h2:file:")
-                .contains("/data/netbuf").endsWith(";WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE");
+                .contains("/data/netbuf").endsWith(";WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE;LOCK_TIMEOUT=10000");
 
         StandardEnvironment postgres = new StandardEnvironment();
         postgres.getPropertySources().addFirst(new MapPropertySource("test", Map.of("netbuf.enabled", "true",

@@ -104,7 +104,7 @@ final class CrashHarness {
     static String h2Url(Path dir, String name) {
         try {
             Path d = Files.createDirectories(dir).toAbsolutePath();
-            String url = NetbufDatabase.h2FileUrl(d.resolve(name + "-" + System.nanoTime())) + ";DB_CLOSE_ON_EXIT=FALSE";
+            String url = NetbufDatabase.h2FileUrl(d.resolve(name + "-" + System.nanoTime()));
             String delay = System.getProperty("netbuf.crash.h2-write-delay");
             return delay == null ? url : url.replace(";WRITE_DELAY=0", ";WRITE_DELAY=" + Integer.parseInt(delay));
         } catch (IOException e) {

@@ -26,10 +26,10 @@ class UmlKernelTest {
         Path results = work.resolve("results.json");
         String only = System.getProperty("netbuf.uml.class", "");
         UserModeLinux.Run run = UserModeLinux.runJava(work, UmlGuestMain.class.getName(),
-                List.of(results.toString(), only), List.of("-Xmx600m", "-XX:+UseSerialGC"), Duration.ofMinutes(12));
+                List.of(results.toString(), only), List.of("-Xmx600m", "-XX:+UseSerialGC"), Duration.ofMinutes(20));
 
         if (run.timedOut()) {
-            fail("user-mode-linux did not halt within 12 minutes\n" + run.tail());
+            fail("user-mode-linux did not halt within 20 minutes\n" + run.tail());
         }
         if (!run.console().contains("NETBUF_UML_READY")) {
             fail("user-mode-linux did not boot to the test script\n" + run.tail());
