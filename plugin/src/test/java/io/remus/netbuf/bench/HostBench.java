@@ -34,7 +34,11 @@ final class HostBench {
                 }), "C", ops -> c.run("up vif1.0 " + ops), sizes.n(400, 5), sizes.smoke() ? 10 : 2000, 20, 200);
                 report.add(String.format("%s, link set up (one cheap round trip): FFM %.0f ns/op, C %.0f ns/op",
                         kernel, up.candidatePerOp(), up.baselinePerOp()));
-                report.verdict("  " + up.verdictAtMost(1.05), up.atMost(1.05));
+                // No target here: issue 3 takes its host target (<= 1.05) on a qdisc operation, ingress add + delete
+                // below. This cheapest round trip shows the fixed cost of a call from a JVM process, explained by
+                // the next line.
+                report.add(String.format("  FFM/C = %.3f %s (no target: the fixed cost per call of a JVM process)",
+                        up.ratio(), up.spread()));
                 Paired mt = Paired.measure("C with an idle thread", ops -> threaded.run("up vif1.0 " + ops), "C",
                         ops -> c.run("up vif1.0 " + ops), sizes.n(200, 5), sizes.smoke() ? 10 : 2000, 10, 200);
                 report.add(String.format("  C with an idle thread/C = %.3f %s: the same C, multi-threaded as a JVM"
