@@ -16,7 +16,8 @@ import org.junit.jupiter.api.TestFactory;
 /**
  * The kernel tests that need sch_plug, run inside user-mode-linux (kernel 6.1) and reported here one by one.
  * A boot failure, a module that does not load, a guest that crashes or finds no tests fails this test with the
- * guest's console tail: it never passes silently. {@code -Dnetbuf.uml.class=FQCN} runs one guest class only;
+ * guest's console tail: it never passes silently. {@code -Dnetbuf.uml.class=FQCN} runs one guest class only
+ * ({@code FQCN#method}: one test method);
  * {@code -Dnetbuf.uml.timeout-minutes=N} bounds the run (default 12); every other {@code netbuf.*} system property
  * is passed on to the guest JVM (the sizes of the long tests, e.g. {@code -Dnetbuf.outputCommit.epochs=10000}).
  */
