@@ -5,6 +5,7 @@ import java.util.Deque;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * The kernel steps of a buffer, one method each, in the design's order (ifb up, ingress, redirect filter, plug)
@@ -73,12 +74,18 @@ public final class BufferInstaller {
         return link;
     }
 
-    /** The pool ifbs whose root is not a plug qdisc, except {@code claimed}; the caller claims one of them. */
+    /**
+     * The pool ifbs whose root is not a plug qdisc, except {@code claimed}; the caller claims one of them. One link
+     * dump and one qdisc dump, however large the pool (a qdisc dump per ifb made each install cost
+     * O(ifbs × qdiscs)).
+     */
     public List<InterfaceName> freePoolIfbs(Set<InterfaceName> claimed) {
+        Set<Integer> plugged = netlink.qdiscs().stream()
+                .filter(q -> q.parent().equals(TcHandle.ROOT) && PlugQdisc.KIND.equals(q.kind()))
+                .map(QdiscInfo::ifindex)
+                .collect(Collectors.toSet());
         return netlink.ifbLinks().stream()
-                .filter(l -> !claimed.contains(l.name()))
-                .filter(l -> netlink.qdiscs(l).stream()
-                        .noneMatch(q -> q.parent().equals(TcHandle.ROOT) && PlugQdisc.KIND.equals(q.kind())))
+                .filter(l -> !claimed.contains(l.name()) && !plugged.contains(l.index()))
                 .map(Link::name)
                 .toList();
     }
