@@ -160,13 +160,14 @@ public class BufferLifecycle {
             throw new StepFailed(step, buffer, e);
         }
         faults.afterIntent(step);
+        String detail;
         try {
-            runKernelStep(step, intended);
+            detail = runKernelStep(step, intended);
         } catch (RuntimeException e) {
             throw new StepFailed(step, store.stepFailed(intended, t, e.getMessage()), e);
         }
         faults.afterKernel(step);
-        return store.done(intended, t, null);
+        return store.done(intended, t, detail);
     }
 
     /** Picks the ifb and claims it together with the intent: by name from the buffer id, or the first free in the pool. */
@@ -186,10 +187,13 @@ public class BufferLifecycle {
         throw BufferInstaller.poolEmpty();
     }
 
-    private void runKernelStep(KernelStep step, BufferRecord b) {
+    /** Runs the step; returns what the journal should add to its outcome (a removal that found its device gone). */
+    private String runKernelStep(KernelStep step, BufferRecord b) {
         InterfaceName vif = InterfaceName.of(b.vif());
         InterfaceName ifb = InterfaceName.of(b.ifb());
         TcHandle handle = new TcHandle(b.plugHandle());
+        String vifGone = "vif " + vif + " is gone: it took its ingress qdisc and filter with it";
+        String ifbGone = "ifb " + ifb + " is gone: it took its plug qdisc with it";
         switch (step) {
             case IFB_UP -> {
                 if (b.ifbCreated()) {
@@ -202,11 +206,20 @@ public class BufferLifecycle {
             case REDIRECT_ADD -> kernel.addRedirect(vif, ifb, b.protocol(), b.priority());
             case PLUG_ADD -> kernel.addPlug(ifb, handle, b.limitBytes());
             case PLUG_RELEASE_INDEFINITE -> kernel.releasePlug(ifb, handle);
-            case PLUG_DELETE -> kernel.removePlug(ifb, handle);
-            case REDIRECT_DELETE -> kernel.removeRedirect(vif, b.protocol(), b.priority());
-            case INGRESS_DELETE -> kernel.removeIngress(vif);
-            case IFB_RELEASE -> kernel.releaseIfb(ifb, b.ifbCreated());
+            case PLUG_DELETE -> {
+                return kernel.removePlug(ifb, handle) ? null : ifbGone;
+            }
+            case REDIRECT_DELETE -> {
+                return kernel.removeRedirect(vif, b.protocol(), b.priority()) ? null : vifGone;
+            }
+            case INGRESS_DELETE -> {
+                return kernel.removeIngress(vif) ? null : vifGone;
+            }
+            case IFB_RELEASE -> {
+                return kernel.releaseIfb(ifb, b.ifbCreated()) ? null : "ifb " + ifb + " is gone";
+            }
         }
+        return null;
     }
 
     private static String describe(KernelStep step, BufferRecord b) {

@@ -16,6 +16,7 @@ import io.remus.netbuf.persistence.BufferRecord;
 import io.remus.netbuf.persistence.BufferStore;
 import io.remus.netbuf.persistence.DomainEpochs;
 import io.remus.netbuf.persistence.DomainStore;
+import io.remus.netbuf.persistence.JournalEntry.Outcome;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -196,6 +197,7 @@ public class NetbufService {
         }
         int[] errors = new int[batch.length];
         RuntimeException failure;
+        boolean batchFailed = false;
         try {
             if (netlink.plugBatch(batch, batch.length, action, errors) == 0) {
                 return;
@@ -205,9 +207,10 @@ public class NetbufService {
                 first++;
             }
             failure = batch[first].failure(action, errors[first]);
-        } catch (RuntimeException batchFailed) {
+        } catch (RuntimeException whole) {
             java.util.Arrays.fill(errors, -1);
-            failure = batchFailed;
+            failure = whole;
+            batchFailed = true;
         }
         List<String> done = new ArrayList<>();
         List<String> notDone = new ArrayList<>();
@@ -217,6 +220,14 @@ public class NetbufService {
         String message = "domain " + domain + ": " + what + " failed on vif " + String.join(", ", notDone) + ": "
                 + failure.getMessage() + "; done on " + done + ", not on " + notDone
                 + "; the domain takes no new epoch until failover or stop";
+        for (int i = 0; i < batch.length; i++) {
+            if (errors[i] != 0) {
+                BufferRecord b = plugged.get(i);
+                String error = batchFailed ? failure.getMessage() : batch[i].failure(action, errors[i]).getMessage();
+                buffers.note(b.id(), action == PlugAction.BUFFER ? "EPOCH_BEGIN" : "EPOCH_COMMIT", Outcome.FAILED,
+                        b.state(), what + " of domain " + domain, error);
+            }
+        }
         domains.save(new DomainEpochs(domain, e.openEpoch(), e.awaitingEpoch(), e.epochsBegun(),
                 e.epochsCommitted(), e.epochsFailed() + 1, message));
         failed.increment();
