@@ -18,6 +18,7 @@ import io.remus.netbuf.netlink.TcHandle;
 import io.remus.netbuf.persistence.BufferRecord;
 import io.remus.netbuf.persistence.BufferStore;
 import io.remus.netbuf.persistence.ClaimRefusedException;
+import io.remus.netbuf.persistence.NetbufDatabaseException;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -57,8 +58,13 @@ public class BufferLifecycle {
      * @throws NetbufException if a step failed (the buffer is then FAILED)
      */
     public BufferRecord install(String domain, InterfaceName vif) {
-        BufferRecord buffer = store.create(domain, vif.value(), settings.limitBytes(), settings.protocol(),
-                settings.priority(), PlugQdisc.DEFAULT_HANDLE.value());
+        BufferRecord buffer;
+        try {
+            buffer = store.create(domain, vif.value(), settings.limitBytes(), settings.protocol(), settings.priority(),
+                    PlugQdisc.DEFAULT_HANDLE.value());
+        } catch (NetbufDatabaseException e) {
+            throw e.in("install on vif " + vif + " not started, the kernel was not changed");
+        }
         try {
             for (BufferEvent event : INSTALL) {
                 buffer = advance(buffer, event);
@@ -122,6 +128,10 @@ public class BufferLifecycle {
             BufferRecord free = rollBack(failure.buffer);
             fail(free, failure.step, failure.getCause().getMessage(), true);
             return true;
+        } catch (NetbufDatabaseException e) {
+            e.addSuppressed(failure.getCause());
+            throw e.in("install of buffer " + failure.buffer.id() + " failed at " + failure.step + " ("
+                    + failure.getCause().getMessage() + ") and its undo stopped");
         } catch (StepFailed undoFailed) {
             failure.getCause().addSuppressed(undoFailed.getCause());
             fail(undoFailed.buffer, failure.step, failure.getCause().getMessage() + "; undo failed at "
@@ -142,7 +152,11 @@ public class BufferLifecycle {
 
     /**
      * One transition: the machine checks the event, the intent is committed, the kernel step runs, the outcome is
-     * committed. A kernel failure is recorded (the buffer stays in the source state) and thrown as StepFailed.
+     * committed. A kernel failure is recorded (the buffer stays in the source state) and thrown as StepFailed. A
+     * database that refuses the intent stops the transition before the kernel is touched; one that refuses the
+     * outcome leaves the intent recorded, for recovery to resolve at the next start. Either is thrown as a
+     * {@link NetbufDatabaseException} saying which: undoing earlier steps would need the database too, so
+     * nothing more is tried.
      */
     BufferRecord advance(BufferRecord buffer, BufferEvent event) throws StepFailed {
         BufferMachine machine = BufferMachine.start(buffer.state());
@@ -153,9 +167,12 @@ public class BufferLifecycle {
             machine.stop();
         }
         KernelStep step = t.kernelStep().orElseThrow(() -> new IllegalArgumentException(event + " has no kernel step"));
+        String about = "buffer " + buffer.id() + " (vif " + buffer.vif() + ", " + buffer.state() + "): " + step;
         BufferRecord intended;
         try {
             intended = step == KernelStep.IFB_UP ? intendIfb(buffer, t) : store.intent(buffer, t, describe(step, buffer));
+        } catch (NetbufDatabaseException e) {
+            throw e.in(about + " not started, the kernel was not changed");
         } catch (RuntimeException e) {
             throw new StepFailed(step, buffer, e);
         }
@@ -164,10 +181,22 @@ public class BufferLifecycle {
         try {
             detail = runKernelStep(step, intended);
         } catch (RuntimeException e) {
-            throw new StepFailed(step, store.stepFailed(intended, t, e.getMessage()), e);
+            BufferRecord failed;
+            try {
+                failed = store.stepFailed(intended, t, e.getMessage());
+            } catch (NetbufDatabaseException notRecorded) {
+                notRecorded.addSuppressed(e);
+                throw notRecorded.in(about + " failed in the kernel (" + e.getMessage() + "), and its intent stays"
+                        + " recorded for recovery at the next start");
+            }
+            throw new StepFailed(step, failed, e);
         }
         faults.afterKernel(step);
-        return store.done(intended, t, detail);
+        try {
+            return store.done(intended, t, detail);
+        } catch (NetbufDatabaseException e) {
+            throw e.in(about + " done in the kernel; its intent stays recorded for recovery at the next start");
+        }
     }
 
     /** Picks the ifb and claims it together with the intent: by name from the buffer id, or the first free in the pool. */
