@@ -21,9 +21,9 @@ import java.util.concurrent.TimeUnit;
  * is a veth into a third namespace, the "wire", where a sniffer records every tagged frame that arrives. A sender in
  * the guest namespace puts tagged IPv4, IPv6 and ARP frames on the guest end of the vif.
  */
-final class Wire implements AutoCloseable {
+public final class Wire implements AutoCloseable {
 
-    record Frame(int epoch, int seq, int ethertype) {
+    public record Frame(int epoch, int seq, int ethertype) {
     }
 
     private final String wireNs;
@@ -35,7 +35,7 @@ final class Wire implements AutoCloseable {
     private final BlockingQueue<String> senderOut = new LinkedBlockingQueue<>();
     private final BlockingQueue<Frame> arrived = new LinkedBlockingQueue<>();
 
-    Wire(TestNamespace ns, String vif, String guestDev) {
+    public Wire(TestNamespace ns, String vif, String guestDev) {
         wireNs = ns.name + "w";
         Sh.run("ip", "netns", "add", wireNs);
         Sh.run("ip", "-n", ns.name, "link", "add", "br0", "type", "bridge", "stp_state", "0");
@@ -89,7 +89,7 @@ final class Wire implements AutoCloseable {
     }
 
     /** Sends {@code count} frames of {@code size} bytes tagged with {@code epoch} and sequence numbers from {@code firstSeq}. */
-    void send(int epoch, int firstSeq, int count, int size) {
+    public void send(int epoch, int firstSeq, int count, int size) {
         send(epoch, firstSeq, count, String.valueOf(size));
     }
 
@@ -98,7 +98,7 @@ final class Wire implements AutoCloseable {
      * {@code epoch} and sequence numbers from {@code firstSeq}. Returns when the sender has put them all on the
      * guest's device.
      */
-    void send(int epoch, int firstSeq, List<Integer> sizes) {
+    public void send(int epoch, int firstSeq, List<Integer> sizes) {
         send(epoch, firstSeq, sizes.size(), String.join(",", sizes.stream().map(String::valueOf).toList()));
     }
 
@@ -119,7 +119,7 @@ final class Wire implements AutoCloseable {
     }
 
     /** Waits until {@code n} more frames have arrived (at most {@code millis}) and returns what arrived. */
-    List<Frame> await(int n, long millis) throws InterruptedException {
+    public List<Frame> await(int n, long millis) throws InterruptedException {
         List<Frame> got = new ArrayList<>();
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
         while (got.size() < n) {
@@ -136,7 +136,7 @@ final class Wire implements AutoCloseable {
      * Frames the sniffer's own socket has lost so far (its receive buffer overflowed). Must be 0: a frame lost
      * there never reached the wire as far as this test can tell, whatever the plug did.
      */
-    long snifferDrops() throws InterruptedException {
+    public long snifferDrops() throws InterruptedException {
         try {
             snifferIn.write("drops\n");
             snifferIn.flush();
@@ -151,7 +151,7 @@ final class Wire implements AutoCloseable {
     }
 
     /** Frames that have arrived and not yet been taken. */
-    List<Frame> drain() {
+    public List<Frame> drain() {
         List<Frame> got = new ArrayList<>();
         arrived.drainTo(got);
         return got;
