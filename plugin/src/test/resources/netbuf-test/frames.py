@@ -1,14 +1,23 @@
 #!/usr/bin/env python3
 """Test-only frame tool for the output-commit tests (runs in a namespace the test made).
 
-send IFACE : reads lines "EPOCH FIRST_SEQ COUNT [SIZE]" on stdin; for each, sends COUNT broadcast frames,
-             cycling IPv4, IPv6 and ARP by sequence number, each tagged with magic, epoch and sequence;
-             answers "sent N" when they are all on the wire of IFACE.
-sniff IFACE: prints "EPOCH SEQ ETHERTYPE" for every tagged frame that arrives on IFACE, in arrival order.
+send IFACE : reads lines "EPOCH FIRST_SEQ COUNT [SIZE[,SIZE...]]" on stdin; for each, sends COUNT broadcast
+             frames, cycling IPv4, IPv6 and ARP by sequence number, each tagged with magic, epoch and sequence, of
+             SIZE bytes (Ethernet header included; one size for all, or one per frame); answers "sent N" when they
+             are all on the wire of IFACE.
+sniff IFACE: prints "EPOCH SEQ ETHERTYPE" for every tagged frame that arrives on IFACE, in arrival order. A line
+             "drops" on stdin is answered with "drops N": the frames its own socket lost so far (PACKET_STATISTICS),
+             which must stay 0 for what it saw to mean anything.
 """
+import select
 import socket
 import struct
 import sys
+
+SOL_PACKET = 263
+PACKET_STATISTICS = 6
+SO_SNDBUFFORCE = 32
+SO_RCVBUFFORCE = 33
 
 MAGIC = b"NBT1"
 ETH_P_ALL = 0x0003
@@ -30,6 +39,10 @@ def frame(src, epoch, seq, size):
 
 def send(iface):
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    # a frame held in the plug stays charged to this socket's send buffer: room for a whole plug (4 MiB) of
+    # them, and never block (a full buffer is an error, not a hang)
+    s.setsockopt(socket.SOL_SOCKET, SO_SNDBUFFORCE, 128 << 20)
+    s.setblocking(False)
     s.bind((iface, 0))
     src = s.getsockname()[4][:6]
     for line in sys.stdin:
@@ -37,17 +50,37 @@ def send(iface):
         if not parts:
             continue
         epoch, first, count = int(parts[0]), int(parts[1]), int(parts[2])
-        size = int(parts[3]) if len(parts) > 3 else 64
-        for seq in range(first, first + count):
-            s.send(frame(src, epoch, seq, size))
+        sizes = [int(x) for x in parts[3].split(",")] if len(parts) > 3 else [64]
+        if len(sizes) == 1:
+            sizes = sizes * count
+        if len(sizes) != count:
+            sys.exit("%d sizes for %d frames" % (len(sizes), count))
+        for seq, size in zip(range(first, first + count), sizes):
+            try:
+                s.send(frame(src, epoch, seq, size))
+            except BlockingIOError:
+                print("send buffer full at frame", seq, flush=True)
+                return
         print("sent", count, flush=True)
 
 
 def sniff(iface):
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+    # room for a whole released plug (4 MiB of frames) while this process is slow to read them
+    s.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 64 << 20)
     s.bind((iface, ETH_P_ALL))
+    drops = 0
     print("ready", flush=True)
     while True:
+        readable, _, _ = select.select([s, sys.stdin], [], [])
+        if sys.stdin in readable:
+            line = sys.stdin.readline()
+            if not line:
+                return
+            drops += struct.unpack("II", s.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8))[1]
+            print("drops", drops, flush=True)
+        if s not in readable:
+            continue
         data, addr = s.recvfrom(65535)
         if addr[2] == socket.PACKET_OUTGOING:
             continue

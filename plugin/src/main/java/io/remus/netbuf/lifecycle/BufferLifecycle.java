@@ -18,6 +18,7 @@ import io.remus.netbuf.netlink.TcHandle;
 import io.remus.netbuf.persistence.BufferRecord;
 import io.remus.netbuf.persistence.BufferStore;
 import io.remus.netbuf.persistence.ClaimRefusedException;
+import io.remus.netbuf.persistence.NetbufDatabaseException;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -57,8 +58,13 @@ public class BufferLifecycle {
      * @throws NetbufException if a step failed (the buffer is then FAILED)
      */
     public BufferRecord install(String domain, InterfaceName vif) {
-        BufferRecord buffer = store.create(domain, vif.value(), settings.limitBytes(), settings.protocol(),
-                settings.priority(), PlugQdisc.DEFAULT_HANDLE.value());
+        BufferRecord buffer;
+        try {
+            buffer = store.create(domain, vif.value(), settings.limitBytes(), settings.protocol(), settings.priority(),
+                    PlugQdisc.DEFAULT_HANDLE.value());
+        } catch (NetbufDatabaseException e) {
+            throw e.in("install on vif " + vif + " not started, the kernel was not changed");
+        }
         try {
             for (BufferEvent event : INSTALL) {
                 buffer = advance(buffer, event);
@@ -122,6 +128,10 @@ public class BufferLifecycle {
             BufferRecord free = rollBack(failure.buffer);
             fail(free, failure.step, failure.getCause().getMessage(), true);
             return true;
+        } catch (NetbufDatabaseException e) {
+            e.addSuppressed(failure.getCause());
+            throw e.in("install of buffer " + failure.buffer.id() + " failed at " + failure.step + " ("
+                    + failure.getCause().getMessage() + ") and its undo stopped");
         } catch (StepFailed undoFailed) {
             failure.getCause().addSuppressed(undoFailed.getCause());
             fail(undoFailed.buffer, failure.step, failure.getCause().getMessage() + "; undo failed at "
@@ -142,7 +152,11 @@ public class BufferLifecycle {
 
     /**
      * One transition: the machine checks the event, the intent is committed, the kernel step runs, the outcome is
-     * committed. A kernel failure is recorded (the buffer stays in the source state) and thrown as StepFailed.
+     * committed. A kernel failure is recorded (the buffer stays in the source state) and thrown as StepFailed. A
+     * database that refuses the intent stops the transition before the kernel is touched; one that refuses the
+     * outcome leaves the intent recorded, for recovery to resolve at the next start. Either is thrown as a
+     * {@link NetbufDatabaseException} saying which: undoing earlier steps would need the database too, so
+     * nothing more is tried.
      */
     BufferRecord advance(BufferRecord buffer, BufferEvent event) throws StepFailed {
         BufferMachine machine = BufferMachine.start(buffer.state());
@@ -153,20 +167,36 @@ public class BufferLifecycle {
             machine.stop();
         }
         KernelStep step = t.kernelStep().orElseThrow(() -> new IllegalArgumentException(event + " has no kernel step"));
+        String about = "buffer " + buffer.id() + " (vif " + buffer.vif() + ", " + buffer.state() + "): " + step;
         BufferRecord intended;
         try {
             intended = step == KernelStep.IFB_UP ? intendIfb(buffer, t) : store.intent(buffer, t, describe(step, buffer));
+        } catch (NetbufDatabaseException e) {
+            throw e.in(about + " not started, the kernel was not changed");
         } catch (RuntimeException e) {
             throw new StepFailed(step, buffer, e);
         }
         faults.afterIntent(step);
+        String detail;
         try {
-            runKernelStep(step, intended);
+            detail = runKernelStep(step, intended);
         } catch (RuntimeException e) {
-            throw new StepFailed(step, store.stepFailed(intended, t, e.getMessage()), e);
+            BufferRecord failed;
+            try {
+                failed = store.stepFailed(intended, t, e.getMessage());
+            } catch (NetbufDatabaseException notRecorded) {
+                notRecorded.addSuppressed(e);
+                throw notRecorded.in(about + " failed in the kernel (" + e.getMessage() + "), and its intent stays"
+                        + " recorded for recovery at the next start");
+            }
+            throw new StepFailed(step, failed, e);
         }
         faults.afterKernel(step);
-        return store.done(intended, t, null);
+        try {
+            return store.done(intended, t, detail);
+        } catch (NetbufDatabaseException e) {
+            throw e.in(about + " done in the kernel; its intent stays recorded for recovery at the next start");
+        }
     }
 
     /** Picks the ifb and claims it together with the intent: by name from the buffer id, or the first free in the pool. */
@@ -186,10 +216,13 @@ public class BufferLifecycle {
         throw BufferInstaller.poolEmpty();
     }
 
-    private void runKernelStep(KernelStep step, BufferRecord b) {
+    /** Runs the step; returns what the journal should add to its outcome (a removal that found its device gone). */
+    private String runKernelStep(KernelStep step, BufferRecord b) {
         InterfaceName vif = InterfaceName.of(b.vif());
         InterfaceName ifb = InterfaceName.of(b.ifb());
         TcHandle handle = new TcHandle(b.plugHandle());
+        String vifGone = "vif " + vif + " is gone: it took its ingress qdisc and filter with it";
+        String ifbGone = "ifb " + ifb + " is gone: it took its plug qdisc with it";
         switch (step) {
             case IFB_UP -> {
                 if (b.ifbCreated()) {
@@ -202,11 +235,20 @@ public class BufferLifecycle {
             case REDIRECT_ADD -> kernel.addRedirect(vif, ifb, b.protocol(), b.priority());
             case PLUG_ADD -> kernel.addPlug(ifb, handle, b.limitBytes());
             case PLUG_RELEASE_INDEFINITE -> kernel.releasePlug(ifb, handle);
-            case PLUG_DELETE -> kernel.removePlug(ifb, handle);
-            case REDIRECT_DELETE -> kernel.removeRedirect(vif, b.protocol(), b.priority());
-            case INGRESS_DELETE -> kernel.removeIngress(vif);
-            case IFB_RELEASE -> kernel.releaseIfb(ifb, b.ifbCreated());
+            case PLUG_DELETE -> {
+                return kernel.removePlug(ifb, handle) ? null : ifbGone;
+            }
+            case REDIRECT_DELETE -> {
+                return kernel.removeRedirect(vif, b.protocol(), b.priority()) ? null : vifGone;
+            }
+            case INGRESS_DELETE -> {
+                return kernel.removeIngress(vif) ? null : vifGone;
+            }
+            case IFB_RELEASE -> {
+                return kernel.releaseIfb(ifb, b.ifbCreated()) ? null : "ifb " + ifb + " is gone";
+            }
         }
+        return null;
     }
 
     private static String describe(KernelStep step, BufferRecord b) {

@@ -5,6 +5,7 @@ import java.util.Deque;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * The kernel steps of a buffer, one method each, in the design's order (ifb up, ingress, redirect filter, plug)
@@ -73,12 +74,18 @@ public final class BufferInstaller {
         return link;
     }
 
-    /** The pool ifbs whose root is not a plug qdisc, except {@code claimed}; the caller claims one of them. */
+    /**
+     * The pool ifbs whose root is not a plug qdisc, except {@code claimed}; the caller claims one of them. One link
+     * dump and one qdisc dump, however large the pool (a qdisc dump per ifb made each install cost
+     * O(ifbs × qdiscs)).
+     */
     public List<InterfaceName> freePoolIfbs(Set<InterfaceName> claimed) {
+        Set<Integer> plugged = netlink.qdiscs().stream()
+                .filter(q -> q.parent().equals(TcHandle.ROOT) && PlugQdisc.KIND.equals(q.kind()))
+                .map(QdiscInfo::ifindex)
+                .collect(Collectors.toSet());
         return netlink.ifbLinks().stream()
-                .filter(l -> !claimed.contains(l.name()))
-                .filter(l -> netlink.qdiscs(l).stream()
-                        .noneMatch(q -> q.parent().equals(TcHandle.ROOT) && PlugQdisc.KIND.equals(q.kind())))
+                .filter(l -> !claimed.contains(l.name()) && !plugged.contains(l.index()))
                 .map(Link::name)
                 .toList();
     }
@@ -109,11 +116,15 @@ public final class BufferInstaller {
                 PlugQdisc.DEFAULT_LIMIT_BYTES));
     }
 
-    /** Releases what the plug holds so no frame is lost, waits for it to drain, deletes the plug. Absent is done. */
-    public void removePlug(InterfaceName ifb, TcHandle handle) {
+    /**
+     * Releases what the plug holds so no frame is lost, waits for it to drain, deletes the plug. Absent is done.
+     *
+     * @return false if the ifb was gone (and the plug with it)
+     */
+    public boolean removePlug(InterfaceName ifb, TcHandle handle) {
         Optional<Link> link = netlink.findLink(ifb);
         if (link.isEmpty()) {
-            return;
+            return false;
         }
         PlugQdisc plug = new PlugQdisc(link.get(), handle, PlugQdisc.DEFAULT_LIMIT_BYTES);
         if (netlink.plugStats(plug).isPresent()) {
@@ -121,31 +132,47 @@ public final class BufferInstaller {
             awaitDrained(plug);
         }
         netlink.deletePlug(plug);
+        return true;
     }
 
-    /** Deletes the redirect filter; a vif that is gone took its filters with it. */
-    public void removeRedirect(InterfaceName vif, int filterProtocol, int priority) {
+    /**
+     * Deletes the redirect filter; a vif that is gone took its filters with it.
+     *
+     * @return false if the vif was gone
+     */
+    public boolean removeRedirect(InterfaceName vif, int filterProtocol, int priority) {
         Optional<Link> link = netlink.findLink(vif);
-        if (link.isPresent()) {
-            // the ifb plays no part in deleting by priority and protocol
-            netlink.deleteRedirect(new RedirectFilter(link.get(), link.get(), filterProtocol, priority));
-        }
+        // the ifb plays no part in deleting by priority and protocol
+        link.ifPresent(l -> netlink.deleteRedirect(new RedirectFilter(l, l, filterProtocol, priority)));
+        return link.isPresent();
     }
 
-    /** Deletes the vif's ingress qdisc; a vif that is gone took it with it. */
-    public void removeIngress(InterfaceName vif) {
-        netlink.findLink(vif).ifPresent(link -> netlink.deleteIngress(new IngressQdisc(link)));
+    /**
+     * Deletes the vif's ingress qdisc; a vif that is gone took it with it.
+     *
+     * @return false if the vif was gone
+     */
+    public boolean removeIngress(InterfaceName vif) {
+        Optional<Link> link = netlink.findLink(vif);
+        link.ifPresent(l -> netlink.deleteIngress(new IngressQdisc(l)));
+        return link.isPresent();
     }
 
-    /** Deletes the ifb if this buffer created it, else sets it down and leaves it in the pool. Absent is done. */
-    public void releaseIfb(InterfaceName ifb, boolean created) {
-        netlink.findLink(ifb).ifPresent(link -> {
+    /**
+     * Deletes the ifb if this buffer created it, else sets it down and leaves it in the pool. Absent is done.
+     *
+     * @return false if the ifb was gone
+     */
+    public boolean releaseIfb(InterfaceName ifb, boolean created) {
+        Optional<Link> link = netlink.findLink(ifb);
+        link.ifPresent(l -> {
             if (created) {
-                netlink.deleteLink(link);
+                netlink.deleteLink(l);
             } else {
-                netlink.setDown(link);
+                netlink.setDown(l);
             }
         });
+        return link.isPresent();
     }
 
     // ---------------------------------------------------------------- all steps at once

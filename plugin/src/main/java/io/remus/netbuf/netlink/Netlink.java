@@ -308,9 +308,16 @@ public final class Netlink implements AutoCloseable {
 
     /** {@code tc qdisc show dev NAME}: the link's qdiscs. */
     public synchronized List<QdiscInfo> qdiscs(Link link) {
-        return qdiscRows().stream().filter(r -> r.ifindex() == link.index())
-                .map(r -> new QdiscInfo(r.ifindex(), new TcHandle(r.handle()), new TcHandle(r.parent()), r.kind()))
-                .toList();
+        return qdiscRows().stream().filter(r -> r.ifindex() == link.index()).map(Netlink::info).toList();
+    }
+
+    /** {@code tc qdisc show}: the qdiscs of every link, from one dump. */
+    public synchronized List<QdiscInfo> qdiscs() {
+        return qdiscRows().stream().map(Netlink::info).toList();
+    }
+
+    private static QdiscInfo info(LibNl.QdiscRow r) {
+        return new QdiscInfo(r.ifindex(), new TcHandle(r.handle()), new TcHandle(r.parent()), r.kind());
     }
 
     private boolean hasQdisc(Link link, TcHandle parent, String kind) {

@@ -13,11 +13,14 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
 import javax.sql.DataSource;
+import org.springframework.dao.DataAccessException;
 import org.springframework.dao.DuplicateKeyException;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 import org.springframework.jdbc.support.GeneratedKeyHolder;
 import org.springframework.jdbc.support.KeyHolder;
+import org.springframework.transaction.TransactionException;
+import org.springframework.transaction.support.TransactionCallback;
 import org.springframework.transaction.support.TransactionTemplate;
 
 /**
@@ -41,7 +44,7 @@ public class BufferStore {
     /** A new FREE buffer holding {@code vif}; refused if another buffer holds it. */
     public BufferRecord create(String domain, String vif, long limitBytes, int protocol, int priority, int plugHandle) {
         try {
-            return tx.execute(status -> {
+            return write("a new buffer on vif " + vif + " of domain " + domain, status -> {
                 Timestamp now = now();
                 KeyHolder key = new GeneratedKeyHolder();
                 jdbc.sql("INSERT INTO netbuf_buffer (domain_name, vif, state, ifb_created, limit_bytes, protocol,"
@@ -69,7 +72,7 @@ public class BufferStore {
      */
     public BufferRecord intent(BufferRecord buffer, Transition t, String detail) {
         requireKernelStep(t);
-        return tx.execute(status -> {
+        return write("the intent of " + step(t) + " for buffer " + buffer.id(), status -> {
             markPending(buffer, t);
             journal(buffer.id(), step(t), Outcome.INTENT, t.source(), t.target(), detail, null);
             return find(buffer.id()).orElseThrow();
@@ -82,7 +85,7 @@ public class BufferStore {
      */
     public BufferRecord intentWithIfb(BufferRecord buffer, Transition t, String ifb, boolean created) {
         requireKernelStep(t);
-        return tx.execute(status -> {
+        return write("the intent of " + step(t) + " (ifb " + ifb + ") for buffer " + buffer.id(), status -> {
             try {
                 jdbc.sql("INSERT INTO netbuf_ifb_claim (ifb, buffer_id) VALUES (?, ?)").params(ifb, buffer.id()).update();
             } catch (DuplicateKeyException e) {
@@ -110,7 +113,7 @@ public class BufferStore {
 
     /** The kernel step of {@code t} succeeded: the buffer is in {@code t}'s target. Reaching FREE frees its claims. */
     public BufferRecord done(BufferRecord buffer, Transition t, String detail) {
-        return tx.execute(status -> {
+        return write("the outcome of " + step(t) + " for buffer " + buffer.id(), status -> {
             requireOne(jdbc.sql("UPDATE netbuf_buffer SET state = ?, pending_step = NULL, updated_at = ? WHERE id = ?"
                             + " AND state = ? AND pending_step = ?")
                     .params(t.target().name(), now(), buffer.id(), t.source().name(), step(t)).update(), buffer, t);
@@ -124,7 +127,7 @@ public class BufferStore {
 
     /** The kernel step of {@code t} failed: the buffer stays in {@code t}'s source, with the error. */
     public BufferRecord stepFailed(BufferRecord buffer, Transition t, String error) {
-        return tx.execute(status -> {
+        return write("the failure of " + step(t) + " for buffer " + buffer.id(), status -> {
             requireOne(jdbc.sql("UPDATE netbuf_buffer SET pending_step = NULL, last_error = ?, updated_at = ?"
                             + " WHERE id = ? AND state = ? AND pending_step = ?")
                     .params(truncate(error, 2000), now(), buffer.id(), t.source().name(), step(t)).update(), buffer, t);
@@ -138,7 +141,7 @@ public class BufferStore {
      * that could not remove its kernel objects keeps them, so no other buffer takes its ifb.
      */
     public BufferRecord failed(BufferRecord buffer, Transition t, KernelStep step, String reason, boolean released) {
-        return tx.execute(status -> {
+        return write("buffer " + buffer.id() + " as FAILED", status -> {
             jdbc.sql("UPDATE netbuf_buffer SET state = ?, pending_step = NULL, failed_step = ?, last_error = ?,"
                             + " updated_at = ? WHERE id = ?")
                     .params(t.target().name(), step == null ? null : step.name(), truncate(reason, 2000), now(),
@@ -157,7 +160,7 @@ public class BufferStore {
      * taken as done, to be undone like the others), writing why in the journal.
      */
     public BufferRecord settle(BufferRecord buffer, BufferState state, Outcome outcome, String step, String detail) {
-        return tx.execute(status -> {
+        return write("buffer " + buffer.id() + " as " + state, status -> {
             jdbc.sql("UPDATE netbuf_buffer SET state = ?, pending_step = NULL, updated_at = ? WHERE id = ?")
                     .params(state.name(), now(), buffer.id()).update();
             journal(buffer.id(), step, outcome, buffer.state(), state, detail, null);
@@ -170,12 +173,15 @@ public class BufferStore {
 
     /** A journal line of its own (recovery's verdicts). */
     public void note(long bufferId, String step, Outcome outcome, BufferState state, String detail, String error) {
-        tx.executeWithoutResult(status -> journal(bufferId, truncate(step, 32), outcome, state, state, detail, error));
+        write("a journal line (" + step + " " + outcome + ") of buffer " + bufferId, status -> {
+            journal(bufferId, truncate(step, 32), outcome, state, state, detail, error);
+            return null;
+        });
     }
 
     public void setEpoch(long bufferId, long epoch) {
-        jdbc.sql("UPDATE netbuf_buffer SET epoch = ?, updated_at = ? WHERE id = ?").params(epoch, now(), bufferId)
-                .update();
+        write("epoch " + epoch + " of buffer " + bufferId, status -> jdbc.sql(
+                "UPDATE netbuf_buffer SET epoch = ?, updated_at = ? WHERE id = ?").params(epoch, now(), bufferId).update());
     }
 
     public Optional<BufferRecord> find(long id) {
@@ -222,6 +228,20 @@ public class BufferStore {
                         rs.getString(4), Outcome.valueOf(rs.getString(5)), rs.getString(6), rs.getString(7),
                         rs.getString(8), rs.getString(9)))
                 .list();
+    }
+
+    /**
+     * One transaction. A database that refuses it (read-only, full, gone) is a {@link NetbufDatabaseException}
+     * naming what was being recorded; a duplicate key is left to the caller (a refused claim).
+     */
+    private <T> T write(String what, TransactionCallback<T> work) {
+        try {
+            return tx.execute(work);
+        } catch (DuplicateKeyException e) {
+            throw e;
+        } catch (DataAccessException | TransactionException e) {
+            throw NetbufDatabaseException.writing(what, e);
+        }
     }
 
     private static void requireKernelStep(Transition t) {

@@ -5,6 +5,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import javax.sql.DataSource;
+import org.springframework.dao.DataAccessException;
 import org.springframework.jdbc.core.simple.JdbcClient;
 
 /** The per-domain epoch rows of the checkpoint API. */
@@ -33,8 +34,16 @@ public class DomainStore {
                 .list();
     }
 
-    /** Writes the row (one statement; the caller serialises per domain). */
+    /** Writes the row (the caller serialises per domain). */
     public void save(DomainEpochs e) {
+        try {
+            upsert(e);
+        } catch (DataAccessException failed) {
+            throw NetbufDatabaseException.writing("the epochs of domain " + e.domain(), failed);
+        }
+    }
+
+    private void upsert(DomainEpochs e) {
         Timestamp now = Timestamp.from(Instant.now());
         String failure = e.failure() == null || e.failure().length() <= 2000 ? e.failure() : e.failure().substring(0, 2000);
         int rows = jdbc.sql("UPDATE netbuf_domain SET open_epoch = ?, awaiting_epoch = ?, epochs_begun = ?,"

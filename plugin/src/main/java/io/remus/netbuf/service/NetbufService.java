@@ -16,6 +16,8 @@ import io.remus.netbuf.persistence.BufferRecord;
 import io.remus.netbuf.persistence.BufferStore;
 import io.remus.netbuf.persistence.DomainEpochs;
 import io.remus.netbuf.persistence.DomainStore;
+import io.remus.netbuf.persistence.JournalEntry.Outcome;
+import io.remus.netbuf.persistence.NetbufDatabaseException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -100,11 +102,22 @@ public class NetbufService {
             }
             List<BufferRecord> plugged = plugged(domain);
             long next = e.openEpoch() + 1;
+            // Write-ahead: the closed epoch is recorded as awaiting its ack before the kernel closes it. sch_plug
+            // counts one closed epoch; a closed epoch the database did not know of would let the next begin close
+            // another over it, and the commit after that would release the first epoch's frames by the second's
+            // count, letting unacknowledged output out. Recorded but not closed is harmless: its commit releases
+            // nothing.
+            DomainEpochs begin = new DomainEpochs(domain, next, e.openEpoch(), e.epochsBegun() + 1,
+                    e.epochsCommitted(), e.epochsFailed(), null);
+            try {
+                domains.save(begin);
+            } catch (NetbufDatabaseException notRecorded) {
+                throw notRecorded.in("domain " + domain + ": begin epoch " + next
+                        + " refused, the kernel was not changed (epoch " + e.openEpoch() + " stays open)");
+            }
             long started = System.nanoTime();
-            runOnEach(domain, plugged, "begin epoch " + next, PlugAction.BUFFER, e);
+            runOnEach(domain, plugged, "begin epoch " + next, PlugAction.BUFFER, begin);
             beginTimer.record(System.nanoTime() - started, java.util.concurrent.TimeUnit.NANOSECONDS);
-            domains.save(new DomainEpochs(domain, next, e.openEpoch(), e.epochsBegun() + 1, e.epochsCommitted(),
-                    e.epochsFailed(), null));
             begun.increment();
             return next;
         }
@@ -121,10 +134,18 @@ public class NetbufService {
             }
             List<BufferRecord> plugged = plugged(domain);
             long started = System.nanoTime();
+            // The kernel first, the record after: until the record says the epoch was committed, no new epoch
+            // begins, and committing it again releases nothing more (the plug has no closed epoch left).
             runOnEach(domain, plugged, "commit epoch " + epoch, PlugAction.RELEASE_ONE, e);
             commitTimer.record(System.nanoTime() - started, java.util.concurrent.TimeUnit.NANOSECONDS);
-            domains.save(new DomainEpochs(domain, e.openEpoch(), 0, e.epochsBegun(), e.epochsCommitted() + 1,
-                    e.epochsFailed(), null));
+            try {
+                domains.save(new DomainEpochs(domain, e.openEpoch(), 0, e.epochsBegun(), e.epochsCommitted() + 1,
+                        e.epochsFailed(), null));
+            } catch (NetbufDatabaseException notRecorded) {
+                throw notRecorded.in("domain " + domain + ": commit epoch " + epoch + " released its output in the"
+                        + " kernel, but the database still has it awaiting its ack: no new epoch begins until it is"
+                        + " committed again, which releases nothing more");
+            }
             committed.increment();
         }
     }
@@ -161,7 +182,15 @@ public class NetbufService {
                 }
             }
             DomainEpochs e = epochs(domain);
-            domains.save(new DomainEpochs(domain, 0, 0, e.epochsBegun(), e.epochsCommitted(), e.epochsFailed(), null));
+            try {
+                domains.save(new DomainEpochs(domain, 0, 0, e.epochsBegun(), e.epochsCommitted(), e.epochsFailed(),
+                        null));
+            } catch (NetbufDatabaseException notRecorded) {
+                if (first == null) {
+                    throw notRecorded;
+                }
+                first.addSuppressed(notRecorded);
+            }
             if (first != null) {
                 throw first;
             }
@@ -196,6 +225,7 @@ public class NetbufService {
         }
         int[] errors = new int[batch.length];
         RuntimeException failure;
+        boolean batchFailed = false;
         try {
             if (netlink.plugBatch(batch, batch.length, action, errors) == 0) {
                 return;
@@ -205,9 +235,10 @@ public class NetbufService {
                 first++;
             }
             failure = batch[first].failure(action, errors[first]);
-        } catch (RuntimeException batchFailed) {
+        } catch (RuntimeException whole) {
             java.util.Arrays.fill(errors, -1);
-            failure = batchFailed;
+            failure = whole;
+            batchFailed = true;
         }
         List<String> done = new ArrayList<>();
         List<String> notDone = new ArrayList<>();
@@ -217,10 +248,23 @@ public class NetbufService {
         String message = "domain " + domain + ": " + what + " failed on vif " + String.join(", ", notDone) + ": "
                 + failure.getMessage() + "; done on " + done + ", not on " + notDone
                 + "; the domain takes no new epoch until failover or stop";
-        domains.save(new DomainEpochs(domain, e.openEpoch(), e.awaitingEpoch(), e.epochsBegun(),
-                e.epochsCommitted(), e.epochsFailed() + 1, message));
+        EpochFailedException thrown = new EpochFailedException(message, done, notDone, failure);
         failed.increment();
-        throw new EpochFailedException(message, done, notDone, failure);
+        try {
+            for (int i = 0; i < batch.length; i++) {
+                if (errors[i] != 0) {
+                    BufferRecord b = plugged.get(i);
+                    String error = batchFailed ? failure.getMessage() : batch[i].failure(action, errors[i]).getMessage();
+                    buffers.note(b.id(), action == PlugAction.BUFFER ? "EPOCH_BEGIN" : "EPOCH_COMMIT",
+                            Outcome.FAILED, b.state(), what + " of domain " + domain, error);
+                }
+            }
+            domains.save(new DomainEpochs(domain, e.openEpoch(), e.awaitingEpoch(), e.epochsBegun(),
+                    e.epochsCommitted(), e.epochsFailed() + 1, message));
+        } catch (NetbufDatabaseException notRecorded) {
+            thrown.addSuppressed(notRecorded);
+        }
+        throw thrown;
     }
 
     private List<BufferRecord> live(String domain) {

@@ -9,17 +9,25 @@ import io.remus.netbuf.persistence.NetbufDatabase;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.stream.Stream;
 import javax.sql.DataSource;
 import org.h2.jdbcx.JdbcDataSource;
 
 /**
  * The process the crash matrix kills: installs a buffer (and, in mode {@code install-then-teardown}, tears it down)
- * on a vif in a test namespace, with the fault-injection point of {@code -Dnetbuf.test.crash-at=...}, where it
- * prints {@code NETBUF_CRASH_POINT <point>} and waits for SIGKILL. If it gets through, it prints
- * {@code NETBUF_CHILD_DONE <state>}; if its mode fails, {@code NETBUF_CHILD_FAILED <message>} (exit 1).
+ * on each of its vifs in a test namespace, one thread per vif, all at once, with the fault-injection point of
+ * {@code -Dnetbuf.test.crash-at=...}: each thread that reaches it prints {@code NETBUF_CRASH_POINT <point>} and
+ * waits there for SIGKILL, so one kill stops every buffer at the same point. If all get through, it prints
+ * {@code NETBUF_CHILD_DONE <states>}; if one fails, {@code NETBUF_CHILD_FAILED <message>} (exit 1).
  *
- * <p>Arguments: H2 JDBC URL, namespace file ({@code /run/netns/NAME}), vif, mode ({@code install} or
- * {@code install-then-teardown}).
+ * <p>Arguments: H2 JDBC URL, namespace file ({@code /run/netns/NAME}), vifs (comma-separated), mode
+ * ({@code install} or {@code install-then-teardown}).
  */
 public final class CrashChildMain {
 
@@ -35,42 +43,63 @@ public final class CrashChildMain {
 
     /** A data source on {@code url}, migrated (a no-op when the schema is there already), as the plugin starts. */
     static DataSource dataSource(String url) {
+        DataSource ds = unmigrated(url);
+        NetbufDatabase.migrate(ds);
+        return ds;
+    }
+
+    static DataSource unmigrated(String url) {
         JdbcDataSource ds = new JdbcDataSource();
         ds.setURL(url);
         ds.setUser("sa");
-        NetbufDatabase.migrate(ds);
         return ds;
     }
 
     public static void main(String[] args) {
         if (args.length != 4) {
-            System.err.println("usage: CrashChildMain JDBC_URL NETNS_FILE VIF install|install-then-teardown");
+            System.err.println("usage: CrashChildMain JDBC_URL NETNS_FILE VIF[,VIF...] install|install-then-teardown");
             System.exit(2);
         }
         String url = args[0];
         Path namespace = Path.of(args[1]);
-        InterfaceName vif = InterfaceName.of(args[2]);
+        List<InterfaceName> vifs = Stream.of(args[2].split(",")).map(InterfaceName::of).toList();
         String mode = args[3];
         if (!mode.equals(INSTALL) && !mode.equals(INSTALL_THEN_TEARDOWN)) {
             System.err.println("unknown mode " + mode);
             System.exit(2);
         }
         try (Netlink netlink = Netlink.openInNamespace(namespace)) {
-            DataSource ds = dataSource(url);
+            // the test migrated the database before starting this process: Flyway's no-op check would cost seconds
+            // of each child's start inside UML, and the crash points are in the lifecycle, not in the migration
+            DataSource ds = unmigrated(url);
             // held until the process dies, as a connection pool holds its connections: the database stays open, so
             // what a commit wrote must reach the file by itself, not when the database closes
             Connection held = ds.getConnection();
             BufferStore store = new BufferStore(ds);
             BufferLifecycle lifecycle = new BufferLifecycle(store, new BufferInstaller(netlink),
                     NetbufSettings.defaults(), FaultInjection.fromSystemProperty());
-            BufferRecord buffer = lifecycle.install("dom7", vif);
-            if (mode.equals(INSTALL_THEN_TEARDOWN)) {
-                buffer = lifecycle.teardown(buffer.id());
+            List<Future<BufferRecord>> buffers = new ArrayList<>();
+            try (ExecutorService threads = Executors.newThreadPerTaskExecutor(Thread.ofPlatform().factory())) {
+                for (InterfaceName vif : vifs) {
+                    buffers.add(threads.submit(() -> {
+                        BufferRecord buffer = lifecycle.install("dom-" + vif, vif);
+                        return mode.equals(INSTALL_THEN_TEARDOWN) ? lifecycle.teardown(buffer.id()) : buffer;
+                    }));
+                }
+                List<String> states = new ArrayList<>();
+                for (Future<BufferRecord> b : buffers) {
+                    states.add(b.get().state().name());
+                }
+                System.out.println(DONE_MARKER + states);
             }
-            System.out.println(DONE_MARKER + buffer.state());
             System.out.flush();
             held.close();
-        } catch (RuntimeException | SQLException e) {
+        } catch (ExecutionException e) {
+            System.out.println(FAILED_MARKER + e.getCause());
+            e.getCause().printStackTrace(System.out);
+            System.out.flush();
+            System.exit(1);
+        } catch (RuntimeException | SQLException | InterruptedException e) {
             System.out.println(FAILED_MARKER + e);
             e.printStackTrace(System.out);
             System.out.flush();

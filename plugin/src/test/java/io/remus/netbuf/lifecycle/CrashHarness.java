@@ -4,15 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.remus.netbuf.model.BufferState;
 import io.remus.netbuf.model.KernelStep;
 import io.remus.netbuf.netlink.BufferInstaller;
+import io.remus.netbuf.netlink.IngressQdisc;
 import io.remus.netbuf.netlink.InterfaceName;
 import io.remus.netbuf.netlink.KernelFixture;
+import io.remus.netbuf.netlink.KernelSnapshot;
 import io.remus.netbuf.netlink.Netlink;
-import io.remus.netbuf.netlink.Sh;
+import io.remus.netbuf.netlink.PlugQdisc;
 import io.remus.netbuf.netlink.TestNamespace;
 import io.remus.netbuf.persistence.BufferRecord;
 import io.remus.netbuf.persistence.BufferStore;
@@ -40,26 +40,29 @@ import javax.sql.DataSource;
 
 /**
  * The crash matrix, shared by the host-kernel and the user-mode-linux test: a child JVM ({@link CrashChildMain})
- * installs a buffer (and, in one mode, tears it down) in a test namespace and stops at a fault-injection point
- * ({@link FaultInjection}); it is killed there with SIGKILL; then this process, as the "new process" on the same
- * H2 file, runs recovery, and the kernel (seen through ip/tc, never the code under test) and the database are
- * checked for leftovers.
+ * installs buffers on {@link Options#buffers} vifs at once (and, in one mode, tears them down) in a test namespace,
+ * and every one of them stops at the same fault-injection point ({@link FaultInjection}); the child is killed
+ * there with SIGKILL; then this process, as the "new process" on the same H2 file, runs recovery, and the kernel
+ * (seen through ip/tc, never the code under test) and the database are checked for leftovers.
+ *
+ * <p>Sizes: {@code -Dnetbuf.crash.buffers=N} buffers per child (default {@value #DEFAULT_BUFFERS}), and
+ * {@code -Dnetbuf.crash.repeats=N} children killed at each point (default 1; the long form is 20).
  */
 final class CrashHarness {
 
-    static final String VIF = "vif7.0";
+    static final int DEFAULT_BUFFERS = 20;
+    static final int BUFFERS = Integer.getInteger("netbuf.crash.buffers", DEFAULT_BUFFERS);
+    static final int REPEATS = Integer.getInteger("netbuf.crash.repeats", 1);
     static final String INSTALL = CrashChildMain.INSTALL;
     static final String INSTALL_THEN_TEARDOWN = CrashChildMain.INSTALL_THEN_TEARDOWN;
     static final String DONE_MARKER = CrashChildMain.DONE_MARKER;
     static final String FAILED_MARKER = CrashChildMain.FAILED_MARKER;
 
-    private static final ObjectMapper JSON = new ObjectMapper();
-
     /**
      * Where and how to run. {@code pluggable}: whether the kernel has sch_plug (UML), which decides how far a new
      * install gets after recovery.
      */
-    record Options(Path dbDir, List<String> childJvmOptions, Duration markerTimeout, boolean pluggable) {
+    record Options(Path dbDir, List<String> childJvmOptions, Duration markerTimeout, boolean pluggable, int buffers) {
     }
 
     /** A crash point of the matrix: the child's mode and the {@code netbuf.test.crash-at} value. */
@@ -84,6 +87,12 @@ final class CrashHarness {
         public String toString() {
             return mode + " " + point;
         }
+    }
+
+    /** Each point of {@code points}, {@link #REPEATS} times: the arguments of a matrix test. */
+    static Stream<org.junit.jupiter.params.provider.Arguments> matrix(String... points) {
+        return Stream.of(points).flatMap(p -> java.util.stream.IntStream.rangeClosed(1, REPEATS)
+                .mapToObj(r -> org.junit.jupiter.params.provider.Arguments.of(p, r)));
     }
 
     private CrashHarness() {
@@ -136,11 +145,13 @@ final class CrashHarness {
     static final class Child implements AutoCloseable {
         final Process process;
         final StringBuffer output = new StringBuffer();
-        final CountDownLatch marker = new CountDownLatch(1);
-        volatile String markerLine;
+        final List<String> markers = java.util.Collections.synchronizedList(new ArrayList<>());
+        /** Counted down at each crash-point marker; at a done or failed line, or at the end, down to 0. */
+        final CountDownLatch arrived;
 
-        private Child(Process process) {
+        private Child(Process process, int buffers) {
             this.process = process;
+            this.arrived = new CountDownLatch(buffers);
             Thread reader = new Thread(this::read, "crash-child-stdout-" + process.pid());
             reader.setDaemon(true);
             reader.start();
@@ -152,16 +163,24 @@ final class CrashHarness {
                 String line;
                 while ((line = r.readLine()) != null) {
                     output.append(line).append('\n');
-                    if (markerLine == null && (line.startsWith(FaultInjection.MARKER) || line.startsWith(DONE_MARKER)
-                            || line.startsWith(FAILED_MARKER))) {
-                        markerLine = line;
-                        marker.countDown();
+                    if (line.startsWith(FaultInjection.MARKER)) {
+                        markers.add(line);
+                        arrived.countDown();
+                    } else if (line.startsWith(DONE_MARKER) || line.startsWith(FAILED_MARKER)) {
+                        markers.add(line);
+                        release();
                     }
                 }
             } catch (IOException e) {
                 output.append("[reading the child's output failed: ").append(e).append("]\n");
             } finally {
-                marker.countDown();
+                release();
+            }
+        }
+
+        private void release() {
+            while (arrived.getCount() > 0) {
+                arrived.countDown();
             }
         }
 
@@ -178,7 +197,7 @@ final class CrashHarness {
         }
     }
 
-    static Child startChild(String url, Path namespaceFile, String vif, CrashPoint crash, Options options) {
+    static Child startChild(String url, Path namespaceFile, List<String> vifs, CrashPoint crash, Options options) {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(options.childJvmOptions());
@@ -191,27 +210,33 @@ final class CrashHarness {
         cmd.add(CrashChildMain.class.getName());
         cmd.add(url);
         cmd.add(namespaceFile.toString());
-        cmd.add(vif);
+        cmd.add(String.join(",", vifs));
         cmd.add(crash.mode());
         try {
             return new Child(new ProcessBuilder(cmd).redirectErrorStream(true)
-                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start());
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start(), vifs.size());
         } catch (IOException e) {
             throw new AssertionError("cannot start the child JVM: " + cmd, e);
         }
     }
 
-    /** Waits (bounded) for the child to reach the crash point, then kills it with SIGKILL and checks it died of it. */
-    static void awaitCrashPointAndKill(Child child, CrashPoint crash, Duration timeout) throws InterruptedException {
-        boolean seen = child.marker.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
-        String line = child.markerLine;
-        if (!seen || line == null || !line.equals(FaultInjection.MARKER + crash.point())) {
+    /**
+     * Waits (bounded) until every one of the child's {@code buffers} threads has reached the crash point, then
+     * kills it with SIGKILL and checks it died of it.
+     */
+    static void awaitCrashPointAndKill(Child child, CrashPoint crash, int buffers, Duration timeout)
+            throws InterruptedException {
+        boolean seen = child.arrived.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        List<String> said = List.copyOf(child.markers);
+        String expected = FaultInjection.MARKER + crash.point();
+        if (!seen || said.size() != buffers || !said.stream().allMatch(expected::equals)) {
             if (seen) {
                 child.process.waitFor(10, TimeUnit.SECONDS); // it finished or failed: let it say all it has to say
             }
             child.close();
-            fail("the child never reached " + crash.point() + (seen ? "" : " within " + timeout.toSeconds() + " s")
-                    + (line == null ? "" : "; it said: " + line) + "\n--- child output ---\n" + child.output);
+            fail("the child's " + buffers + " buffers never all reached " + crash.point()
+                    + (seen ? "" : " within " + timeout.toSeconds() + " s") + "; it said: " + said
+                    + "\n--- child output ---\n" + child.output);
         }
         // Process.destroyForcibly is SIGKILL on Linux: no shutdown hook, no finally block, no H2 close runs
         child.process.destroyForcibly();
@@ -222,21 +247,24 @@ final class CrashHarness {
     // ---------------------------------------------------------------- one point of the matrix
 
     /**
-     * The whole scenario for one crash point, in a namespace of its own: install (and tear down) in a child JVM
-     * killed at the point, recover in this one, check for leftovers, then check that the vif takes a new buffer.
+     * The whole scenario for one crash point, in a namespace of its own: install (and tear down) buffers on
+     * {@link Options#buffers} vifs in a child JVM killed with all of them at the point, recover in this one, check
+     * for leftovers, then check that every vif takes a new buffer.
      */
-    static void run(CrashPoint crash, Options options) throws Exception {
+    static void run(CrashPoint crash, int repetition, Options options) throws Exception {
         String url = h2Url(options.dbDir(), "crash-" + crash.point().replace(':', '-'));
+        List<String> vifs = java.util.stream.IntStream.range(0, options.buffers()).mapToObj(i -> "vif7." + i).toList();
         long t0 = System.nanoTime();
         long[] marks = new long[4];
         Connection held = null;
-        try (KernelFixture kernel = KernelFixture.withVifs(VIF)) {
+        try (KernelFixture kernel = KernelFixture.withVifs()) {
             TestNamespace ns = kernel.ns();
+            ns.addVifs(vifs, "eth");
             dataSource(url); // created and migrated here; closed again when its last connection closes
 
             marks[0] = System.nanoTime();
-            try (Child child = startChild(url, ns.file(), VIF, crash, options)) {
-                awaitCrashPointAndKill(child, crash, options.markerTimeout());
+            try (Child child = startChild(url, ns.file(), vifs, crash, options)) {
+                awaitCrashPointAndKill(child, crash, vifs.size(), options.markerTimeout());
             }
             marks[1] = System.nanoTime();
 
@@ -245,13 +273,21 @@ final class CrashHarness {
             DataSource db = dataSource(url);
             held = db.getConnection();
             BufferStore store = new BufferStore(db);
-            List<BufferRecord> rows = store.all();
-            assertThat(rows).as("the child's buffer row survived SIGKILL").hasSize(1);
-            BufferRecord before = rows.getFirst();
-            assertThat(before.pendingStep()).as("the intent of %s was committed before the crash", crash.step())
-                    .isEqualTo(crash.step());
-            assertKernelAtCrash(ns, before, crash);
-            int journalBefore = store.journal(before.id()).size();
+            List<BufferRecord> before = store.all();
+            assertThat(before).as("the child's buffer rows survived SIGKILL").hasSize(vifs.size());
+            assertThat(before).extracting(BufferRecord::vif).containsExactlyInAnyOrderElementsOf(vifs);
+            KernelSnapshot atCrash = ns.snapshot(vifs);
+            for (BufferRecord b : before) {
+                assertThat(b.pendingStep()).as("the intent of %s was committed before the crash: %s", crash.step(), b)
+                        .isEqualTo(crash.step());
+                assertKernelAtCrash(atCrash, b, crash);
+            }
+            assertThat(atCrash.ifbs()).as("ifbs at %s", crash)
+                    .hasSize(present(crash).contains(KernelStep.IFB_UP) ? vifs.size() : 0);
+            assertThat(atCrash.devsWithQdisc(PlugQdisc.KIND)).as("plug qdiscs at %s", crash)
+                    .hasSize(present(crash).contains(KernelStep.PLUG_ADD) ? vifs.size() : 0);
+            java.util.Map<Long, Integer> journalBefore = new java.util.HashMap<>();
+            before.forEach(b -> journalBefore.put(b.id(), store.journal(b.id()).size()));
 
             BufferRecovery.Report report;
             try (Netlink netlink = Netlink.openInNamespace(ns.file())) {
@@ -260,38 +296,41 @@ final class CrashHarness {
                 report = new BufferRecovery(lifecycle, new BufferInstaller(netlink)).recover();
             }
             marks[2] = System.nanoTime();
-            String context = crash + ": recovery said " + report.lines() + "; journal "
-                    + describe(store.journal(before.id()));
+            String context = crash + " #" + repetition + ": recovery said " + report.lines();
 
-            assertNoLeftovers(ns, VIF, context);
-            BufferRecord after = store.find(before.id()).orElseThrow();
-            assertResting(after, context);
-            assertThat(after.state()).as("%s", context).isIn(BufferState.FREE, BufferState.FAILED);
-            if (after.state() == BufferState.FAILED) {
-                // recovery could not undo a step: allowed, if it says why (its claims are then gone too, below)
-                assertThat(after.lastError()).as("a FAILED buffer says why: %s", context).isNotBlank();
-                assertThat(report.failed()).as("%s", context).isEqualTo(1);
-            } else {
-                assertThat(report.rolledBack()).as("the interrupted buffer was rolled back: %s", context).isEqualTo(1);
-                assertThat(report.failed()).as("recovery failures: %s", context).isZero();
+            ns.snapshot(vifs).assertNoBufferObjects(vifs, context);
+            assertThat(ns.linksOfType("veth")).as("the vifs are still there: %s", context).containsAll(vifs);
+            List<BufferRecord> after = store.all();
+            int failed = 0;
+            for (BufferRecord b : after) {
+                String about = context + "; journal " + describe(store.journal(b.id()));
+                assertResting(b, about);
+                assertThat(b.state()).as("%s", about).isIn(BufferState.FREE, BufferState.FAILED);
+                if (b.state() == BufferState.FAILED) {
+                    // recovery could not undo a step: allowed, if it says why (its claims are then gone too, below)
+                    assertThat(b.lastError()).as("a FAILED buffer says why: %s", about).isNotBlank();
+                    failed++;
+                }
+                List<JournalEntry> journal = store.journal(b.id());
+                List<JournalEntry> byRecovery = journal.subList(journalBefore.get(b.id()), journal.size());
+                assertThat(byRecovery).as("the step in flight is journaled as interrupted: %s", about)
+                        .anySatisfy(e -> {
+                            assertThat(e.outcome()).isEqualTo(Outcome.INTERRUPTED);
+                            assertThat(e.step()).isEqualTo(crash.step().name());
+                        });
             }
+            assertThat(report.failed()).as("recovery failures: %s", context).isEqualTo(failed);
+            assertThat(report.rolledBack()).as("interrupted buffers rolled back: %s", context)
+                    .isEqualTo(vifs.size() - failed);
             assertThat(store.claimedIfbs()).as("ifb claims: %s", context).isEmpty();
             assertThat(store.holdingVif()).as("vif claims: %s", context).isEmpty();
-            List<JournalEntry> recovered = store.journal(before.id());
-            List<JournalEntry> byRecovery = recovered.subList(journalBefore, recovered.size());
-            assertThat(byRecovery).as("journal lines written by recovery: %s", context)
-                    .anySatisfy(e -> assertThat(e.outcome()).isIn(Outcome.INTERRUPTED, Outcome.UNDONE));
-            assertThat(byRecovery).as("the step in flight is journaled as interrupted: %s", context)
-                    .anySatisfy(e -> {
-                        assertThat(e.outcome()).isEqualTo(Outcome.INTERRUPTED);
-                        assertThat(e.step()).isEqualTo(crash.step().name());
-                    });
 
-            // the vif is free for a new buffer, as far as this kernel allows
-            reinstall(kernel, store, options.pluggable(), crash);
+            // every vif is free for a new buffer, as far as this kernel allows
+            reinstall(kernel, store, vifs, options.pluggable(), context);
             marks[3] = System.nanoTime();
-            System.out.printf("crash matrix %s: recovered to %s; setup %d ms, child to the point and killed %d ms,"
-                            + " reopen + recovery %d ms, checks + new install %d ms%n", crash, after.state(),
+            System.out.printf("crash matrix %s #%d, %d buffers: recovered to %s; setup %d ms, child to the point and"
+                            + " killed %d ms, reopen + recovery %d ms, checks + new installs %d ms%n", crash,
+                    repetition, vifs.size(), after.stream().map(BufferRecord::state).distinct().toList(),
                     (marks[0] - t0) / 1_000_000, (marks[1] - marks[0]) / 1_000_000, (marks[2] - marks[1]) / 1_000_000,
                     (marks[3] - marks[2]) / 1_000_000);
         } finally {
@@ -302,8 +341,8 @@ final class CrashHarness {
         }
     }
 
-    /** What the kernel had at the crash point, as ip/tc see it: the child stopped where it said it did. */
-    private static void assertKernelAtCrash(TestNamespace ns, BufferRecord b, CrashPoint crash) {
+    /** The install steps whose objects exist at the crash point. */
+    private static Set<KernelStep> present(CrashPoint crash) {
         Set<KernelStep> present = EnumSet.noneOf(KernelStep.class);
         List<KernelStep> install = List.of(KernelStep.IFB_UP, KernelStep.INGRESS_ADD, KernelStep.REDIRECT_ADD,
                 KernelStep.PLUG_ADD);
@@ -330,16 +369,26 @@ final class CrashHarness {
                 }
             }
         }
+        return present;
+    }
+
+    /** What the kernel had of buffer {@code b} at the crash point, as ip/tc see it: it stopped where it said. */
+    private static void assertKernelAtCrash(KernelSnapshot k, BufferRecord b, CrashPoint crash) {
+        Set<KernelStep> present = present(crash);
         String at = crash + " (buffer " + b + ")";
         String ifb = b.ifb();
         assertThat(ifb).as("the ifb is named in the database before it exists: %s", at).isNotNull();
-        assertThat(ns.link(ifb).isPresent()).as("ifb %s at %s", ifb, at).isEqualTo(present.contains(KernelStep.IFB_UP));
-        assertThat(ns.qdisc(VIF, "ingress").isPresent()).as("ingress at %s", at)
+        assertThat(k.hasLink(ifb)).as("ifb %s at %s", ifb, at).isEqualTo(present.contains(KernelStep.IFB_UP));
+        assertThat(k.qdisc(b.vif(), IngressQdisc.KIND).isPresent()).as("ingress at %s", at)
                 .isEqualTo(present.contains(KernelStep.INGRESS_ADD));
-        assertThat(ns.ingressFilters(VIF).size()).as("redirect filters at %s", at)
+        assertThat(k.redirects(b.vif()).size()).as("redirect filters at %s", at)
                 .isEqualTo(present.contains(KernelStep.REDIRECT_ADD) ? 1 : 0);
-        assertThat(qdiscsOfKind(ns, "plug").size()).as("plug qdiscs at %s", at)
-                .isEqualTo(present.contains(KernelStep.PLUG_ADD) ? 1 : 0);
+        if (present.contains(KernelStep.REDIRECT_ADD)) {
+            assertThat(k.redirectTarget(b.vif())).as("the filter redirects to the buffer's own ifb: %s", at)
+                    .isEqualTo(ifb);
+        }
+        assertThat(k.qdisc(ifb, PlugQdisc.KIND).isPresent()).as("plug qdisc at %s", at)
+                .isEqualTo(present.contains(KernelStep.PLUG_ADD));
     }
 
     /** The install step whose object a removal step takes away (release_indefinite takes away none). */
@@ -354,67 +403,48 @@ final class CrashHarness {
     }
 
     /**
-     * After a new install (and, with sch_plug, its teardown) the vif is as clean as before; without sch_plug the
-     * install fails cleanly at the plug step.
+     * After new installs on every vif (and, with sch_plug, their teardown) the vifs are as clean as before;
+     * without sch_plug each install fails cleanly at the plug step.
      */
-    private static void reinstall(KernelFixture kernel, BufferStore store, boolean pluggable, CrashPoint crash) {
+    private static void reinstall(KernelFixture kernel, BufferStore store, List<String> vifs, boolean pluggable,
+                                  String crash) {
         TestNamespace ns = kernel.ns();
         BufferLifecycle lifecycle = new BufferLifecycle(store, new BufferInstaller(kernel.netlink()),
                 NetbufSettings.defaults(), FaultInjection.none());
-        String context = "new install after " + crash;
+        String context = "new installs after " + crash;
         if (pluggable) {
-            BufferRecord again = lifecycle.install("dom7", InterfaceName.of(VIF));
-            assertThat(again.state()).as(context).isEqualTo(BufferState.PLUGGED);
-            assertThat(ns.qdisc(again.ifb(), "plug")).as(context).isPresent();
-            assertThat(ns.ingressFilters(VIF)).as(context).singleElement().satisfies(f -> assertThat(
-                    f.get("options").get("actions").get(0).get("to_dev").asText()).isEqualTo(again.ifb()));
-            BufferRecord torn = lifecycle.teardown(again.id());
-            assertThat(torn.state()).as(context).isEqualTo(BufferState.FREE);
+            List<BufferRecord> again = new ArrayList<>();
+            for (String vif : vifs) {
+                again.add(lifecycle.install("dom7", InterfaceName.of(vif)));
+            }
+            KernelSnapshot k = ns.snapshot(vifs);
+            for (BufferRecord b : again) {
+                assertThat(b.state()).as(context).isEqualTo(BufferState.PLUGGED);
+                assertThat(k.qdisc(b.ifb(), PlugQdisc.KIND)).as(context).isPresent();
+                assertThat(k.redirectTarget(b.vif())).as(context).isEqualTo(b.ifb());
+            }
+            for (BufferRecord b : again) {
+                assertThat(lifecycle.teardown(b.id()).state()).as(context).isEqualTo(BufferState.FREE);
+            }
         } else {
-            assertThatThrownBy(() -> lifecycle.install("dom7", InterfaceName.of(VIF)))
-                    .as(context)
-                    .isInstanceOf(NetbufException.class)
-                    .hasMessageContaining("failed at PLUG_ADD")
-                    .hasMessageContaining("rolled back")
-                    .hasMessageContaining("modprobe sch_plug");
-            BufferRecord failed = store.all().getLast();
-            assertThat(failed.state()).as(context).isEqualTo(BufferState.FAILED);
-            assertThat(failed.failedStep()).as(context).isEqualTo(KernelStep.PLUG_ADD);
+            for (String vif : vifs) {
+                assertThatThrownBy(() -> lifecycle.install("dom7", InterfaceName.of(vif)))
+                        .as(context)
+                        .isInstanceOf(NetbufException.class)
+                        .hasMessageContaining("failed at PLUG_ADD")
+                        .hasMessageContaining("rolled back")
+                        .hasMessageContaining("modprobe sch_plug");
+                BufferRecord failed = store.all().getLast();
+                assertThat(failed.state()).as(context).isEqualTo(BufferState.FAILED);
+                assertThat(failed.failedStep()).as(context).isEqualTo(KernelStep.PLUG_ADD);
+            }
         }
-        assertNoLeftovers(ns, VIF, context);
+        ns.snapshot(vifs).assertNoBufferObjects(vifs, context);
         for (BufferRecord b : store.all()) {
             assertResting(b, context);
         }
         assertThat(store.claimedIfbs()).as(context).isEmpty();
         assertThat(store.holdingVif()).as(context).isEmpty();
-    }
-
-    // ---------------------------------------------------------------- observers (ip / tc, not the code under test)
-
-    /** No ifb in the namespace, no ingress qdisc or filter on the vif, no plug or ingress qdisc on any device. */
-    static void assertNoLeftovers(TestNamespace ns, String vif, String context) {
-        assertThat(ns.linksOfType("ifb")).as("ifbs left: %s", context).isEmpty();
-        assertThat(ns.link(vif)).as("the vif is still there: %s", context).isPresent();
-        assertThat(ns.qdisc(vif, "ingress")).as("ingress qdisc left on %s: %s", vif, context).isEmpty();
-        assertThat(ns.ingressFilters(vif)).as("filters left on %s: %s", vif, context).isEmpty();
-        assertThat(qdiscsOfKind(ns, "plug")).as("plug qdiscs left: %s", context).isEmpty();
-        assertThat(qdiscsOfKind(ns, "ingress")).as("ingress qdiscs left: %s", context).isEmpty();
-    }
-
-    /** {@code tc -j qdisc show} over every device of the namespace, filtered by kind. */
-    static List<JsonNode> qdiscsOfKind(TestNamespace ns, String kind) {
-        String out = Sh.run("tc", "-n", ns.name, "-j", "qdisc", "show");
-        List<JsonNode> found = new ArrayList<>();
-        try {
-            for (JsonNode q : JSON.readTree(out.isBlank() ? "[]" : out)) {
-                if (kind.equals(q.path("kind").asText())) {
-                    found.add(q);
-                }
-            }
-        } catch (IOException e) {
-            throw new AssertionError("unparseable JSON from tc: " + out, e);
-        }
-        return found;
     }
 
     static void assertResting(BufferRecord b, String context) {

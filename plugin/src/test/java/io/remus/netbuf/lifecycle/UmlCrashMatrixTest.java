@@ -3,16 +3,20 @@ package io.remus.netbuf.lifecycle;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The crash matrix at the plug steps, on a kernel with sch_plug (user-mode-linux 6.1): a child JVM killed with
- * SIGKILL right after the plug step of an install, and, for an install followed by a teardown, right after the
- * intent and right after the kernel step of every teardown step; a new process on the same H2 file recovers.
- * Afterwards nothing of the buffer is left in the namespace, every buffer row rests with no claims, recovery
- * journaled the interrupted step, and a new install on the vif reaches PLUGGED and tears down.
+ * The crash matrix at the plug steps, on a kernel with sch_plug (user-mode-linux 6.1): a child JVM with buffers on
+ * {@value CrashHarness#DEFAULT_BUFFERS} vifs, killed with SIGKILL with all of them right after the plug step of an
+ * install, and, for installs followed by teardowns, right after the intent and right after the kernel step of every
+ * teardown step; a new process on the same H2 file recovers. Afterwards nothing of any buffer is left in the
+ * namespace, every buffer row rests with no claims, recovery journaled the interrupted step, and a new install on
+ * each vif reaches PLUGGED and tears down. Each point once; {@code -Dnetbuf.crash.repeats=20} kills 20 children at
+ * each.
  */
 @Tag("uml-guest")
 class UmlCrashMatrixTest {
@@ -21,22 +25,26 @@ class UmlCrashMatrixTest {
     static final CrashHarness.Options UML = new CrashHarness.Options(
             Path.of(System.getProperty("java.io.tmpdir"), "netbuf-crash-h2"),
             List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto"),
-            Duration.ofSeconds(240), true);
+            Duration.ofSeconds(240), true, CrashHarness.BUFFERS);
 
-    @ParameterizedTest(name = "[{index}] {0}")
-    @ValueSource(strings = {
-            "install/after-kernel:PLUG_ADD",
-            "install-then-teardown/after-intent:PLUG_RELEASE_INDEFINITE",
-            "install-then-teardown/after-kernel:PLUG_RELEASE_INDEFINITE",
-            "install-then-teardown/after-intent:PLUG_DELETE",
-            "install-then-teardown/after-kernel:PLUG_DELETE",
-            "install-then-teardown/after-intent:REDIRECT_DELETE",
-            "install-then-teardown/after-kernel:REDIRECT_DELETE",
-            "install-then-teardown/after-intent:INGRESS_DELETE",
-            "install-then-teardown/after-kernel:INGRESS_DELETE",
-            "install-then-teardown/after-intent:IFB_RELEASE",
-            "install-then-teardown/after-kernel:IFB_RELEASE"})
-    void killedAtTheCrashPointThenRecoveredLeavesNothing(String point) throws Exception {
-        CrashHarness.run(CrashHarness.CrashPoint.parse(point), UML);
+    static Stream<Arguments> points() {
+        return CrashHarness.matrix(
+                "install/after-kernel:PLUG_ADD",
+                "install-then-teardown/after-intent:PLUG_RELEASE_INDEFINITE",
+                "install-then-teardown/after-kernel:PLUG_RELEASE_INDEFINITE",
+                "install-then-teardown/after-intent:PLUG_DELETE",
+                "install-then-teardown/after-kernel:PLUG_DELETE",
+                "install-then-teardown/after-intent:REDIRECT_DELETE",
+                "install-then-teardown/after-kernel:REDIRECT_DELETE",
+                "install-then-teardown/after-intent:INGRESS_DELETE",
+                "install-then-teardown/after-kernel:INGRESS_DELETE",
+                "install-then-teardown/after-intent:IFB_RELEASE",
+                "install-then-teardown/after-kernel:IFB_RELEASE");
+    }
+
+    @ParameterizedTest(name = "[{index}] {0} #{1}")
+    @MethodSource("points")
+    void killedAtTheCrashPointThenRecoveredLeavesNothing(String point, int repetition) throws Exception {
+        CrashHarness.run(CrashHarness.CrashPoint.parse(point), repetition, UML);
     }
 }

@@ -2,7 +2,10 @@ package io.remus.netbuf.netlink;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -11,86 +14,207 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
- * Output commit with real frames on a kernel with sch_plug (user-mode-linux): the guest sends IPv4, IPv6 and ARP
- * frames during each epoch; while the epoch is unacknowledged none of them reaches the wire; on release_one
- * exactly that epoch's frames arrive, in the order sent; frames of the next epoch stay held; release_indefinite
- * lets everything pass.
+ * Output commit with real frames on a kernel with sch_plug (user-mode-linux), as a soak: for each of
+ * {@value #DEFAULT_EPOCHS} epochs (long form: {@code -Dnetbuf.outputCommit.epochs=10000}) the guest sends IPv4,
+ * IPv6 and ARP frames of random sizes up to the MTU, some while the previous epoch still awaits its ack; every
+ * {@value #BURST_EVERY}th epoch sends a burst that runs the plug past its limit (4 MiB). Each epoch:
+ * <ul>
+ *   <li>while it is unacknowledged, none of its frames reaches the wire, and the plug holds exactly what sch_plug's
+ *       rule says it holds (a frame is queued if the backlog plus its length stays within the limit, else dropped
+ *       and counted): the same packets, bytes and drops;</li>
+ *   <li>on release_one exactly its queued frames arrive, in the order sent, unaltered; frames of the next epoch
+ *       stay held; frames dropped at the limit never arrive.</li>
+ * </ul>
+ * Nothing below the limit is lost, and the drops counted are the kernel's, seen through {@link PlugStats} and
+ * through {@code tc -s -j qdisc}. release_indefinite at the end lets everything pass.
  */
 @Tag("uml-guest")
 class OutputCommitTest extends NamespaceTest {
 
-    static final int EPOCHS = Integer.getInteger("netbuf.outputCommit.epochs", 1000);
-    static final long WAIT_MILLIS = 10_000;
+    static final int DEFAULT_EPOCHS = 1000;
+    static final int EPOCHS = Integer.getInteger("netbuf.outputCommit.epochs", DEFAULT_EPOCHS);
+    static final int BURST_EVERY = 100;
+    static final long LIMIT = PlugQdisc.DEFAULT_LIMIT_BYTES;
+    /** Bytes on the wire: the smallest Ethernet frame without FCS, and MTU 1500 plus the Ethernet header. */
+    static final int MIN_FRAME = 60;
+    static final int MAX_FRAME = 1514;
+    static final int[] ETHERTYPES = {0x0800, 0x86DD, 0x0806}; // frames.py cycles them by sequence number
+    static final long WAIT_MILLIS = 20_000;
+
+    Random random = new Random(7);
+    HeldFrames held = new HeldFrames(LIMIT);
+    int seq;
 
     @Test
-    void noFrameOfAnUnacknowledgedEpochReachesTheWire() throws Exception {
-        BufferInstaller installer = new BufferInstaller(netlink, IfbMode.CREATE, PlugQdisc.DEFAULT_LIMIT_BYTES,
-                RedirectFilter.ETH_P_ALL);
+    void noFrameOfAnUnacknowledgedEpochReachesTheWireAndNoneBelowTheLimitIsLost() throws Exception {
+        BufferInstaller installer = new BufferInstaller(netlink, IfbMode.CREATE, LIMIT, RedirectFilter.ETH_P_ALL);
         InstalledBuffer buffer = installer.install(VIF, InterfaceName.of("nbifb7"));
         PlugQdisc plug = buffer.plug();
-        Random random = new Random(7);
         Map<Integer, Integer> releasedByType = new HashMap<>();
-        int seq = 0;
+        long released = 0;
+        int bursts = 0;
+        long started = System.nanoTime();
 
         try (Wire wire = new Wire(ns, "vif7.0", "eth0"); PlugControl control = netlink.openPlugControl(plug)) {
             control.buffer(); // epoch 1 begins
-            List<Integer> early = new ArrayList<>(); // frames of the current epoch sent before its predecessor's ack
             for (int epoch = 1; epoch <= EPOCHS; epoch++) {
-                List<Integer> sent = new ArrayList<>(early);
-                int n = 1 + random.nextInt(5);
-                wire.send(epoch, seq, n, 60 + random.nextInt(1400));
-                for (int i = 0; i < n; i++) {
-                    sent.add(seq++);
-                }
-                awaitBacklog(plug, sent.size());
-                assertThat(wire.drain()).as("epoch %d is not acknowledged: nothing may reach the wire", epoch).isEmpty();
+                // a burst past the limit, alone in the plug or on top of the epoch awaiting its ack
+                boolean burst = epoch % BURST_EVERY == 0;
+                boolean burstEarly = burst && epoch % (2 * BURST_EVERY) == 0;
+                bursts += burst ? 1 : 0;
+                send(wire, epoch, burst && !burstEarly ? burstSizes() : sizes(1 + random.nextInt(5)));
+                expectHeld(wire, plug, epoch, burst && !burstEarly);
 
-                control.buffer(); // checkpoint: epoch closes, the next one begins
-                early = new ArrayList<>();
-                int m = random.nextInt(3);
-                if (m > 0) {
-                    wire.send(epoch + 1, seq, m, 60 + random.nextInt(1400));
-                    for (int i = 0; i < m; i++) {
-                        early.add(seq++);
-                    }
-                }
-                awaitBacklog(plug, sent.size() + early.size());
-                assertThat(wire.drain()).as("epoch %d is not acknowledged: nothing may reach the wire", epoch).isEmpty();
+                control.buffer(); // checkpoint: the epoch closes, the next one begins
+                send(wire, epoch + 1, burstEarly ? burstSizes() : sizes(random.nextInt(3)));
+                expectHeld(wire, plug, epoch, burstEarly);
 
                 control.releaseOne(); // the backup acknowledged the epoch
-                List<Wire.Frame> got = wire.await(sent.size(), WAIT_MILLIS);
+                List<Sent> queued = held.release(epoch);
+                List<Wire.Frame> got = wire.await(queued.size(), WAIT_MILLIS);
                 int e = epoch;
-                assertThat(got).as("epoch %d released: its frames, in order", epoch)
-                        .allSatisfy(f -> assertThat(f.epoch()).isEqualTo(e))
-                        .extracting(Wire.Frame::seq).containsExactlyElementsOf(sent);
-                awaitBacklog(plug, early.size());
+                assertThat(got).as("epoch %d released: its queued frames, in order (plug %s)", epoch, stats(plug))
+                        .allSatisfy(f -> {
+                            assertThat(f.epoch()).isEqualTo(e);
+                            assertThat(f.ethertype()).isEqualTo(ETHERTYPES[f.seq() % 3]);
+                        })
+                        .extracting(Wire.Frame::seq).containsExactlyElementsOf(queued.stream().map(Sent::seq).toList());
+                awaitBacklog(plug);
                 got.forEach(f -> releasedByType.merge(f.ethertype(), 1, Integer::sum));
+                released += got.size();
             }
 
             control.releaseIndefinite(); // the backup is lost: the guest runs on unprotected
-            List<Wire.Frame> rest = wire.await(early.size(), WAIT_MILLIS);
-            assertThat(rest).extracting(Wire.Frame::seq).containsExactlyElementsOf(early);
+            List<Sent> rest = held.release(EPOCHS + 1);
+            assertThat(wire.await(rest.size(), WAIT_MILLIS)).extracting(Wire.Frame::seq)
+                    .containsExactlyElementsOf(rest.stream().map(Sent::seq).toList());
             wire.send(EPOCHS + 2, seq, 9, 200);
+            seq += 9;
             assertThat(wire.await(9, WAIT_MILLIS)).extracting(Wire.Frame::epoch).containsOnly(EPOCHS + 2);
             assertThat(wire.drain()).isEmpty();
+            assertThat(wire.snifferDrops()).as("frames the sniffer itself lost: the wire's record must be whole")
+                    .isZero();
         }
-        System.out.printf("output commit: %d epochs, released IPv4 %d, IPv6 %d, ARP %d frames%n", EPOCHS,
-                releasedByType.get(0x0800), releasedByType.get(0x86DD), releasedByType.get(0x0806));
-        assertThat(releasedByType.keySet()).containsExactlyInAnyOrder(0x0800, 0x86DD, 0x0806);
         PlugStats stats = netlink.plugStats(plug).orElseThrow();
-        assertThat(stats.drops()).isZero();
+        JsonNode tc = ns.qdisc(plug.ifb().name().value(), "plug").orElseThrow();
+        System.out.printf("output commit: %d epochs (%d bursts past the %d-byte limit) in %d s; released %d frames"
+                        + " (IPv4 %d, IPv6 %d, ARP %d), dropped at the limit %d (PlugStats %d, tc %d)%n", EPOCHS,
+                bursts, LIMIT, (System.nanoTime() - started) / 1_000_000_000L, released,
+                releasedByType.get(0x0800), releasedByType.get(0x86DD), releasedByType.get(0x0806), held.drops,
+                stats.drops(), tc.path("drops").asLong());
+        assertThat(releasedByType.keySet()).containsExactlyInAnyOrder(0x0800, 0x86DD, 0x0806);
+        assertThat(bursts == 0 || held.drops > 0).as("the bursts crossed the limit").isTrue();
+        assertThat(stats.drops()).as("drops PlugStats reports").isEqualTo(held.drops);
+        assertThat(tc.path("drops").asLong()).as("drops tc reports: %s", tc).isEqualTo(held.drops);
+        assertThat(stats.sentPackets()).as("everything queued left the plug").isEqualTo(seq - held.drops);
         installer.uninstall(buffer);
         assertThat(ns.linksOfType("ifb")).isEmpty();
     }
 
-    /** The frames sent are all in the plug queue: they reached it and neither passed nor were lost. */
-    private void awaitBacklog(PlugQdisc plug, long packets) {
+    /** {@code count} frame sizes, uniform between the smallest frame and the MTU. */
+    private List<Integer> sizes(int count) {
+        List<Integer> sizes = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            sizes.add(MIN_FRAME + random.nextInt(MAX_FRAME - MIN_FRAME + 1));
+        }
+        return sizes;
+    }
+
+    /** Frames worth more than the plug has room for, by at least one full frame (so at least one is dropped). */
+    private List<Integer> burstSizes() {
+        long over = held.room() + MAX_FRAME + random.nextInt(64 * 1024);
+        List<Integer> sizes = new ArrayList<>();
+        for (long total = 0; total <= over; ) {
+            int size = MIN_FRAME + random.nextInt(MAX_FRAME - MIN_FRAME + 1);
+            sizes.add(size);
+            total += size;
+        }
+        return sizes;
+    }
+
+    private void send(Wire wire, int epoch, List<Integer> sizes) {
+        if (sizes.isEmpty()) {
+            return;
+        }
+        wire.send(epoch, seq, sizes);
+        for (int size : sizes) {
+            held.offer(new Sent(epoch, seq++, size));
+        }
+    }
+
+    /**
+     * Nothing of an unacknowledged epoch is on the wire, and the plug holds what the model holds, with the same
+     * drops; at a burst also as {@code tc -s -j} sees it.
+     */
+    private void expectHeld(Wire wire, PlugQdisc plug, int epoch, boolean burst) {
+        PlugStats stats = awaitBacklog(plug);
+        assertThat(wire.drain()).as("epoch %d is not acknowledged: nothing may reach the wire", epoch).isEmpty();
+        assertThat(stats.backlogBytes()).as("bytes held after epoch %d's frames: %s", epoch, stats)
+                .isEqualTo(held.bytes);
+        assertThat(stats.drops()).as("drops at the limit in epoch %d: %s", epoch, stats).isEqualTo(held.drops);
+        if (burst) {
+            JsonNode tc = ns.qdisc(plug.ifb().name().value(), "plug").orElseThrow();
+            assertThat(tc.path("drops").asLong()).as("drops tc reports in epoch %d: %s", epoch, tc)
+                    .isEqualTo(held.drops);
+            assertThat(tc.path("qlen").asLong()).as("queue tc reports: %s", tc).isEqualTo(held.queue.size());
+        }
+    }
+
+    /** Waits until the plug's queue is as long as the model's (frames in flight settle); returns its counters. */
+    private PlugStats awaitBacklog(PlugQdisc plug) {
+        long packets = held.queue.size();
         long deadline = System.nanoTime() + WAIT_MILLIS * 1_000_000;
         PlugStats stats;
-        while ((stats = netlink.plugStats(plug).orElseThrow()).backlogPackets() != packets) {
-            assertThat(stats.backlogPackets()).as("backlog overshoot: %s", stats).isLessThan(packets);
+        while ((stats = stats(plug)).backlogPackets() != packets) {
+            assertThat(stats.backlogPackets()).as("backlog overshoot: %s, expected %d", stats, packets)
+                    .isLessThan(packets);
             assertThat(System.nanoTime()).as("backlog of %d frames; now %s", packets, stats).isLessThan(deadline);
             Thread.onSpinWait();
+        }
+        return stats;
+    }
+
+    private PlugStats stats(PlugQdisc plug) {
+        return netlink.plugStats(plug).orElseThrow();
+    }
+
+    record Sent(int epoch, int seq, int size) {
+    }
+
+    /** What the plug should hold, by sch_plug's enqueue rule, frame by frame, in order. */
+    static final class HeldFrames {
+        final long limit;
+        final Deque<Sent> queue = new ArrayDeque<>();
+        long bytes;
+        long drops;
+
+        HeldFrames(long limit) {
+            this.limit = limit;
+        }
+
+        long room() {
+            return limit - bytes;
+        }
+
+        /** sch_plug's plug_enqueue: queued if {@code backlog + len <= limit}, else dropped and counted. */
+        void offer(Sent frame) {
+            if (bytes + frame.size() <= limit) {
+                queue.addLast(frame);
+                bytes += frame.size();
+            } else {
+                drops++;
+            }
+        }
+
+        /** The queued frames of epochs up to {@code epoch}, which leave the queue, oldest first. */
+        List<Sent> release(int epoch) {
+            List<Sent> out = new ArrayList<>();
+            while (!queue.isEmpty() && queue.peekFirst().epoch() <= epoch) {
+                Sent f = queue.removeFirst();
+                bytes -= f.size();
+                out.add(f);
+            }
+            return out;
         }
     }
 }

@@ -5,7 +5,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -139,6 +141,60 @@ public final class TestNamespace implements AutoCloseable {
             }
         });
         return out;
+    }
+
+    /**
+     * The whole namespace in three tool runs ({@code ip -j link show}, {@code tc -j qdisc show}, and one
+     * {@code tc -j -batch} of {@code filter show dev VIF ingress} for each of {@code vifs}), for checks over many
+     * buffers at once.
+     */
+    public KernelSnapshot snapshot(List<String> vifs) {
+        Map<String, String> links = new LinkedHashMap<>();
+        parse(Sh.run("ip", "-n", name, "-j", "-d", "link", "show")).forEach(l -> links.put(l.get("ifname").asText(),
+                l.path("linkinfo").path("info_kind").asText("")));
+        List<JsonNode> qdiscs = new ArrayList<>();
+        parse(Sh.run("tc", "-n", name, "-j", "qdisc", "show")).forEach(qdiscs::add);
+        Map<String, List<JsonNode>> filters = new LinkedHashMap<>();
+        List<String> present = vifs.stream().filter(links::containsKey).toList();
+        if (!present.isEmpty()) {
+            StringBuilder cmds = new StringBuilder();
+            present.forEach(v -> cmds.append("filter show dev ").append(v).append(" ingress\n"));
+            String out = batchOutput("tc", cmds.toString());
+            // one JSON array per command, one after the other
+            try (var arrays = JSON.createParser(out)) {
+                for (String vif : present) {
+                    List<JsonNode> withActions = new ArrayList<>();
+                    arrays.nextToken();
+                    JsonNode array = JSON.readTree(arrays);
+                    if (array == null || !array.isArray()) {
+                        throw new IOException("no JSON array for " + vif);
+                    }
+                    array.forEach(f -> {
+                        if (f.path("options").has("actions")) {
+                            withActions.add(f);
+                        }
+                    });
+                    filters.put(vif, withActions);
+                }
+            } catch (IOException | RuntimeException e) {
+                throw new AssertionError("unparseable JSON from tc -batch: " + out, e);
+            }
+        }
+        return new KernelSnapshot(links, qdiscs, filters);
+    }
+
+    private String batchOutput(String tool, String commands) {
+        try {
+            Path file = java.nio.file.Files.createTempFile("nbt-batch", "." + tool);
+            try {
+                java.nio.file.Files.writeString(file, commands);
+                return Sh.run(tool, "-n", name, "-j", "-batch", file.toString());
+            } finally {
+                java.nio.file.Files.deleteIfExists(file);
+            }
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
     }
 
     public long txPackets(String dev) {

@@ -29,7 +29,9 @@ public final class UmlGuestMain {
         Path results = Path.of(args[0]);
         LauncherDiscoveryRequestBuilder request = LauncherDiscoveryRequestBuilder.request()
                 .filters(TagFilter.includeTags("uml-guest"));
-        if (args.length > 1 && !args[1].isBlank()) {
+        if (args.length > 1 && args[1].contains("#")) {
+            request.selectors(DiscoverySelectors.selectMethod(args[1]));
+        } else if (args.length > 1 && !args[1].isBlank()) {
             request.selectors(DiscoverySelectors.selectClass(args[1]));
         } else {
             request.selectors(DiscoverySelectors.selectPackage("io.remus.netbuf"));

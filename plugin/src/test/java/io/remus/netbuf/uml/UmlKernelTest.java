@@ -16,7 +16,10 @@ import org.junit.jupiter.api.TestFactory;
 /**
  * The kernel tests that need sch_plug, run inside user-mode-linux (kernel 6.1) and reported here one by one.
  * A boot failure, a module that does not load, a guest that crashes or finds no tests fails this test with the
- * guest's console tail: it never passes silently. {@code -Dnetbuf.uml.class=FQCN} runs one guest class only.
+ * guest's console tail: it never passes silently. {@code -Dnetbuf.uml.class=FQCN} runs one guest class only
+ * ({@code FQCN#method}: one test method);
+ * {@code -Dnetbuf.uml.timeout-minutes=N} bounds the run (default 12); every other {@code netbuf.*} system property
+ * is passed on to the guest JVM (the sizes of the long tests, e.g. {@code -Dnetbuf.outputCommit.epochs=10000}).
  */
 class UmlKernelTest {
 
@@ -25,11 +28,16 @@ class UmlKernelTest {
         Path work = Path.of("target", "uml", "tests-" + System.currentTimeMillis()).toAbsolutePath();
         Path results = work.resolve("results.json");
         String only = System.getProperty("netbuf.uml.class", "");
+        int timeoutMinutes = Integer.getInteger("netbuf.uml.timeout-minutes", 20);
+        List<String> jvm = new ArrayList<>(List.of("-Xmx600m", "-XX:+UseSerialGC"));
+        System.getProperties().stringPropertyNames().stream().sorted()
+                .filter(p -> p.startsWith("netbuf.") && !p.startsWith("netbuf.uml."))
+                .forEach(p -> jvm.add("-D" + p + "=" + System.getProperty(p)));
         UserModeLinux.Run run = UserModeLinux.runJava(work, UmlGuestMain.class.getName(),
-                List.of(results.toString(), only), List.of("-Xmx600m", "-XX:+UseSerialGC"), Duration.ofMinutes(20));
+                List.of(results.toString(), only), jvm, Duration.ofMinutes(timeoutMinutes));
 
         if (run.timedOut()) {
-            fail("user-mode-linux did not halt within 20 minutes\n" + run.tail());
+            fail("user-mode-linux did not halt within " + timeoutMinutes + " minutes\n" + run.tail());
         }
         if (!run.console().contains("NETBUF_UML_READY")) {
             fail("user-mode-linux did not boot to the test script\n" + run.tail());
