@@ -13,4 +13,24 @@ public record DomainEpochs(String domain, long openEpoch, long awaitingEpoch, lo
     public static DomainEpochs fresh(String domain) {
         return new DomainEpochs(domain, 0, 0, 0, 0, 0, null);
     }
+
+    /** The open epoch closed (now awaiting its ack) and the next one open. */
+    public DomainEpochs begun() {
+        return new DomainEpochs(domain, openEpoch + 1, openEpoch, epochsBegun + 1, epochsCommitted, epochsFailed, null);
+    }
+
+    /** The awaiting epoch acknowledged and released. */
+    public DomainEpochs committed() {
+        return new DomainEpochs(domain, openEpoch, 0, epochsBegun, epochsCommitted + 1, epochsFailed, null);
+    }
+
+    /** A plug change failed: no new epoch until failover or stop. */
+    public DomainEpochs failed(String why) {
+        return new DomainEpochs(domain, openEpoch, awaitingEpoch, epochsBegun, epochsCommitted, epochsFailed + 1, why);
+    }
+
+    /** Nothing held any more (failover, stop): no epoch open or awaiting; the counts stay. */
+    public DomainEpochs settled() {
+        return new DomainEpochs(domain, 0, 0, epochsBegun, epochsCommitted, epochsFailed, null);
+    }
 }

@@ -7,6 +7,9 @@ import java.util.Optional;
 import javax.sql.DataSource;
 import org.springframework.dao.DataAccessException;
 import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.transaction.TransactionException;
+import org.springframework.transaction.support.TransactionTemplate;
 
 /** The per-domain epoch rows of the checkpoint API. */
 public class DomainStore {
@@ -15,9 +18,11 @@ public class DomainStore {
             + " epochs_failed, failure";
 
     private final JdbcClient jdbc;
+    private final TransactionTemplate tx;
 
     public DomainStore(DataSource dataSource) {
         this.jdbc = JdbcClient.create(dataSource);
+        this.tx = new TransactionTemplate(new DataSourceTransactionManager(dataSource));
     }
 
     public Optional<DomainEpochs> find(String domain) {
@@ -40,6 +45,15 @@ public class DomainStore {
             upsert(e);
         } catch (DataAccessException failed) {
             throw NetbufDatabaseException.writing("the epochs of domain " + e.domain(), failed);
+        }
+    }
+
+    /** Writes the rows in one transaction: all of them, or (refused) none. */
+    public void saveAll(List<DomainEpochs> epochs) {
+        try {
+            tx.executeWithoutResult(status -> epochs.forEach(this::upsert));
+        } catch (DataAccessException | TransactionException failed) {
+            throw NetbufDatabaseException.writing("the epochs of " + epochs.size() + " domains", failed);
         }
     }
 

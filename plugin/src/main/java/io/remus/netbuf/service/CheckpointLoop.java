@@ -1,6 +1,9 @@
 package io.remus.netbuf.service;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
@@ -13,13 +16,16 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The built-in Remus checkpoint loop, for domains that ask for it, with a simulated backup: every interval it
- * commits the epoch awaiting an ack (once the simulated ack delay has passed) and begins the next one, so the
- * whole flow runs on one machine. A failure stops the loop for that domain and is kept for the admin to see; the
- * domain's buffers stay as the failure left them until failover or stop.
+ * checkpoints all its domains together ({@link NetbufService#checkpoint}: one batch of plug changes and one
+ * database transaction for all of them), committing each domain's epoch awaiting an ack once the simulated ack
+ * delay has passed and beginning the next one. A domain the simulated backup has not acknowledged yet waits for a
+ * later tick. A failure stops the loop for that domain only and is kept for the admin to see; the domain's buffers
+ * stay as the failure left them until failover or stop.
  */
 public class CheckpointLoop implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(CheckpointLoop.class);
+    private static final long NONE_AWAITING = Long.MIN_VALUE;
 
     /** What the loop is doing for one domain. */
     public record Status(boolean running, long lastEpoch, String lastError) {
@@ -30,10 +36,13 @@ public class CheckpointLoop implements AutoCloseable {
     private final Duration ackDelay;
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r ->
             Thread.ofPlatform().daemon().name("netbuf-checkpoint").unstarted(r));
-    private final Map<String, ScheduledFuture<?>> loops = new ConcurrentHashMap<>();
     private final Map<String, Status> status = new ConcurrentHashMap<>();
-    private final Map<String, Long> awaitingSince = new ConcurrentHashMap<>();
-    private final Map<String, Object> locks = new ConcurrentHashMap<>();
+    /**
+     * The loop's domains, each with the time (System.nanoTime) its awaiting epoch was closed, or NONE_AWAITING.
+     * Guarded by itself.
+     */
+    private final Map<String, Long> begunAt = new HashMap<>();
+    private ScheduledFuture<?> ticks;
 
     public CheckpointLoop(NetbufService service, Duration interval, Duration ackDelay) {
         if (interval.isNegative() || interval.isZero()) {
@@ -46,26 +55,23 @@ public class CheckpointLoop implements AutoCloseable {
 
     /** Starts checkpointing {@code domain} every interval; a second start is a no-op. */
     public void start(String domain) {
-        loops.computeIfAbsent(domain, d -> {
-            status.put(d, new Status(true, 0, null));
-            return timer.scheduleAtFixedRate(() -> tick(d), 0, interval.toNanos(), TimeUnit.NANOSECONDS);
-        });
+        synchronized (begunAt) {
+            if (begunAt.putIfAbsent(domain, NONE_AWAITING) == null) {
+                status.put(domain, new Status(true, 0, null));
+            }
+            if (ticks == null) {
+                ticks = timer.scheduleAtFixedRate(this::tick, 0, interval.toNanos(), TimeUnit.NANOSECONDS);
+            }
+        }
     }
 
     /** Stops checkpointing {@code domain}; returns once no tick for it is running or will run. */
     public void stop(String domain) {
-        synchronized (lock(domain)) {
-            ScheduledFuture<?> loop = loops.remove(domain);
-            if (loop != null) {
-                loop.cancel(false);
+        synchronized (begunAt) { // a tick holds it throughout
+            if (begunAt.remove(domain) != null) {
                 status.computeIfPresent(domain, (d, s) -> new Status(false, s.lastEpoch(), s.lastError()));
             }
-            awaitingSince.remove(domain);
         }
-    }
-
-    private Object lock(String domain) {
-        return locks.computeIfAbsent(domain, d -> new Object());
     }
 
     public Optional<Status> status(String domain) {
@@ -76,41 +82,48 @@ public class CheckpointLoop implements AutoCloseable {
         return interval;
     }
 
-    private void tick(String domain) {
-        synchronized (lock(domain)) {
-            if (loops.containsKey(domain)) {
-                checkpoint(domain);
-            }
-        }
-    }
-
-    private void checkpoint(String domain) {
-        try {
-            long awaiting = service.epochs(domain).awaitingEpoch();
-            if (awaiting != 0) {
-                long since = awaitingSince.getOrDefault(domain, 0L);
-                if (System.nanoTime() - since < ackDelay.toNanos()) {
-                    return; // the simulated backup has not acknowledged yet
+    private void tick() {
+        synchronized (begunAt) {
+            long now = System.nanoTime();
+            List<String> due = new ArrayList<>();
+            begunAt.forEach((domain, at) -> {
+                if (at == NONE_AWAITING || now - at >= ackDelay.toNanos()) {
+                    due.add(domain);
                 }
-                service.commitEpoch(domain, awaiting);
+            });
+            if (due.isEmpty()) {
+                return;
             }
-            long epoch = service.beginEpoch(domain);
-            awaitingSince.put(domain, System.nanoTime());
-            status.put(domain, new Status(true, epoch, null));
-        } catch (RuntimeException e) {
-            log.warn("checkpoint loop for domain {} stopped: {}", domain, e.getMessage());
-            ScheduledFuture<?> loop = loops.remove(domain);
-            if (loop != null) {
-                loop.cancel(false);
+            List<CheckpointResult> results;
+            try {
+                results = service.checkpoint(due);
+            } catch (RuntimeException e) { // the database could not even be read: every domain's tick failed
+                results = due.stream().map(d -> CheckpointResult.failed(d, e)).toList();
             }
-            Status last = status.getOrDefault(domain, new Status(false, 0, null));
-            status.put(domain, new Status(false, last.lastEpoch(), e.getMessage()));
+            long begun = System.nanoTime();
+            for (CheckpointResult r : results) {
+                if (r.succeeded()) {
+                    // the epoch just closed (the one before the new one) awaits the simulated ack; the very first
+                    // begin closes none
+                    begunAt.put(r.domain(), r.begun() > 1 ? begun : NONE_AWAITING);
+                    status.put(r.domain(), new Status(true, r.begun(), null));
+                } else {
+                    log.warn("checkpoint loop for domain {} stopped: {}", r.domain(), r.failure().getMessage());
+                    begunAt.remove(r.domain());
+                    Status last = status.getOrDefault(r.domain(), new Status(false, 0, null));
+                    status.put(r.domain(), new Status(false, last.lastEpoch(), r.failure().getMessage()));
+                }
+            }
         }
     }
 
     @Override
     public void close() {
-        loops.keySet().forEach(this::stop);
+        synchronized (begunAt) {
+            begunAt.keySet().forEach(d ->
+                    status.computeIfPresent(d, (k, s) -> new Status(false, s.lastEpoch(), s.lastError())));
+            begunAt.clear();
+        }
         timer.shutdownNow();
     }
 }

@@ -2,6 +2,7 @@ package io.remus.netbuf.service;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.tuple;
 
 import io.remus.netbuf.autoconfigure.NetbufAutoConfiguration;
 import io.remus.netbuf.events.RemusDomainStarted;
@@ -9,6 +10,7 @@ import io.remus.netbuf.events.RemusDomainStopping;
 import io.remus.netbuf.model.BufferState;
 import io.remus.netbuf.netlink.KernelFixture;
 import io.remus.netbuf.netlink.Sh;
+import io.remus.netbuf.netlink.Wire;
 import io.remus.netbuf.persistence.BufferRecord;
 import io.remus.netbuf.persistence.BufferStore;
 import io.remus.netbuf.persistence.DomainEpochs;
@@ -96,6 +98,73 @@ class UmlNetbufServiceTest {
             service.stop("dom7");
             assertThat(context.getBean(BufferStore.class).holdingVif()).isEmpty();
             kernel.assertNoBufferObjects("vif7.0", "vif7.1");
+        });
+    }
+
+    @Test
+    void oneCheckpointOfManyDomainsCommitsAndBeginsEachAndAFailingDomainFailsAlone() {
+        kernel.ns().addVif("vif8.0", "eth2");
+        kernel.ns().addVif("vif9.0", "eth3");
+        runner.run(context -> {
+            context.publishEvent(new RemusDomainStarted("dom7", List.of("vif7.0", "vif7.1")));
+            context.publishEvent(new RemusDomainStarted("dom8", List.of("vif8.0")));
+            context.publishEvent(new RemusDomainStarted("dom9", List.of("vif9.0")));
+            NetbufService service = context.getBean(NetbufService.class);
+            BufferStore store = context.getBean(BufferStore.class);
+            List<String> all = List.of("dom9", "dom7", "dom8");
+
+            // real frames on dom7's vif7.0 show what the batch did to its plug; the other domains ride along
+            try (Wire wire = new Wire(kernel.ns(), "vif7.0", "eth0")) {
+                assertThat(service.checkpoint(List.of("dom9", "dom7", "nodom", "dom8")))
+                        .extracting(CheckpointResult::domain, CheckpointResult::committed, CheckpointResult::begun)
+                        .containsExactly(tuple("dom7", 0L, 1L), tuple("dom8", 0L, 1L), tuple("dom9", 0L, 1L),
+                                tuple("nodom", 0L, 0L));
+                assertThat(service.checkpoint(List.of("nodom")).getFirst().failure())
+                        .isInstanceOf(DomainNotBufferedException.class);
+                wire.send(1, 0, 12, 300);
+                assertThat(wire.await(1, 1000)).as("epoch 1 is open: held").isEmpty();
+
+                assertThat(service.checkpoint(all)).extracting(CheckpointResult::committed, CheckpointResult::begun)
+                        .containsOnly(tuple(0L, 2L)); // closes epoch 1, which now awaits its ack
+                wire.send(2, 12, 7, 300);
+                assertThat(wire.await(1, 1000)).as("epoch 1 awaits its ack, epoch 2 is open: all held").isEmpty();
+
+                String dom8Ifb = store.holdingVif("dom8").getFirst().ifb();
+                Sh.run("tc", "-n", kernel.ns().name, "qdisc", "del", "dev", dom8Ifb, "root");
+                List<CheckpointResult> third = service.checkpoint(all);
+                assertThat(third).filteredOn(CheckpointResult::succeeded)
+                        .extracting(CheckpointResult::domain, CheckpointResult::committed, CheckpointResult::begun)
+                        .containsExactly(tuple("dom7", 1L, 3L), tuple("dom9", 1L, 3L));
+                assertThat(third.get(1).failure()).isInstanceOf(EpochFailedException.class)
+                        .hasMessageContaining("domain dom8: commit epoch 1 failed on vif vif8.0");
+                assertThat(wire.await(12, 20_000)).as("epoch 1's frames, in order, once it was committed")
+                        .extracting(Wire.Frame::epoch, Wire.Frame::seq)
+                        .containsExactlyElementsOf(java.util.stream.IntStream.range(0, 12)
+                                .mapToObj(i -> tuple(1, i)).toList());
+                assertThat(wire.await(1, 1000)).as("epoch 2 still held").isEmpty();
+
+                List<CheckpointResult> fourth = service.checkpoint(all);
+                assertThat(fourth.get(1).failure()).isInstanceOf(EpochRefusedException.class)
+                        .hasMessageContaining("had a failed epoch");
+                assertThat(fourth).filteredOn(CheckpointResult::succeeded).extracting(CheckpointResult::begun)
+                        .containsExactly(4L, 4L);
+                assertThat(wire.await(7, 20_000)).extracting(Wire.Frame::seq)
+                        .containsExactly(12, 13, 14, 15, 16, 17, 18);
+                assertThat(wire.snifferDrops()).isZero();
+            }
+            assertThat(service.epochs("dom7")).isEqualTo(new DomainEpochs("dom7", 4, 3, 4, 2, 0, null));
+            assertThat(service.epochs("dom9")).isEqualTo(new DomainEpochs("dom9", 4, 3, 4, 2, 0, null));
+            DomainEpochs dom8 = service.epochs("dom8");
+            assertThat(dom8.epochsFailed()).isEqualTo(1);
+            assertThat(dom8.awaitingEpoch()).as("its commit failed: epoch 1 still awaits").isEqualTo(1);
+            assertThat(store.journal(store.holdingVif("dom8").getFirst().id()))
+                    .anySatisfy(j -> assertThat(j.step()).isEqualTo("EPOCH_COMMIT"));
+
+            for (String d : all) {
+                context.publishEvent(new RemusDomainStopping(d));
+            }
+            assertThat(store.holdingVif()).isEmpty();
+            kernel.assertNoBufferObjects("vif7.0", "vif7.1", "vif8.0", "vif9.0");
         });
     }
 
