@@ -18,7 +18,7 @@ import org.junit.jupiter.api.TestFactory;
  * A boot failure, a module that does not load, a guest that crashes or finds no tests fails this test with the
  * guest's console tail: it never passes silently. {@code -Dnetbuf.uml.class=FQCN} runs one guest class only
  * ({@code FQCN#method}: one test method);
- * {@code -Dnetbuf.uml.timeout-minutes=N} bounds the run (default 12); every other {@code netbuf.*} system property
+ * {@code -Dnetbuf.uml.timeout-minutes=N} bounds the run (default 20); every other {@code netbuf.*} system property
  * is passed on to the guest JVM (the sizes of the long tests, e.g. {@code -Dnetbuf.outputCommit.epochs=10000}).
  */
 class UmlKernelTest {
@@ -29,7 +29,12 @@ class UmlKernelTest {
         Path results = work.resolve("results.json");
         String only = System.getProperty("netbuf.uml.class", "");
         int timeoutMinutes = Integer.getInteger("netbuf.uml.timeout-minutes", 20);
-        List<String> jvm = new ArrayList<>(List.of("-Xmx600m", "-XX:+UseSerialGC"));
+        // The whole heap is touched at the start, while the guest's memory is unfragmented: UML maps each guest page
+        // into the host process on its own, and a heap that grows page by page over a long run (the crash matrix's
+        // long form) ends up in more host mappings than vm.max_map_count (65530) allows; UML then kills the JVM
+        // ("UML ran out of memory on the host side").
+        List<String> jvm = new ArrayList<>(List.of("-Xms600m", "-Xmx600m", "-XX:+AlwaysPreTouch",
+                "-XX:+UseSerialGC"));
         System.getProperties().stringPropertyNames().stream().sorted()
                 .filter(p -> p.startsWith("netbuf.") && !p.startsWith("netbuf.uml."))
                 .forEach(p -> jvm.add("-D" + p + "=" + System.getProperty(p)));
