@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonMappingException;
 import io.remus.netbuf.lifecycle.NetbufException;
 import io.remus.netbuf.netlink.NetlinkException;
 import io.remus.netbuf.persistence.ClaimRefusedException;
+import io.remus.netbuf.persistence.NetbufDatabaseException;
 import io.remus.netbuf.server.domain.DomainConflictException;
 import io.remus.netbuf.server.domain.DomainNotFoundException;
 import io.remus.netbuf.server.domain.DomainStepException;
@@ -94,6 +95,13 @@ public class ApiExceptionHandler extends ResponseEntityExceptionHandler {
         ProblemDetail p = kernelProblem("Domain step failed", e.getMessage() + suppressed(e.getCause()), e);
         p.setProperty("step", e.step());
         return p;
+    }
+
+    /** 503: the netbuf database refused a record; the detail says what it means for the kernel, and the fix. */
+    @ExceptionHandler(NetbufDatabaseException.class)
+    ProblemDetail databaseRefused(NetbufDatabaseException e) {
+        log.warn("Database refused a record: {}", e.getMessage());
+        return problem(HttpStatus.SERVICE_UNAVAILABLE, "Database refused the record", e.getMessage());
     }
 
     @ExceptionHandler({NetbufException.class, NetlinkException.class})
