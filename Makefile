@@ -36,7 +36,8 @@ run: deps-run jdk
 	src/uml/run-server.sh -jar src/target/netbuf-server.jar
 
 # The bench JVM, the C baseline and user-mode-linux run pinned to one CPU (the idlest at the start), so no
-# candidate gains from the other core. Writes plugin/target/bench/results.txt and rewrites README's results table
+# candidate gains from the other core; the epoch bench then runs again in a UML on every CPU, where its one-by-one
+# target is taken (README, Benchmarks). Writes plugin/target/bench/results.txt and rewrites README's results table
 # from it, then fails if a target was missed. Sizes: make bench BENCH_ARGS="-Dbench.scale=2"; some benches only:
 # BENCH_ARGS=-Dbench.only=host,recovery,checkpoint,epoch,install,memory
 bench: deps-bench jdk

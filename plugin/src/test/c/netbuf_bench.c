@@ -11,6 +11,7 @@
  *   batch PREFIX N OPS       one epoch on N plug qdiscs (on ifbs PREFIX0..PREFIX<N-1>): buffer on all in one
  *                            sendmsg, then release_one on all in one sendmsg, as LibNl.plugBatch does (only the
  *                            last message asks for an ack)
+ *   onebyone PREFIX N OPS    the same epoch one plug at a time, one round trip each, as PlugControl does
  *   install VIF IFB OPS      a whole buffer installed on VIF (ifb IFB created) and uninstalled again, as
  *                            BufferInstaller.install and uninstall do it: see bench_install
  *   syscall OPS              getppid(), the cheapest system call
@@ -200,25 +201,26 @@ static int plug_batch(struct nl_sock *sk, struct rtnl_qdisc **q, int n, int acti
 	}
 }
 
+static char *batch_buf;
+
 /*
- * The plug objects and the message buffer are made by the first batch command and kept, as the Java side keeps its
- * PlugControls and its socket's batch buffer: a fresh 128 KiB buffer each round would be fresh pages (malloc maps
- * that size anew), and each first touch of a page is a page fault, which costs tens of microseconds in UML.
+ * The plug objects and the message buffer are made by the first batch or one-by-one command and kept, as the Java
+ * side keeps its PlugControls and its socket's batch buffer: a fresh 128 KiB buffer each round would be fresh pages
+ * (malloc maps that size anew), and each first touch of a page is a page fault, which costs tens of microseconds in
+ * UML.
  */
-static long long bench_batch(struct nl_sock *sk, const char *prefix, int n, long ops)
+static struct rtnl_qdisc **kept_plugs(struct nl_sock *sk, const char *prefix, int n)
 {
-	static unsigned int seq = BATCH_SEQ;
 	static char kept_prefix[64];
 	static int kept_n;
 	static struct rtnl_qdisc **q;
-	static char *buf;
 	if (q == NULL || kept_n != n || strcmp(kept_prefix, prefix) != 0) {
 		for (int i = 0; q != NULL && i < kept_n; i++)
 			rtnl_qdisc_put(q[i]);
 		free(q);
-		free(buf);
+		free(batch_buf);
 		q = calloc(n, sizeof(*q));
-		buf = malloc((size_t) n * 128);
+		batch_buf = malloc((size_t) n * 128);
 		for (int i = 0; i < n; i++) {
 			char name[IFNAMSIZ];
 			snprintf(name, sizeof(name), "%.8s%d", prefix, i);
@@ -230,15 +232,41 @@ static long long bench_batch(struct nl_sock *sk, const char *prefix, int n, long
 		int bytes = n * 256 > 262144 ? n * 256 : 262144;
 		nl_socket_set_buffer_size(sk, bytes, bytes);
 	}
+	return q;
+}
+
+static long long bench_batch(struct nl_sock *sk, const char *prefix, int n, long ops)
+{
+	static unsigned int seq = BATCH_SEQ;
+	struct rtnl_qdisc **q = kept_plugs(sk, prefix, n);
 	long long t0 = now_ns();
 	for (long i = 0; i < ops; i++) {
-		if (plug_batch(sk, q, n, 0, buf, seq) || plug_batch(sk, q, n, 1, buf, seq + n)) {
+		if (plug_batch(sk, q, n, 0, batch_buf, seq) || plug_batch(sk, q, n, 1, batch_buf, seq + n)) {
 			printf("error: a batch had failures\n");
 			exit(1);
 		}
 		seq += 2 * n;
 	}
 	sched_yield(); /* as PlugRound in the bench: the TX softirq release_one scheduled runs inside the round */
+	return now_ns() - t0;
+}
+
+/* The same epoch one plug at a time, one round trip each (rtnl_qdisc_add waits for its ack), as PlugControl does. */
+static long long bench_one_by_one(struct nl_sock *sk, const char *prefix, int n, long ops)
+{
+	struct rtnl_qdisc **q = kept_plugs(sk, prefix, n);
+	long long t0 = now_ns();
+	for (long i = 0; i < ops; i++) {
+		for (int j = 0; j < n; j++) {
+			check(rtnl_qdisc_plug_buffer(q[j]), "plug_buffer");
+			check(rtnl_qdisc_add(sk, q[j], 0), "buffer");
+		}
+		for (int j = 0; j < n; j++) {
+			check(rtnl_qdisc_plug_release_one(q[j]), "plug_release_one");
+			check(rtnl_qdisc_add(sk, q[j], 0), "release_one");
+		}
+	}
+	sched_yield();
 	return now_ns() - t0;
 }
 
@@ -378,6 +406,8 @@ int main(int argc, char **argv)
 			t = bench_ingress(sk, a, ops);
 		else if (sscanf(line, "batch %63s %ld %ld", a, &n, &ops) == 3)
 			t = bench_batch(sk, a, (int) n, ops);
+		else if (sscanf(line, "onebyone %63s %ld %ld", a, &n, &ops) == 3)
+			t = bench_one_by_one(sk, a, (int) n, ops);
 		else if (sscanf(line, "install %63s %63s %ld", a, b, &ops) == 3)
 			t = bench_install(sk, a, b, ops);
 		else if (sscanf(line, "syscall %ld", &ops) == 1)

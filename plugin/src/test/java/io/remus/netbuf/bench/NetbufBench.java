@@ -69,8 +69,35 @@ public final class NetbufBench {
         for (String line : Files.readAllLines(out)) {
             report.verdict(line, !line.contains("MISSED"));
         }
+        if (selected("epoch")) {
+            epochUnpinned(sizes, work, cBench, report);
+        }
         report.add("# load average at the end " + Bench.load());
         return report;
+    }
+
+    /**
+     * The epoch bench again in a UML of its own on every CPU (see {@link UserModeLinux.Cpus}): there a round trip
+     * is a cross-CPU wake-up, and one plug at a time pays it 2,048 times an epoch.
+     */
+    private static void epochUnpinned(Bench.Sizes sizes, Path work, Path cBench, Bench.Report report)
+            throws Exception {
+        Path out = work.resolve("uml-unpinned-results.txt");
+        Files.deleteIfExists(out);
+        List<String> options = new java.util.ArrayList<>(guestJvmOptions(sizes));
+        options.removeIf(o -> o.startsWith("-Dbench.only="));
+        options.add("-Dbench.only=epoch");
+        options.add("-D" + CheckpointBench.UNPINNED + "=true");
+        UserModeLinux.Run run = UserModeLinux.runJava(work.resolve("uml-unpinned"), NetbufBench.class.getName(),
+                List.of("uml-guest", cBench.toString(), out.toString()), options, Duration.ofMinutes(20),
+                UserModeLinux.Cpus.ALL);
+        if (run.guestExit() != 0 || !Files.exists(out)) {
+            throw new IllegalStateException("the unpinned UML part of the bench failed (exit " + run.guestExit()
+                    + ")\n" + run.tail());
+        }
+        for (String line : Files.readAllLines(out)) {
+            report.verdict(line, !line.contains("MISSED"));
+        }
     }
 
     /** The guest JVM: as the server would run (serial GC on one CPU), with the bench's sizes passed on. */

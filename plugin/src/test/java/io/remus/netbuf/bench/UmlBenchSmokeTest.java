@@ -20,7 +20,7 @@ class UmlBenchSmokeTest {
         NetbufBench.guest(Bench.Sizes.forSmokeTest(), CBaseline.compile(work), report);
         assertThat(String.join("\n", report.lines))
                 .contains("one checkpoint", "FFM/C = ", "tc exec/FFM = ", "bytes/op")
-                .contains("one epoch", "FFM batch/C batch = ", "one by one/FFM batch = ")
+                .contains("one epoch", "FFM batch/C batch = ", "one by one/FFM batch = ", "C one by one/C batch = ")
                 .contains("installed + uninstalled")
                 .contains("live heap after a full GC", "allocated per checkpoint on the hot path");
     }

@@ -70,12 +70,4 @@ class PlugBatchTest extends NamespaceTest {
         controls.getFirst().releaseIndefinite();
         installer.uninstall(buffer);
     }
-
-    private void awaitBacklog(PlugQdisc plug, long packets) {
-        long deadline = System.nanoTime() + 10_000_000_000L;
-        while (netlink.plugStats(plug).orElseThrow().backlogPackets() != packets) {
-            assertThat(System.nanoTime()).as("backlog of %d frames", packets).isLessThan(deadline);
-            Thread.onSpinWait();
-        }
-    }
 }

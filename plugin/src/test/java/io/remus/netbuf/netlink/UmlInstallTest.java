@@ -86,14 +86,4 @@ class UmlInstallTest extends NamespaceTest {
         assertThat(ns.linksOfType("ifb")).containsExactlyInAnyOrder("ifb0", "ifb1");
         assertThat(ns.qdisc("ifb1", "plug")).isEmpty();
     }
-
-    private void awaitBacklog(PlugQdisc plug, long packets) {
-        long deadline = System.nanoTime() + 5_000_000_000L;
-        PlugStats stats;
-        while ((stats = netlink.plugStats(plug).orElseThrow()).backlogPackets() != packets) {
-            assertThat(System.nanoTime()).as("backlog of %d frames; now %s; %s", packets, stats,
-                    ns.qdiscs(plug.ifb().name().value())).isLessThan(deadline);
-            Thread.onSpinWait();
-        }
-    }
 }

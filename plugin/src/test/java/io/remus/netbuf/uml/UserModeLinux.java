@@ -84,6 +84,25 @@ public final class UserModeLinux {
      */
     public static Run runJava(Path workDir, String mainClass, List<String> args, List<String> jvmOptions,
                               Duration timeout) throws IOException, InterruptedException {
+        return runJava(workDir, mainClass, args, jvmOptions, timeout, Cpus.ONE_IDLE);
+    }
+
+    /** Where the UML processes may run. */
+    public enum Cpus {
+        /**
+         * Pinned to the idlest CPU this process may use. UML runs its kernel and each guest process as separate
+         * host processes that hand the CPU to each other on every system call; on one CPU the hand-off is a plain
+         * switch, instead of a cross-CPU wake-up that makes a netlink round trip swing between ~30 and ~230 us
+         * from one moment to the next. The default.
+         */
+        ONE_IDLE,
+        /** On every online CPU, even if this process is pinned: the hand-offs are cross-CPU wake-ups. */
+        ALL
+    }
+
+    /** As {@link #runJava(Path, String, List, List, Duration)}, with the UML processes on {@code cpus}. */
+    public static Run runJava(Path workDir, String mainClass, List<String> args, List<String> jvmOptions,
+                              Duration timeout, Cpus cpus) throws IOException, InterruptedException {
         Path modules = requireInstalled();
         Files.createDirectories(workDir);
         Path init = workDir.resolve("init.sh");
@@ -130,11 +149,11 @@ public final class UserModeLinux {
         Files.writeString(init, script);
         init.toFile().setExecutable(true);
 
-        // UML runs its kernel and each guest process as separate host processes that hand the CPU to each other
-        // on every system call; pinned to one host CPU the hand-off is a plain switch, instead of a cross-CPU
-        // wake-up that makes a netlink round trip swing between ~30 and ~230 us from one moment to the next.
-        Process uml = new ProcessBuilder("taskset", "-c", String.valueOf(hostCpu()), KERNEL.toString(), "mem=1500M", "root=/dev/root", "rootfstype=hostfs",
-                "rootflags=/", "rw", "init=" + init, "con=null", "con0=fd:0,fd:1")
+        List<String> command = new ArrayList<>(List.of("taskset", "-c", cpus == Cpus.ONE_IDLE
+                ? String.valueOf(hostCpu()) : Files.readString(Path.of("/sys/devices/system/cpu/online")).strip()));
+        command.addAll(List.of(KERNEL.toString(), "mem=1500M", "root=/dev/root", "rootfstype=hostfs", "rootflags=/",
+                "rw", "init=" + init, "con=null", "con0=fd:0,fd:1"));
+        Process uml = new ProcessBuilder(command)
                 .redirectInput(new File("/dev/null"))
                 .redirectOutput(console.toFile())
                 .redirectErrorStream(true)
