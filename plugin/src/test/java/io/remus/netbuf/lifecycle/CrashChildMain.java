@@ -23,16 +23,20 @@ import org.h2.jdbcx.JdbcDataSource;
  * The process the crash matrix kills: installs a buffer (and, in mode {@code install-then-teardown}, tears it down)
  * on each of its vifs in a test namespace, one thread per vif, all at once, with the fault-injection point of
  * {@code -Dnetbuf.test.crash-at=...}: each thread that reaches it prints {@code NETBUF_CRASH_POINT <point>} and
- * waits there for SIGKILL, so one kill stops every buffer at the same point. If all get through, it prints
- * {@code NETBUF_CHILD_DONE <states>}; if one fails, {@code NETBUF_CHILD_FAILED <message>} (exit 1).
+ * waits there for SIGKILL, so one kill stops every buffer at the same point. In mode {@code recover} it runs the
+ * plugin's start-up recovery instead, on one thread, which stops at the point in the first buffer it undoes. If all
+ * get through, it prints {@code NETBUF_CHILD_DONE <states>}; if one fails, {@code NETBUF_CHILD_FAILED <message>}
+ * (exit 1).
  *
  * <p>Arguments: H2 JDBC URL, namespace file ({@code /run/netns/NAME}), vifs (comma-separated), mode
- * ({@code install} or {@code install-then-teardown}).
+ * ({@code install}, {@code install-then-teardown} or {@code recover}).
  */
 public final class CrashChildMain {
 
     public static final String INSTALL = "install";
     public static final String INSTALL_THEN_TEARDOWN = "install-then-teardown";
+    /** Recovery of what an earlier child left, as the plugin runs it at start (the vifs argument is not used). */
+    public static final String RECOVER = "recover";
     /** What the child prints when it got through its mode without meeting the crash point. */
     public static final String DONE_MARKER = "NETBUF_CHILD_DONE ";
     /** What the child prints when its mode failed. */
@@ -57,14 +61,15 @@ public final class CrashChildMain {
 
     public static void main(String[] args) {
         if (args.length != 4) {
-            System.err.println("usage: CrashChildMain JDBC_URL NETNS_FILE VIF[,VIF...] install|install-then-teardown");
+            System.err.println("usage: CrashChildMain JDBC_URL NETNS_FILE VIF[,VIF...]"
+                    + " install|install-then-teardown|recover");
             System.exit(2);
         }
         String url = args[0];
         Path namespace = Path.of(args[1]);
         List<InterfaceName> vifs = Stream.of(args[2].split(",")).map(InterfaceName::of).toList();
         String mode = args[3];
-        if (!mode.equals(INSTALL) && !mode.equals(INSTALL_THEN_TEARDOWN)) {
+        if (!mode.equals(INSTALL) && !mode.equals(INSTALL_THEN_TEARDOWN) && !mode.equals(RECOVER)) {
             System.err.println("unknown mode " + mode);
             System.exit(2);
         }
@@ -78,6 +83,13 @@ public final class CrashChildMain {
             BufferStore store = new BufferStore(ds);
             BufferLifecycle lifecycle = new BufferLifecycle(store, new BufferInstaller(netlink),
                     NetbufSettings.defaults(), FaultInjection.fromSystemProperty());
+            if (mode.equals(RECOVER)) {
+                BufferRecovery.Report report = new BufferRecovery(lifecycle, new BufferInstaller(netlink)).recover();
+                System.out.println(DONE_MARKER + report.lines());
+                System.out.flush();
+                held.close();
+                System.exit(0);
+            }
             List<Future<BufferRecord>> buffers = new ArrayList<>();
             try (ExecutorService threads = Executors.newThreadPerTaskExecutor(Thread.ofPlatform().factory())) {
                 for (InterfaceName vif : vifs) {

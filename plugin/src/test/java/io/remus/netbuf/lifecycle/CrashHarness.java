@@ -55,6 +55,7 @@ final class CrashHarness {
     static final int REPEATS = Integer.getInteger("netbuf.crash.repeats", 1);
     static final String INSTALL = CrashChildMain.INSTALL;
     static final String INSTALL_THEN_TEARDOWN = CrashChildMain.INSTALL_THEN_TEARDOWN;
+    static final String RECOVER = CrashChildMain.RECOVER;
     static final String DONE_MARKER = CrashChildMain.DONE_MARKER;
     static final String FAILED_MARKER = CrashChildMain.FAILED_MARKER;
 
@@ -214,7 +215,8 @@ final class CrashHarness {
         cmd.add(crash.mode());
         try {
             return new Child(new ProcessBuilder(cmd).redirectErrorStream(true)
-                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start(), vifs.size());
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start(),
+                    crash.mode().equals(RECOVER) ? 1 : vifs.size()); // recovery undoes one buffer at a time
         } catch (IOException e) {
             throw new AssertionError("cannot start the child JVM: " + cmd, e);
         }
@@ -252,6 +254,15 @@ final class CrashHarness {
      * for leftovers, then check that every vif takes a new buffer.
      */
     static void run(CrashPoint crash, int repetition, Options options) throws Exception {
+        run(crash, null, repetition, options);
+    }
+
+    /**
+     * As {@link #run(CrashPoint, int, Options)}, and then, when {@code recoveryPoint} is set
+     * ({@code after-kernel:REDIRECT_DELETE}), a first recovery in another child JVM is killed at that point of its
+     * first undo before this process recovers: a crash during recovery is rolled back by the next one.
+     */
+    static void run(CrashPoint crash, String recoveryPoint, int repetition, Options options) throws Exception {
         String url = h2Url(options.dbDir(), "crash-" + crash.point().replace(':', '-'));
         List<String> vifs = java.util.stream.IntStream.range(0, options.buffers()).mapToObj(i -> "vif7." + i).toList();
         long t0 = System.nanoTime();
@@ -289,6 +300,22 @@ final class CrashHarness {
             java.util.Map<Long, Integer> journalBefore = new java.util.HashMap<>();
             before.forEach(b -> journalBefore.put(b.id(), store.journal(b.id()).size()));
 
+            CrashPoint inRecovery = recoveryPoint == null ? null : new CrashPoint(RECOVER, recoveryPoint);
+            Long hitInRecovery = null;
+            if (inRecovery != null) {
+                held.close(); // the child opens the file now: embedded H2 is one process at a time
+                held = null;
+                try (Child child = startChild(url, ns.file(), vifs, inRecovery, options)) {
+                    awaitCrashPointAndKill(child, inRecovery, 1, options.markerTimeout());
+                }
+                held = db.getConnection();
+                List<BufferRecord> stopped = store.all().stream()
+                        .filter(b -> b.pendingStep() == inRecovery.step()).toList();
+                assertThat(stopped).as("the recovery killed at %s left that step's intent on one buffer", inRecovery)
+                        .hasSize(1);
+                hitInRecovery = stopped.getFirst().id();
+            }
+
             BufferRecovery.Report report;
             try (Netlink netlink = Netlink.openInNamespace(ns.file())) {
                 BufferLifecycle lifecycle = new BufferLifecycle(store, new BufferInstaller(netlink),
@@ -296,7 +323,8 @@ final class CrashHarness {
                 report = new BufferRecovery(lifecycle, new BufferInstaller(netlink)).recover();
             }
             marks[2] = System.nanoTime();
-            String context = crash + " #" + repetition + ": recovery said " + report.lines();
+            String context = crash + (inRecovery == null ? "" : ", then " + inRecovery) + " #" + repetition
+                    + ": recovery said " + report.lines();
 
             ns.snapshot(vifs).assertNoBufferObjects(vifs, context);
             assertThat(ns.linksOfType("veth")).as("the vifs are still there: %s", context).containsAll(vifs);
@@ -318,6 +346,14 @@ final class CrashHarness {
                             assertThat(e.outcome()).isEqualTo(Outcome.INTERRUPTED);
                             assertThat(e.step()).isEqualTo(crash.step().name());
                         });
+                if (Long.valueOf(b.id()).equals(hitInRecovery)) {
+                    assertThat(byRecovery).as("the step the first recovery was killed in, journaled as interrupted"
+                                    + " by the second: %s", about)
+                            .anySatisfy(e -> {
+                                assertThat(e.outcome()).isEqualTo(Outcome.INTERRUPTED);
+                                assertThat(e.step()).isEqualTo(inRecovery.step().name());
+                            });
+                }
             }
             assertThat(report.failed()).as("recovery failures: %s", context).isEqualTo(failed);
             assertThat(report.rolledBack()).as("interrupted buffers rolled back: %s", context)
@@ -329,7 +365,8 @@ final class CrashHarness {
             reinstall(kernel, store, vifs, options.pluggable(), context);
             marks[3] = System.nanoTime();
             System.out.printf("crash matrix %s #%d, %d buffers: recovered to %s; setup %d ms, child to the point and"
-                            + " killed %d ms, reopen + recovery %d ms, checks + new installs %d ms%n", crash,
+                            + " killed %d ms, reopen + recovery %d ms, checks + new installs %d ms%n",
+                    inRecovery == null ? crash : crash + ", then " + inRecovery,
                     repetition, vifs.size(), after.stream().map(BufferRecord::state).distinct().toList(),
                     (marks[0] - t0) / 1_000_000, (marks[1] - marks[0]) / 1_000_000, (marks[2] - marks[1]) / 1_000_000,
                     (marks[3] - marks[2]) / 1_000_000);

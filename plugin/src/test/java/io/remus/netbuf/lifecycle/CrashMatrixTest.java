@@ -15,7 +15,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * process on the same H2 file recovers. Afterwards no ifb, ingress qdisc, filter or plug qdisc is left in the
  * namespace, every buffer row rests with no claims, recovery journaled the interrupted step, and each vif takes a
  * new install (which fails cleanly at the plug step here). The plug steps themselves are in
- * {@link UmlCrashMatrixTest}. Each point once; {@code -Dnetbuf.crash.repeats=20} kills 20 children at each.
+ * {@link UmlCrashMatrixTest}. Then recovery itself killed at each of its undo steps. Each point once;
+ * {@code -Dnetbuf.crash.repeats=20} kills 20 children at each.
  */
 class CrashMatrixTest {
 
@@ -35,5 +36,24 @@ class CrashMatrixTest {
     @MethodSource("points")
     void killedAtTheCrashPointThenRecoveredLeavesNothing(String point, int repetition) throws Exception {
         CrashHarness.run(CrashHarness.CrashPoint.parse(point), repetition, HOST);
+    }
+
+    /** Recovery's own steps on the host: each undo of a crashed install, after its intent and after the kernel. */
+    static Stream<Arguments> recoveryPoints() {
+        return CrashHarness.matrix(
+                "after-intent:REDIRECT_DELETE", "after-kernel:REDIRECT_DELETE",
+                "after-intent:INGRESS_DELETE", "after-kernel:INGRESS_DELETE",
+                "after-intent:IFB_RELEASE", "after-kernel:IFB_RELEASE");
+    }
+
+    /**
+     * A crash during recovery: the children killed after the kernel step of REDIRECT_ADD (every host install step
+     * done), then a first recovery in another child killed at the point in its first undo; the next recovery
+     * leaves nothing, as above.
+     */
+    @ParameterizedTest(name = "[{index}] recovery killed {0} #{1}")
+    @MethodSource("recoveryPoints")
+    void aRecoveryKilledAtTheCrashPointIsRolledBackByTheNext(String recoveryPoint, int repetition) throws Exception {
+        CrashHarness.run(CrashHarness.CrashPoint.parse("after-kernel:REDIRECT_ADD"), recoveryPoint, repetition, HOST);
     }
 }

@@ -15,7 +15,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * install, and, for installs followed by teardowns, right after the intent and right after the kernel step of every
  * teardown step; a new process on the same H2 file recovers. Afterwards nothing of any buffer is left in the
  * namespace, every buffer row rests with no claims, recovery journaled the interrupted step, and a new install on
- * each vif reaches PLUGGED and tears down. Each point once; {@code -Dnetbuf.crash.repeats=20} kills 20 children at
+ * each vif reaches PLUGGED and tears down. Then recovery killed at its plug step. Each point once; {@code -Dnetbuf.crash.repeats=20} kills 20 children at
  * each.
  */
 @Tag("uml-guest")
@@ -46,5 +46,20 @@ class UmlCrashMatrixTest {
     @MethodSource("points")
     void killedAtTheCrashPointThenRecoveredLeavesNothing(String point, int repetition) throws Exception {
         CrashHarness.run(CrashHarness.CrashPoint.parse(point), repetition, UML);
+    }
+
+    /** Recovery's plug step (the others are in {@link CrashMatrixTest}), after its intent and after the kernel. */
+    static Stream<Arguments> recoveryPoints() {
+        return CrashHarness.matrix("after-intent:PLUG_DELETE", "after-kernel:PLUG_DELETE");
+    }
+
+    /**
+     * A crash during recovery: the children killed after the kernel step of PLUG_ADD, then a first recovery killed
+     * at the point of its first undo; the next recovery leaves nothing.
+     */
+    @ParameterizedTest(name = "[{index}] recovery killed {0} #{1}")
+    @MethodSource("recoveryPoints")
+    void aRecoveryKilledAtTheCrashPointIsRolledBackByTheNext(String recoveryPoint, int repetition) throws Exception {
+        CrashHarness.run(CrashHarness.CrashPoint.parse("after-kernel:PLUG_ADD"), recoveryPoint, repetition, UML);
     }
 }
