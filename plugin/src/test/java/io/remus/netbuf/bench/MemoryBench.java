@@ -119,8 +119,8 @@ final class MemoryBench {
                             + " checkpoint (begin + commit, with the database bookkeeping) it allocated %.0f KiB",
                     checkpoints / window / domains, 10.0, checkpoints == 0 ? 0 : bytes / 1024.0 / checkpoints));
             report.add(String.format("  the counters of every buffer for a listing (GET /api/netbuf/buffers): one dump"
-                            + " for all %.0f ms, a dump per buffer %.0f ms: %s", listing.candidatePerOp() / 1e6,
-                    listing.baselinePerOp() / 1e6, listing.times()));
+                            + " for all %.1f ms, a dump per buffer %.1f ms: %s", listing.baselinePerOp() / 1e6,
+                    listing.candidatePerOp() / 1e6, listing.times()));
         }
     }
 
