@@ -3,7 +3,10 @@ package io.remus.netbuf.netlink;
 import io.remus.netbuf.netlink.Nle.Step;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -299,11 +302,30 @@ public final class Netlink implements AutoCloseable {
 
     /** {@code tc -s qdisc show dev IFB}: the plug qdisc's counters, or empty when the ifb has no such plug qdisc. */
     public synchronized Optional<PlugStats> plugStats(PlugQdisc plug) {
-        return qdiscRows().stream()
-                .filter(r -> r.ifindex() == plug.ifb().index() && r.parent() == TcHandle.ROOT.value()
-                        && r.handle() == plug.handle().value() && PlugQdisc.KIND.equals(r.kind()))
-                .findFirst()
-                .map(r -> new PlugStats(r.bytes(), r.packets(), r.backlogBytes(), r.backlogPackets(), r.drops()));
+        return Optional.ofNullable(plugStats(List.of(plug)).get(plug));
+    }
+
+    /**
+     * {@code tc -s qdisc show}, for many plugs: the counters of each of {@code plugs} that exists, from one dump (a
+     * listing of every buffer costs one dump, not one per buffer).
+     */
+    public synchronized Map<PlugQdisc, PlugStats> plugStats(Collection<PlugQdisc> plugs) {
+        Map<Long, PlugQdisc> byKey = new HashMap<>();
+        for (PlugQdisc plug : plugs) {
+            byKey.put(plugKey(plug.ifb().index(), plug.handle().value()), plug);
+        }
+        Map<PlugQdisc, PlugStats> stats = new HashMap<>();
+        for (LibNl.QdiscRow r : qdiscRows()) {
+            PlugQdisc plug = byKey.get(plugKey(r.ifindex(), r.handle()));
+            if (plug != null && r.parent() == TcHandle.ROOT.value() && PlugQdisc.KIND.equals(r.kind())) {
+                stats.put(plug, new PlugStats(r.bytes(), r.packets(), r.backlogBytes(), r.backlogPackets(), r.drops()));
+            }
+        }
+        return stats;
+    }
+
+    private static long plugKey(int ifindex, int handle) {
+        return ((long) ifindex << 32) | (handle & 0xFFFF_FFFFL);
     }
 
     /** {@code tc qdisc show dev NAME}: the link's qdiscs. */

@@ -6,6 +6,7 @@ import io.micrometer.core.instrument.Timer;
 import io.remus.netbuf.lifecycle.BufferLifecycle;
 import io.remus.netbuf.model.BufferState;
 import io.remus.netbuf.netlink.InterfaceName;
+import io.remus.netbuf.netlink.Link;
 import io.remus.netbuf.netlink.Netlink;
 import io.remus.netbuf.netlink.PlugAction;
 import io.remus.netbuf.netlink.PlugControl;
@@ -281,6 +282,36 @@ public class NetbufService {
         }
         return netlink.findLink(InterfaceName.of(b.ifb()))
                 .flatMap(ifb -> netlink.plugStats(new PlugQdisc(ifb, new TcHandle(b.plugHandle()), b.limitBytes())));
+    }
+
+    /**
+     * The plug counters of each of {@code buffers} that has them (PLUGGED or RELEASED, its ifb and plug there),
+     * by buffer id: one link dump and one qdisc dump for all of them.
+     */
+    public Map<Long, PlugStats> stats(Collection<BufferRecord> buffers) {
+        List<BufferRecord> withPlug = buffers.stream().filter(b -> b.ifb() != null
+                && (b.state() == BufferState.PLUGGED || b.state() == BufferState.RELEASED)).toList();
+        if (withPlug.isEmpty()) {
+            return Map.of();
+        }
+        Map<String, Link> ifbs = new HashMap<>();
+        netlink.ifbLinks().forEach(l -> ifbs.put(l.name().value(), l));
+        Map<Long, PlugQdisc> plugs = new HashMap<>();
+        for (BufferRecord b : withPlug) {
+            Link ifb = ifbs.get(b.ifb());
+            if (ifb != null) {
+                plugs.put(b.id(), new PlugQdisc(ifb, new TcHandle(b.plugHandle()), b.limitBytes()));
+            }
+        }
+        Map<PlugQdisc, PlugStats> found = netlink.plugStats(plugs.values());
+        Map<Long, PlugStats> stats = new HashMap<>();
+        plugs.forEach((id, plug) -> {
+            PlugStats s = found.get(plug);
+            if (s != null) {
+                stats.put(id, s);
+            }
+        });
+        return stats;
     }
 
     /** A domain in a plug batch: its epochs (as they will be once the batch is done) and its PLUGGED buffers. */

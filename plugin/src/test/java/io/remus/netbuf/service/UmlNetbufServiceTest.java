@@ -9,6 +9,7 @@ import io.remus.netbuf.events.RemusDomainStarted;
 import io.remus.netbuf.events.RemusDomainStopping;
 import io.remus.netbuf.model.BufferState;
 import io.remus.netbuf.netlink.KernelFixture;
+import io.remus.netbuf.netlink.PlugStats;
 import io.remus.netbuf.netlink.Sh;
 import io.remus.netbuf.netlink.Wire;
 import io.remus.netbuf.persistence.BufferRecord;
@@ -17,6 +18,8 @@ import io.remus.netbuf.persistence.DomainEpochs;
 import io.remus.netbuf.persistence.NetbufDatabase;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
@@ -131,6 +134,19 @@ class UmlNetbufServiceTest {
 
                 String dom8Ifb = store.holdingVif("dom8").getFirst().ifb();
                 Sh.run("tc", "-n", kernel.ns().name, "qdisc", "del", "dev", dom8Ifb, "root");
+
+                // the counters of every buffer from one dump, as the listing reads them: dom8's plug is gone
+                Map<Long, PlugStats> stats = service.stats(store.all());
+                assertThat(stats.keySet()).containsExactlyInAnyOrderElementsOf(store.holdingVif().stream()
+                        .filter(b -> !b.domain().equals("dom8")).map(BufferRecord::id).toList());
+                for (BufferRecord b : store.all()) {
+                    assertThat(Optional.ofNullable(stats.get(b.id()))).as("%s as stats(buffer) reads it", b.vif())
+                            .isEqualTo(service.stats(b));
+                }
+                BufferRecord vif70 = store.holdingVif("dom7").stream().filter(b -> b.vif().equals("vif7.0"))
+                        .findFirst().orElseThrow();
+                assertThat(stats.get(vif70.id())).as("epochs 1 and 2 held on vif7.0")
+                        .extracting(PlugStats::backlogPackets, PlugStats::drops).containsExactly(19L, 0L);
                 List<CheckpointResult> third = service.checkpoint(all);
                 assertThat(third).filteredOn(CheckpointResult::succeeded)
                         .extracting(CheckpointResult::domain, CheckpointResult::committed, CheckpointResult::begun)

@@ -6,7 +6,11 @@ import io.remus.netbuf.persistence.BufferStore;
 import io.remus.netbuf.persistence.JournalEntry;
 import io.remus.netbuf.server.domain.DomainService;
 import io.remus.netbuf.service.NetbufService;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
@@ -17,6 +21,8 @@ import org.springframework.web.bind.annotation.RestController;
 @RestController
 @RequestMapping("/api/netbuf")
 public class NetbufController {
+
+    private static final Logger log = LoggerFactory.getLogger(NetbufController.class);
 
     public record Epoch(String domain, long epoch) {
     }
@@ -35,9 +41,14 @@ public class NetbufController {
         this.domains = domains;
     }
 
+    /** Every buffer with its plug's counters: one dump of the kernel and one epoch read per domain for all. */
     @GetMapping("/buffers")
     public List<BufferView> buffers() {
-        return buffers.all().stream().map(this::view).toList();
+        List<BufferRecord> all = buffers.all();
+        Map<Long, PlugStats> stats = statsOrEmpty(all);
+        Map<String, Long> openEpochs = new HashMap<>();
+        return all.stream().map(b -> view(b, stats.get(b.id()),
+                openEpochs.computeIfAbsent(b.domain(), d -> netbuf.epochs(d).openEpoch()))).toList();
     }
 
     @GetMapping("/buffers/{id}")
@@ -81,10 +92,23 @@ public class NetbufController {
     }
 
     private BufferView view(BufferRecord b) {
-        PlugStats s = statsOrNull(b);
+        return view(b, statsOrNull(b), netbuf.epochs(b.domain()).openEpoch());
+    }
+
+    private static BufferView view(BufferRecord b, PlugStats s, long openEpoch) {
         return new BufferView(b.id(), b.domain(), b.vif(), b.ifb(), b.state(), b.limitBytes(),
                 s == null ? null : s.backlogBytes(), s == null ? null : s.backlogPackets(), s == null ? null : s.drops(),
-                netbuf.epochs(b.domain()).openEpoch(), b.lastError());
+                openEpoch, b.lastError());
+    }
+
+    private Map<Long, PlugStats> statsOrEmpty(List<BufferRecord> all) {
+        try {
+            return netbuf.stats(all);
+        } catch (RuntimeException e) {
+            // a listing must not fail because the kernel could not be read: it shows the buffers without counters
+            log.warn("cannot read the plug counters for the buffer listing: {}", e.getMessage());
+            return Map.of();
+        }
     }
 
     private PlugStats statsOrNull(BufferRecord b) {
