@@ -37,16 +37,25 @@ run: deps-run jdk
 
 # The bench JVM, the C baseline and user-mode-linux run pinned to one CPU (the idlest at the start), so no
 # candidate gains from the other core; the epoch bench then runs again in a UML on every CPU, where its one-by-one
-# target is taken (README, Benchmarks). Writes plugin/target/bench/results.txt and rewrites README's results table
-# from it, then fails if a target was missed. Sizes: make bench BENCH_ARGS="-Dbench.scale=2"; some benches only:
-# BENCH_ARGS=-Dbench.only=host,recovery,checkpoint,epoch,install,memory
+# target is taken (README, Benchmarks). Then the server itself, as make run starts it inside UML, holding 1,024
+# PLUGGED buffers (ServerMemoryBench, in src's tests). Writes plugin/target/bench/results.txt, rewrites README's
+# results table from it, then fails if a target was missed. Sizes: make bench BENCH_ARGS="-Dbench.scale=2"; some
+# benches only: BENCH_ARGS=-Dbench.only=host,recovery,checkpoint,epoch,install,memory,server
 bench: deps-bench jdk
 	$(MVN) -q install -DskipTests
-	$(MVN) -q -pl plugin dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/test.classpath
-	cpu=$$($(IDLEST_CPU)); echo "bench pinned to CPU $$cpu"; cd plugin && taskset -c $$cpu "$$JAVA_HOME/bin/java" \
-	  --enable-native-access=ALL-UNNAMED -Dbench.readme=../README.md -Dbench.command="make bench $(BENCH_ARGS)" \
-	  $(BENCH_ARGS) -cp "target/test-classes:target/classes:$$(cat target/test.classpath)" \
-	  io.remus.netbuf.bench.NetbufBench target/bench
+	$(MVN) -q -pl plugin,src dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/test.classpath
+	cpu=$$($(IDLEST_CPU)); echo "bench pinned to CPU $$cpu"; \
+	  (cd plugin && taskset -c $$cpu "$$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED $(BENCH_ARGS) \
+	    -cp "target/test-classes:target/classes:$$(cat target/test.classpath)" \
+	    io.remus.netbuf.bench.NetbufBench target/bench) || { [ $$? = 1 ] || exit 1; }; \
+	  if [[ "$(BENCH_ARGS)" != *bench.only=* || "$(BENCH_ARGS)" == *server* ]]; then \
+	    (cd src && taskset -c $$cpu "$$JAVA_HOME/bin/java" $(BENCH_ARGS) \
+	      -cp "target/test-classes:target/classes:$$(cat target/test.classpath)" \
+	      io.remus.netbuf.server.ServerMemoryBench ../plugin/target/bench/results.txt) || exit 1; fi; \
+	  echo "# load average at the end $$(cut -d' ' -f1-3 /proc/loadavg)" >> plugin/target/bench/results.txt; \
+	  "$$JAVA_HOME/bin/java" -cp plugin/target/test-classes io.remus.netbuf.bench.ResultsTable README.md \
+	    plugin/target/bench/results.txt "make bench $(BENCH_ARGS)"; \
+	  ! grep -q MISSED plugin/target/bench/results.txt
 
 jdk:
 	@if [ -z "$(NETBUF_JDK)" ]; then \

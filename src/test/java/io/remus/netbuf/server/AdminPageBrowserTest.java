@@ -2,10 +2,6 @@ package io.remus.netbuf.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.File;
-import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -17,7 +13,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -44,68 +39,32 @@ class AdminPageBrowserTest {
 
     static final Path CHROMIUM = Path.of("/usr/bin/chromium");
     static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
-    static final Path UML = Path.of("/usr/bin/linux.uml");
     static final String PASSWORD = "browser-test-password";
     static final String DEMO = "demo";
     static final Duration BOOT = Duration.ofMinutes(6);
     static final Duration UI = Duration.ofSeconds(60);
 
-    static Path runDir;
-    static String netns;
-    static String dbUrl;
-    static int port;
-    static Process launcher;
-    static Path launcherLog;
+    static UmlServer server;
     static Path chromeProfile;
     static WebDriver browser;
-    static long bootSeconds;
 
     @BeforeAll
     static void startServerInUmlAndBrowser() throws Exception {
-        Ip.requireRoot();
-        requireFile(CHROMIUM, "apt-get install chromium (make test installs it)");
-        requireFile(CHROMEDRIVER, "apt-get install chromium-driver (make test installs it)");
-        requireFile(UML, "apt-get install user-mode-linux (make test installs it)");
-        requireFile(Path.of("/usr/bin/socat"), "apt-get install socat (make test installs it)");
+        UmlServer.requireFile(CHROMIUM, "apt-get install chromium (make test installs it)");
+        UmlServer.requireFile(CHROMEDRIVER, "apt-get install chromium-driver (make test installs it)");
+        server = UmlServer.start("browser", PASSWORD, BOOT, List.of(), List.of("--netbuf-server.demo.enabled=true",
+                "--netbuf-server.demo.name=" + DEMO, "--netbuf-server.demo.vifs=1"));
+        System.out.println("AdminPageBrowserTest: server inside user-mode-linux answered after " + server.bootSeconds
+                + " s");
 
-        String id = Long.toString(ThreadLocalRandom.current().nextLong(1L << 30), 36);
-        runDir = Path.of("target", "browser-uml-" + id).toAbsolutePath();
-        Files.createDirectories(runDir);
-        netns = "nbbrw" + id;
-        dbUrl = "jdbc:h2:file:" + runDir.resolve("netbuf") + ";WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE";
-        port = freePort();
-        launcherLog = runDir.resolve("launcher.log");
-
-        // env --default-signal=INT: a launcher that inherits SIGINT ignored (a JVM started in the background) could
-        // not trap it, and SIGINT is what Ctrl-C sends
-        List<String> command = new ArrayList<>(List.of("env", "--default-signal=INT", launcherScript().toString(),
-                "-cp", classPath(),
-                NetbufServerApplication.class.getName(), "--spring.datasource.url=" + dbUrl,
-                "--netbuf-server.demo.enabled=true", "--netbuf-server.demo.name=" + DEMO,
-                "--netbuf-server.demo.vifs=1"));
-        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(launcherLog.toFile()).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
-        pb.environment().put("NETBUF_RUN_IN", "uml");
-        pb.environment().put("NETBUF_PORT", String.valueOf(port));
-        pb.environment().put("NETBUF_RUN_DIR", runDir.toString());
-        pb.environment().put("NETBUF_RUN_NETNS", netns);
-        pb.environment().put("NETBUF_UML_BOOT_TIMEOUT", String.valueOf(BOOT.toSeconds()));
-        pb.environment().put("NETBUF_ADMIN_PASSWORD", PASSWORD);
-        pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
-        long started = System.nanoTime();
-        launcher = pb.start();
-        awaitReady();
-        bootSeconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - started);
-        System.out.println("AdminPageBrowserTest: server inside user-mode-linux answered after " + bootSeconds + " s");
-
-        chromeProfile = Files.createTempDirectory(runDir, "chromium-profile");
+        chromeProfile = Files.createTempDirectory(server.runDir, "chromium-profile");
         ChromeOptions options = new ChromeOptions();
         options.setBinary(CHROMIUM.toFile());
         options.addArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--user-data-dir=" + chromeProfile, "--window-size=1400,1000");
         ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(CHROMEDRIVER.toFile())
-                .usingAnyFreePort().withLogFile(runDir.resolve("chromedriver.log").toFile()).build();
+                .usingAnyFreePort().withLogFile(server.runDir.resolve("chromedriver.log").toFile()).build();
         browser = new ChromeDriver(service, options);
     }
 
@@ -114,15 +73,8 @@ class AdminPageBrowserTest {
         if (browser != null) {
             browser.quit();
         }
-        if (launcher != null && launcher.isAlive()) {
-            signal("INT", launcher.pid());
-            if (!launcher.waitFor(2, TimeUnit.MINUTES)) {
-                launcher.descendants().forEach(ProcessHandle::destroyForcibly);
-                launcher.destroyForcibly();
-            }
-        }
-        if (netns != null && Ip.namespaceExists(netns)) {
-            Ip.deleteNamespace(netns);
+        if (server != null) {
+            server.close();
         }
         if (chromeProfile != null) {
             try (Stream<Path> files = Files.walk(chromeProfile)) {
@@ -133,7 +85,7 @@ class AdminPageBrowserTest {
 
     @Test
     void remusDomainThroughThePageThenCtrlCLeavesNothing() throws Exception {
-        browser.get("http://127.0.0.1:" + port + "/");
+        browser.get("http://127.0.0.1:" + server.port + "/");
 
         // the demo domain checkpoints on its own: its buffer is PLUGGED and its epoch moves
         long demoEpoch = awaitValue("the demo domain's buffer PLUGGED", () -> bufferRows(DEMO).stream()
@@ -203,17 +155,16 @@ class AdminPageBrowserTest {
         browser.quit();
         browser = null;
         long stopping = System.nanoTime();
-        signal("INT", launcher.pid());
-        assertThat(launcher.waitFor(2, TimeUnit.MINUTES)).as("launcher stopped within 2 min\n" + logTail()).isTrue();
+        int exit = server.interrupt();
         System.out.println("AdminPageBrowserTest: stopped " + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - stopping)
-                + " ms after SIGINT (boot took " + bootSeconds + " s)");
-        assertThat(launcher.exitValue()).as(logTail()).isEqualTo(130);
-        String log = Files.readString(launcherLog);
+                + " ms after SIGINT (boot took " + server.bootSeconds + " s)");
+        assertThat(exit).as(server.logTail()).isEqualTo(130);
+        String log = Files.readString(server.log);
         assertThat(log).contains("NETBUF_UML_STOP").contains("demo domain " + DEMO + " stopped")
                 .contains("NETBUF_UML_SERVER_EXITED 143").contains("reboot: System halted");
-        assertThat(Ip.namespaceExists(netns)).as("namespace " + netns + " deleted").isFalse();
+        assertThat(Ip.namespaceExists(server.netns)).as("namespace " + server.netns + " deleted").isFalse();
         awaitNoProcessesOfThisRun();
-        try (Connection db = DriverManager.getConnection(dbUrl);
+        try (Connection db = DriverManager.getConnection(server.dbUrl);
              ResultSet rs = db.createStatement().executeQuery("SELECT name, state FROM server_domain ORDER BY name")) {
             List<String> states = new ArrayList<>();
             while (rs.next()) {
@@ -221,7 +172,7 @@ class AdminPageBrowserTest {
             }
             assertThat(states).containsExactlyInAnyOrder(DEMO + " DEFINED", name + " DEFINED");
         }
-        try (Connection db = DriverManager.getConnection(dbUrl);
+        try (Connection db = DriverManager.getConnection(server.dbUrl);
              ResultSet rs = db.createStatement().executeQuery("SELECT COUNT(*) FROM netbuf_buffer WHERE state <> 'FREE'")) {
             rs.next();
             assertThat(rs.getInt(1)).as("buffers not torn down at shutdown").isZero();
@@ -282,79 +233,16 @@ class AdminPageBrowserTest {
                     .ignoring(org.openqa.selenium.NoSuchElementException.class)
                     .until(d -> probe.get());
         } catch (org.openqa.selenium.TimeoutException e) {
-            throw new AssertionError(e.getMessage() + "\n" + logTail(), e);
+            throw new AssertionError(e.getMessage() + "\n" + server.logTail(), e);
         }
-    }
-
-    static void awaitReady() throws Exception {
-        long deadline = System.nanoTime() + BOOT.plusMinutes(1).toNanos();
-        while (System.nanoTime() < deadline) {
-            String log = Files.exists(launcherLog) ? Files.readString(launcherLog) : "";
-            if (log.contains("NETBUF_RUN_READY")) {
-                return;
-            }
-            if (!launcher.isAlive()) {
-                throw new AssertionError("the launcher exited " + launcher.exitValue()
-                        + " before the server answered\n" + logTail());
-            }
-            Thread.sleep(500);
-        }
-        throw new AssertionError("the server in user-mode-linux did not answer within " + BOOT + "\n" + logTail());
-    }
-
-    static String logTail() {
-        try {
-            List<String> lines = Files.exists(launcherLog) ? Files.readAllLines(launcherLog) : List.of();
-            return "--- launcher and guest console (tail; all in " + launcherLog + ") ---\n"
-                    + String.join("\n", lines.subList(Math.max(0, lines.size() - 60), lines.size()));
-        } catch (IOException e) {
-            return "(no launcher log: " + e + ")";
-        }
-    }
-
-    /** Host processes whose command line names this run's directory or namespace (UML, socat, tail). */
-    static List<String> processesOfThisRun() {
-        return ProcessHandle.allProcesses().map(p -> p.info().commandLine().orElse(""))
-                .filter(c -> c.contains(runDir.toString()) || c.contains(netns)).collect(Collectors.toList());
     }
 
     static void awaitNoProcessesOfThisRun() throws InterruptedException {
-        List<String> left = processesOfThisRun();
+        List<String> left = server.processesOfThisRun();
         for (int i = 0; i < 50 && !left.isEmpty(); i++) { // chromium's last processes may take a moment to exit
             Thread.sleep(200);
-            left = processesOfThisRun();
+            left = server.processesOfThisRun();
         }
         assertThat(left).as("processes of this run left").isEmpty();
-    }
-
-    static Path launcherScript() {
-        // the tests run in the server module's directory, src/
-        Path script = Path.of("uml", "run-server.sh").toAbsolutePath();
-        if (!Files.isExecutable(script)) {
-            throw new AssertionError("the launcher " + script + " is missing or not executable");
-        }
-        return script;
-    }
-
-    static String classPath() {
-        String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-        return Stream.of(cp.split(File.pathSeparator)).filter(e -> !e.isBlank())
-                .map(e -> Path.of(e).toAbsolutePath().toString()).collect(Collectors.joining(File.pathSeparator));
-    }
-
-    static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
-    }
-
-    static void signal(String signal, long pid) {
-        Ip.run("kill", "-" + signal, String.valueOf(pid));
-    }
-
-    static void requireFile(Path p, String fix) {
-        if (!Files.isExecutable(p)) {
-            throw new AssertionError(p + " is missing: " + fix);
-        }
     }
 }

@@ -74,6 +74,19 @@ final class Http {
         return send(builder(path).GET());
     }
 
+    /** GET with any content type accepted, the body read and thrown away (a heap dump): returns the status. */
+    int getDiscarding(String path) {
+        try {
+            HttpRequest.Builder b = builder(path).setHeader("Accept", "*/*").GET();
+            return client.send(b.build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
     Response getText(String path) {
         return send(builder(path).setHeader("Accept", "text/plain").GET());
     }

@@ -72,7 +72,7 @@ public final class NetbufBench {
         if (selected("epoch")) {
             epochUnpinned(sizes, work, cBench, report);
         }
-        report.add("# load average at the end " + Bench.load());
+        report.add("# load average at the end of the plugin's benches " + Bench.load());
         return report;
     }
 

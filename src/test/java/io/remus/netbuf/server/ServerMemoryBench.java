@@ -1,0 +1,171 @@
+package io.remus.netbuf.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The server as {@code make run} runs it (the same launcher, inside user-mode-linux, its packaged defaults) holding
+ * {@code domains × vifs} PLUGGED buffers, created and started through its REST API, every domain checkpointed every
+ * 100 ms by the built-in loop. Prints the live heap after a full GC (the GC the heap dump endpoint runs, read from
+ * the server's GC log), the checkpoints the loop managed, and what the whole server allocated per domain checkpoint
+ * (Micrometer's {@code jvm.gc.memory.allocated}, which counts at each collection; a full GC at both ends of the
+ * window makes it exact).
+ *
+ * <p>Not a test: {@code make bench} runs {@link #main} after the plugin's benches ({@code 128 × 8}, the REST API's
+ * most vifs per domain), and {@link ServerMemoryBenchSmokeTest} the short form.
+ */
+public final class ServerMemoryBench {
+
+    static final String PASSWORD = "server-memory-bench";
+    static final long MIB = 1024 * 1024;
+    /** e.g. {@code [41.2s][info][gc] GC(37) Pause Full (Heap Dump Initiated GC) 112M->31M(214M) 420.1ms}. */
+    static final Pattern FULL_GC = Pattern.compile("Pause Full \\(Heap Dump Initiated GC\\) (\\d+)([KMG])->(\\d+)([KMG])");
+
+    record Sizes(int domains, int vifs, int seconds) {
+        static Sizes bench() {
+            return new Sizes(Integer.getInteger("bench.server-domains", 128), 8,
+                    Integer.getInteger("bench.memory-seconds", 20));
+        }
+
+        static Sizes smoke() {
+            return new Sizes(2, 2, 3);
+        }
+
+        int buffers() {
+            return domains * vifs;
+        }
+    }
+
+    private ServerMemoryBench() {
+    }
+
+    /** {@code ServerMemoryBench OUT}: the bench's lines, appended to OUT (make bench's results.txt). */
+    public static void main(String[] args) throws Exception {
+        List<String> lines = run(Sizes.bench());
+        lines.forEach(System.out::println);
+        Files.write(Path.of(args[0]), lines, java.nio.file.StandardOpenOption.CREATE,
+                java.nio.file.StandardOpenOption.APPEND);
+        System.exit(0);
+    }
+
+    static List<String> run(Sizes sizes) throws Exception {
+        Path gcLog = Path.of("target").toAbsolutePath().resolve("memory-gc-" + ProcessHandle.current().pid() + ".log");
+        Files.deleteIfExists(gcLog);
+        UmlServer server = UmlServer.start("memory", PASSWORD, Duration.ofMinutes(6), List.of("-Xlog:gc:file=" + gcLog),
+                List.of("--netbuf-server.demo.enabled=false",
+                        "--management.endpoints.web.exposure.include=health,prometheus,heapdump",
+                        "--management.endpoint.heapdump.access=unrestricted",
+                        "--netbuf.checkpoint.interval=100ms", "--logging.level.root=WARN"));
+        try {
+            Http admin = new Http(server.port).basic("admin", PASSWORD);
+            long t0 = System.nanoTime();
+            for (int d = 0; d < sizes.domains(); d++) {
+                String name = "mem" + d;
+                expect(admin.post("/api/domains", "{\"name\":\"" + name + "\",\"remus\":true,\"checkpoint\":true,"
+                        + "\"vifs\":" + sizes.vifs() + "}"), 201, server);
+                expect(admin.post("/api/domains/" + name + "/start"), 200, server);
+            }
+            double startSeconds = (System.nanoTime() - t0) / 1e9;
+            JsonNode buffers = admin.get("/api/netbuf/buffers").json();
+            long plugged = 0;
+            for (JsonNode b : buffers) {
+                plugged += b.path("state").asText().equals("PLUGGED") ? 1 : 0;
+            }
+            if (plugged != sizes.buffers()) {
+                throw new IllegalStateException(plugged + " of " + sizes.buffers() + " buffers PLUGGED: " + buffers
+                        + "\n" + server.logTail());
+            }
+
+            Thread.sleep(sizes.seconds() * 1000L / 2); // warm-up
+            // Micrometer counts what was allocated at each GC: a full GC at both ends of the window makes it exact
+            fullGc(admin, gcLog, 1);
+            double begun0 = metric(admin, "netbuf_epochs_begun_total");
+            double allocated0 = metric(admin, "jvm_gc_memory_allocated_bytes_total");
+            long w0 = System.nanoTime();
+            Thread.sleep(sizes.seconds() * 1000L);
+            long live = fullGc(admin, gcLog, 2);
+            double begun = metric(admin, "netbuf_epochs_begun_total") - begun0;
+            double allocated = metric(admin, "jvm_gc_memory_allocated_bytes_total") - allocated0;
+            double window = (System.nanoTime() - w0) / 1e9;
+            boolean heapOk = live < 64 * MIB;
+            List<String> lines = new ArrayList<>();
+            lines.add(String.format("user-mode-linux, the server as make run starts it, holding %d PLUGGED buffers of %d"
+                            + " domains (created and started through its REST API in %.0f s), each domain checkpointed"
+                            + " every 100 ms:", sizes.buffers(), sizes.domains(), startSeconds));
+            lines.add(String.format("  live heap after a full GC %.1f MiB (the GC of a heap dump, from the server's GC"
+                    + " log) (target < 64 MiB) %s", live / (double) MIB, heapOk ? "met" : "MISSED"));
+            lines.add(String.format("  the loop managed %.1f checkpoints/s per domain (10 asked); the whole server"
+                            + " allocated %.0f KiB per domain checkpoint (the database bookkeeping, HTTP and metrics"
+                            + " included)", begun / window / sizes.domains(),
+                    begun == 0 ? 0 : allocated / 1024.0 / begun));
+            return lines;
+        } finally {
+            server.kill(); // stopping 1,024 buffers one by one would take minutes; the run is thrown away
+        }
+    }
+
+    private static void expect(Http.Response r, int status, UmlServer server) {
+        if (r.status() != status) {
+            throw new IllegalStateException("expected " + status + ", got " + r + "\n" + server.logTail());
+        }
+    }
+
+    /** One sample of a counter on the Prometheus endpoint (summed over its series). */
+    static double metric(Http http, String name) {
+        Http.Response r = http.getText("/actuator/prometheus");
+        double sum = 0;
+        boolean found = false;
+        for (String line : r.body().lines().toList()) {
+            if (line.startsWith(name + " ") || line.startsWith(name + "{")) {
+                sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+                found = true;
+            }
+        }
+        if (!found) {
+            throw new IllegalStateException("no " + name + " on /actuator/prometheus: " + r.status());
+        }
+        return sum;
+    }
+
+    /**
+     * A heap dump, for the full GC it runs first (its body is thrown away); returns the heap after that GC, the
+     * {@code nth} such line of the GC log.
+     */
+    static long fullGc(Http admin, Path gcLog, int nth) throws Exception {
+        int status = admin.getDiscarding("/actuator/heapdump");
+        if (status != 200) {
+            throw new IllegalStateException("the heap dump endpoint answered " + status);
+        }
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            List<Long> after = new ArrayList<>();
+            if (Files.exists(gcLog)) {
+                for (String line : Files.readAllLines(gcLog)) {
+                    Matcher m = FULL_GC.matcher(line);
+                    if (m.find()) {
+                        after.add(bytes(Long.parseLong(m.group(3)), m.group(4)));
+                    }
+                }
+            }
+            if (after.size() >= nth) {
+                return after.get(nth - 1);
+            }
+            Thread.sleep(200); // the log reaches the host's file through hostfs
+        }
+        throw new IllegalStateException("no 'Pause Full (Heap Dump Initiated GC)' number " + nth + " in " + gcLog);
+    }
+
+    private static long bytes(long n, String unit) {
+        return switch (unit) {
+            case "K" -> n * 1024;
+            case "M" -> n * MIB;
+            default -> n * 1024 * MIB;
+        };
+    }
+}
