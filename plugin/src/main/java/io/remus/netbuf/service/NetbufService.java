@@ -277,11 +277,10 @@ public class NetbufService {
 
     /** The plug's counters for a PLUGGED or RELEASED buffer, or empty (no plug, or its ifb is gone). */
     public Optional<PlugStats> stats(BufferRecord b) {
-        if (b.ifb() == null || !(b.state() == BufferState.PLUGGED || b.state() == BufferState.RELEASED)) {
+        if (!hasPlug(b)) {
             return Optional.empty();
         }
-        return netlink.findLink(InterfaceName.of(b.ifb()))
-                .flatMap(ifb -> netlink.plugStats(new PlugQdisc(ifb, new TcHandle(b.plugHandle()), b.limitBytes())));
+        return netlink.findLink(InterfaceName.of(b.ifb())).flatMap(ifb -> netlink.plugStats(plugOf(b, ifb)));
     }
 
     /**
@@ -289,8 +288,7 @@ public class NetbufService {
      * by buffer id: one link dump and one qdisc dump for all of them.
      */
     public Map<Long, PlugStats> stats(Collection<BufferRecord> buffers) {
-        List<BufferRecord> withPlug = buffers.stream().filter(b -> b.ifb() != null
-                && (b.state() == BufferState.PLUGGED || b.state() == BufferState.RELEASED)).toList();
+        List<BufferRecord> withPlug = buffers.stream().filter(NetbufService::hasPlug).toList();
         if (withPlug.isEmpty()) {
             return Map.of();
         }
@@ -300,7 +298,7 @@ public class NetbufService {
         for (BufferRecord b : withPlug) {
             Link ifb = ifbs.get(b.ifb());
             if (ifb != null) {
-                plugs.put(b.id(), new PlugQdisc(ifb, new TcHandle(b.plugHandle()), b.limitBytes()));
+                plugs.put(b.id(), plugOf(b, ifb));
             }
         }
         Map<PlugQdisc, PlugStats> found = netlink.plugStats(plugs.values());
@@ -312,6 +310,15 @@ public class NetbufService {
             }
         });
         return stats;
+    }
+
+    /** Whether the buffer is in a state with a plug qdisc on its ifb. */
+    private static boolean hasPlug(BufferRecord b) {
+        return b.ifb() != null && (b.state() == BufferState.PLUGGED || b.state() == BufferState.RELEASED);
+    }
+
+    private static PlugQdisc plugOf(BufferRecord b, Link ifb) {
+        return new PlugQdisc(ifb, new TcHandle(b.plugHandle()), b.limitBytes());
     }
 
     /** A domain in a plug batch: its epochs (as they will be once the batch is done) and its PLUGGED buffers. */
@@ -451,8 +458,8 @@ public class NetbufService {
     }
 
     private PlugControl control(BufferRecord b) {
-        return controls.computeIfAbsent(b.id(), id -> netlink.openPlugControl(new PlugQdisc(
-                netlink.link(InterfaceName.of(b.ifb())), new TcHandle(b.plugHandle()), b.limitBytes())));
+        return controls.computeIfAbsent(b.id(),
+                id -> netlink.openPlugControl(plugOf(b, netlink.link(InterfaceName.of(b.ifb())))));
     }
 
     private void closeControl(long bufferId) {
