@@ -57,54 +57,43 @@ public final class NetbufBench {
             return report;
         }
 
-        Path out = work.resolve("uml-results.txt");
-        Files.deleteIfExists(out);
-        UserModeLinux.Run run = UserModeLinux.runJava(work.resolve("uml"), NetbufBench.class.getName(),
-                List.of("uml-guest", cBench.toString(), out.toString()), guestJvmOptions(sizes),
-                Duration.ofMinutes(20));
-        if (run.guestExit() != 0 || !Files.exists(out)) {
-            throw new IllegalStateException("the UML part of the bench failed (exit " + run.guestExit() + ")\n"
-                    + run.tail());
-        }
-        for (String line : Files.readAllLines(out)) {
-            report.verdict(line, !line.contains("MISSED"));
-        }
+        inUml("uml", guestJvmOptions(sizes, System.getProperty("bench.only", "")), UserModeLinux.Cpus.ONE_IDLE,
+                work, cBench, report);
         if (selected("epoch")) {
-            epochUnpinned(sizes, work, cBench, report);
+            // again in a UML of its own on every CPU: there a round trip is a cross-CPU wake-up, and one plug at
+            // a time pays it 2,048 times an epoch (see UserModeLinux.Cpus)
+            List<String> options = new java.util.ArrayList<>(guestJvmOptions(sizes, "epoch"));
+            options.add("-D" + CheckpointBench.UNPINNED + "=true");
+            inUml("uml-unpinned", options, UserModeLinux.Cpus.ALL, work, cBench, report);
         }
         report.add("# load average at the end of the plugin's benches " + Bench.load());
         return report;
     }
 
-    /**
-     * The epoch bench again in a UML of its own on every CPU (see {@link UserModeLinux.Cpus}): there a round trip
-     * is a cross-CPU wake-up, and one plug at a time pays it 2,048 times an epoch.
-     */
-    private static void epochUnpinned(Bench.Sizes sizes, Path work, Path cBench, Bench.Report report)
-            throws Exception {
-        Path out = work.resolve("uml-unpinned-results.txt");
+    /** Boots UML on {@code cpus}, runs {@link #guest} there with {@code options}, adds what it printed. */
+    private static void inUml(String name, List<String> options, UserModeLinux.Cpus cpus, Path work, Path cBench,
+                              Bench.Report report) throws Exception {
+        Path out = work.resolve(name + "-results.txt");
         Files.deleteIfExists(out);
-        List<String> options = new java.util.ArrayList<>(guestJvmOptions(sizes));
-        options.removeIf(o -> o.startsWith("-Dbench.only="));
-        options.add("-Dbench.only=epoch");
-        options.add("-D" + CheckpointBench.UNPINNED + "=true");
-        UserModeLinux.Run run = UserModeLinux.runJava(work.resolve("uml-unpinned"), NetbufBench.class.getName(),
-                List.of("uml-guest", cBench.toString(), out.toString()), options, Duration.ofMinutes(20),
-                UserModeLinux.Cpus.ALL);
+        UserModeLinux.Run run = UserModeLinux.runJava(work.resolve(name), NetbufBench.class.getName(),
+                List.of("uml-guest", cBench.toString(), out.toString()), options, Duration.ofMinutes(20), cpus);
         if (run.guestExit() != 0 || !Files.exists(out)) {
-            throw new IllegalStateException("the unpinned UML part of the bench failed (exit " + run.guestExit()
-                    + ")\n" + run.tail());
+            throw new IllegalStateException("the UML part of the bench (" + name + ") failed (exit "
+                    + run.guestExit() + ")\n" + run.tail());
         }
         for (String line : Files.readAllLines(out)) {
             report.verdict(line, !line.contains("MISSED"));
         }
     }
 
-    /** The guest JVM: as the server would run (serial GC on one CPU), with the bench's sizes passed on. */
-    static List<String> guestJvmOptions(Bench.Sizes s) {
+    /**
+     * The guest JVM: as the server would run (serial GC on one CPU), with the bench's sizes passed on and
+     * {@code only} as its {@code bench.only}.
+     */
+    static List<String> guestJvmOptions(Bench.Sizes s, String only) {
         return List.of("-Xmx600m", "-XX:+UseSerialGC", "-Dbench.scale=" + s.scale(), "-Dbench.plugs=" + s.plugs(),
                 "-Dbench.partials=" + s.partials(), "-Dbench.memory-buffers=" + s.memoryBuffers(),
-                "-Dbench.memory-seconds=" + s.memorySeconds(), "-Dbench.only=" + System.getProperty("bench.only", ""));
+                "-Dbench.memory-seconds=" + s.memorySeconds(), "-Dbench.only=" + only);
     }
 
     /** Every UML bench, in order; each leaves the guest's kernel as it found it. */
