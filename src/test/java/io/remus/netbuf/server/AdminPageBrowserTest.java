@@ -163,7 +163,7 @@ class AdminPageBrowserTest {
         assertThat(log).contains("NETBUF_UML_STOP").contains("demo domain " + DEMO + " stopped")
                 .contains("NETBUF_UML_SERVER_EXITED 143").contains("reboot: System halted");
         assertThat(Ip.namespaceExists(server.netns)).as("namespace " + server.netns + " deleted").isFalse();
-        awaitNoProcessesOfThisRun();
+        assertThat(server.processesLeft()).as("processes of this run left").isEmpty();
         try (Connection db = DriverManager.getConnection(server.dbUrl);
              ResultSet rs = db.createStatement().executeQuery("SELECT name, state FROM server_domain ORDER BY name")) {
             List<String> states = new ArrayList<>();
@@ -235,14 +235,5 @@ class AdminPageBrowserTest {
         } catch (org.openqa.selenium.TimeoutException e) {
             throw new AssertionError(e.getMessage() + "\n" + server.logTail(), e);
         }
-    }
-
-    static void awaitNoProcessesOfThisRun() throws InterruptedException {
-        List<String> left = server.processesOfThisRun();
-        for (int i = 0; i < 50 && !left.isEmpty(); i++) { // chromium's last processes may take a moment to exit
-            Thread.sleep(200);
-            left = server.processesOfThisRun();
-        }
-        assertThat(left).as("processes of this run left").isEmpty();
     }
 }

@@ -118,11 +118,7 @@ final class UmlServer implements AutoCloseable {
         if (Ip.namespaceExists(netns)) {
             Ip.deleteNamespace(netns);
         }
-        List<String> left = processesOfThisRun();
-        for (int i = 0; i < 50 && !left.isEmpty(); i++) {
-            Thread.sleep(200);
-            left = processesOfThisRun();
-        }
+        List<String> left = processesLeft();
         if (!left.isEmpty()) {
             throw new IllegalStateException("processes of the killed server's run are left: " + left);
         }
@@ -152,8 +148,20 @@ final class UmlServer implements AutoCloseable {
         }
     }
 
-    /** Host processes whose command line names this run's directory or namespace (UML, socat, tail). */
-    List<String> processesOfThisRun() {
+    /**
+     * Host processes whose command line names this run's directory or namespace (UML, socat, tail, chromium) still
+     * there after up to 10 s: the last ones may take a moment to exit.
+     */
+    List<String> processesLeft() throws InterruptedException {
+        List<String> left = processesOfThisRun();
+        for (int i = 0; i < 50 && !left.isEmpty(); i++) {
+            Thread.sleep(200);
+            left = processesOfThisRun();
+        }
+        return left;
+    }
+
+    private List<String> processesOfThisRun() {
         return ProcessHandle.allProcesses().map(p -> p.info().commandLine().orElse(""))
                 .filter(c -> c.contains(runDir.toString()) || c.contains(netns)).collect(Collectors.toList());
     }
