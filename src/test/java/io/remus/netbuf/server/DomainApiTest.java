@@ -202,12 +202,35 @@ class DomainApiTest {
                 new String[] {"/api/netbuf/domains/" + existing + "/epochs/-5/commit", "400"},
                 new String[] {"/api/netbuf/domains/" + existing + "/epochs/abc/commit", "400"},
                 new String[] {"/api/netbuf/domains/nosuchdomain/epochs/1/commit", "404"},
-                new String[] {"/api/netbuf/domains/nosuchdomain/failover", "404"});
+                new String[] {"/api/netbuf/domains/nosuchdomain/failover", "404"},
+                new String[] {"/api/netbuf/domains/nosuchdomain/resume", "404"},
+                new String[] {"/api/netbuf/domains/" + existing + "/resume", "409"},
+                new String[] {"/api/netbuf/domains/Bad%20Name/resume", "400"});
         for (String[] call : badCalls) {
             Http.Response r = admin.post(call[0]);
             assertThat(r.status()).as("POST %s -> %s", call[0], r).isEqualTo(Integer.parseInt(call[1]));
             assertThat(r.contentType()).as(call[0]).contains("application/problem+json");
         }
+        String[][] badDeadlines = {
+                {"nosuchdomain", "{\"ackTimeoutMillis\":1000}", "404"},
+                {existing, "{\"ackTimeoutMillis\":-5}", "400"},
+                {existing, "{\"ackTimeoutMillis\":0}", "400"},
+                {existing, "{\"ackTimeoutMillis\":9}", "400"},
+                {existing, "{\"ackTimeoutMillis\":3600001}", "400"},
+                {existing, "{\"ackTimeoutMillis\":99999999999999999999}", "400"},
+                {existing, "{\"ackTimeoutMillis\":\"soon\"}", "400"},
+                {existing, "not json", "400"},
+                {existing, "{\"ackTimeoutMillis\":1000}", "409"}}; // well-formed, but the domain has no buffers
+        for (String[] call : badDeadlines) {
+            Http.Response r = admin.put("/api/netbuf/domains/" + call[0] + "/ack-timeout", call[1]);
+            assertThat(r.status()).as("PUT ack-timeout %s %s -> %s", call[0], call[1], r)
+                    .isEqualTo(Integer.parseInt(call[2]));
+            assertThat(r.contentType()).contains("application/problem+json");
+        }
+        assertThat(anonymous.put("/api/netbuf/domains/" + existing + "/ack-timeout", "{\"ackTimeoutMillis\":1000}")
+                .status()).as("the deadline is the admin's").isEqualTo(401);
+        assertThat(anonymous.get("/api/netbuf/domains/" + existing).status()).isEqualTo(409);
+        assertThat(anonymous.get("/api/netbuf/domains").json()).isEmpty();
         assertThat(admin.delete("/api/domains/nosuchdomain").status()).isEqualTo(404);
         // the servlet container or Spring Security's firewall refuses these before any controller sees them
         assertThat(admin.post("/api/domains/a%2Fb/start").status()).isBetween(400, 499);
@@ -232,6 +255,7 @@ class DomainApiTest {
         assertThat(health.json().path("components").path("netbuf").path("details").has("sch_plug")).isTrue();
         Http.Response prometheus = anonymous.getText("/actuator/prometheus");
         assertThat(prometheus.status()).isEqualTo(200);
-        assertThat(prometheus.body()).contains("netbuf_buffers");
+        assertThat(prometheus.body()).contains("netbuf_buffers")
+                .contains("netbuf_failovers_total{reason=\"ack_overdue\"}");
     }
 }

@@ -100,6 +100,11 @@ final class Http {
         return post(path, null);
     }
 
+    Response put(String path, String json) {
+        return send(builder(path).header("Content-Type", "application/json")
+                .PUT(HttpRequest.BodyPublishers.ofString(json)));
+    }
+
     Response postForm(String path, String form) {
         return send(builder(path).header("Content-Type", "application/x-www-form-urlencoded")
                 .POST(HttpRequest.BodyPublishers.ofString(form)));

@@ -3,6 +3,7 @@ package io.remus.netbuf.autoconfigure;
 import io.remus.netbuf.events.RemusDomainStarted;
 import io.remus.netbuf.events.RemusDomainStopping;
 import io.remus.netbuf.netlink.InterfaceName;
+import io.remus.netbuf.persistence.DomainProtection.Driver;
 import io.remus.netbuf.service.CheckpointLoop;
 import io.remus.netbuf.service.NetbufService;
 import org.springframework.context.event.EventListener;
@@ -23,7 +24,8 @@ public class DomainEventListener {
 
     @EventListener
     public void started(RemusDomainStarted event) {
-        service.protect(event.domain(), event.vifs().stream().map(InterfaceName::of).toList());
+        service.protect(event.domain(), event.vifs().stream().map(InterfaceName::of).toList(),
+                event.checkpoint() ? Driver.LOOP : Driver.API);
         if (event.checkpoint()) {
             loop.start(event.domain());
         }

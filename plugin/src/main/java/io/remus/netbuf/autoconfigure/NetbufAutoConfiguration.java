@@ -12,6 +12,7 @@ import io.remus.netbuf.persistence.BufferStore;
 import io.remus.netbuf.persistence.DomainStore;
 import io.remus.netbuf.persistence.NetbufDatabase;
 import io.remus.netbuf.service.CheckpointLoop;
+import io.remus.netbuf.service.HeldOutputDeadline;
 import io.remus.netbuf.service.NetbufMetrics;
 import io.remus.netbuf.service.NetbufService;
 import java.nio.file.Path;
@@ -94,8 +95,24 @@ public class NetbufAutoConfiguration {
     @Bean
     @ConditionalOnMissingBean
     public NetbufService netbufService(BufferLifecycle lifecycle, DomainStore domains, Netlink netlink,
-                                       BufferRecovery recoveredFirst, ObjectProvider<MeterRegistry> meters) {
-        return new NetbufService(lifecycle, domains, netlink, meters.getIfAvailable(SimpleMeterRegistry::new));
+                                       BufferRecovery recoveredFirst, ObjectProvider<MeterRegistry> meters,
+                                       NetbufProperties p) {
+        return new NetbufService(lifecycle, domains, netlink, meters.getIfAvailable(SimpleMeterRegistry::new),
+                p.checkpoint().ackTimeout());
+    }
+
+    @Bean(destroyMethod = "close")
+    @ConditionalOnMissingBean
+    public HeldOutputDeadline netbufHeldOutputDeadline(NetbufService service, NetbufProperties p) {
+        return new HeldOutputDeadline(service, p.checkpoint().deadlineScan());
+    }
+
+    /** Destroyed before the loop, the deadline and the service it uses: at a stop, it runs while they still work. */
+    @Bean(destroyMethod = "close")
+    @ConditionalOnMissingBean
+    public NetbufShutdown netbufShutdown(NetbufService service, CheckpointLoop loop, HeldOutputDeadline deadline,
+                                         NetbufProperties p) {
+        return new NetbufShutdown(service, loop, deadline, p.onShutdown());
     }
 
     @Bean(destroyMethod = "close")
@@ -123,8 +140,9 @@ public class NetbufAutoConfiguration {
 
         @Bean
         @ConditionalOnMissingBean(name = "netbufHealthIndicator")
-        public NetbufHealthIndicator netbufHealthIndicator() {
-            return new NetbufHealthIndicator();
+        public NetbufHealthIndicator netbufHealthIndicator(NetbufService service, CheckpointLoop loop,
+                                                           HeldOutputDeadline deadline) {
+            return new NetbufHealthIndicator(service, loop, deadline);
         }
     }
 }

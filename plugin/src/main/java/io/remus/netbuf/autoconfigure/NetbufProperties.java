@@ -19,7 +19,10 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param ifbPrefix      name prefix of the ifbs the plugin creates (followed by the buffer id); reserved
  * @param namespace      network namespace file to work in (e.g. /run/netns/NAME); empty: the server's own
  * @param recoverOnStart whether to reconcile the database and the kernel when the plugin starts
- * @param checkpoint     the built-in checkpoint loop's defaults
+ * @param checkpoint     the checkpoint defaults: the built-in loop's, and every domain's ack deadline
+ * @param onShutdown     what a server stop does to the domains still protected: RELEASE their output
+ *                       indefinitely (they run on unprotected; buffers stay for a restart to adopt) or TEARDOWN
+ *                       their buffers; either way nothing held is dropped
  */
 @ConfigurationProperties("netbuf")
 public record NetbufProperties(
@@ -31,7 +34,10 @@ public record NetbufProperties(
         @DefaultValue("nbifb") String ifbPrefix,
         @DefaultValue("") String namespace,
         @DefaultValue("true") boolean recoverOnStart,
-        @DefaultValue Checkpoint checkpoint) {
+        @DefaultValue Checkpoint checkpoint,
+        @DefaultValue("RELEASE") OnShutdown onShutdown) {
+
+    public enum OnShutdown { RELEASE, TEARDOWN }
 
     /** The ethertypes the redirect filter can match. */
     public enum FilterProtocol {
@@ -51,7 +57,11 @@ public record NetbufProperties(
     /**
      * @param interval time between checkpoints of the built-in loop, for domains that ask for it
      * @param ackDelay simulated time the backup takes to acknowledge a checkpoint
+     * @param ackTimeout how long a domain's oldest held output may wait for its ack before the domain is failed
+     *                   over (its output released); a domain may have its own through the API
+     * @param deadlineScan how often the one deadline timer looks at every domain
      */
-    public record Checkpoint(@DefaultValue("100ms") Duration interval, @DefaultValue("0ms") Duration ackDelay) {
+    public record Checkpoint(@DefaultValue("100ms") Duration interval, @DefaultValue("0ms") Duration ackDelay,
+                             @DefaultValue("2s") Duration ackTimeout, @DefaultValue("25ms") Duration deadlineScan) {
     }
 }

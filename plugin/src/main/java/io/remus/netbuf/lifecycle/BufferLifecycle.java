@@ -19,9 +19,12 @@ import io.remus.netbuf.persistence.BufferRecord;
 import io.remus.netbuf.persistence.BufferStore;
 import io.remus.netbuf.persistence.ClaimRefusedException;
 import io.remus.netbuf.persistence.NetbufDatabaseException;
+import io.remus.netbuf.persistence.JournalEntry.Outcome;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * Drives each buffer through its state machine, one kernel step per transition, write-ahead: the step's intent is
@@ -90,13 +93,96 @@ public class BufferLifecycle {
     }
 
     /**
+     * PLUGGED → RELEASED for several buffers at once (a domain's failover): every intent first, then one kernel
+     * batch, {@code releaseIndefinite}, which returns per buffer null or why its release failed, then every outcome.
+     * Each intent's journal line says {@code why}.
+     * A buffer whose release failed stays PLUGGED with the failure journaled; the others are RELEASED all the same.
+     *
+     * @return the buffers as recorded afterwards, in the order given
+     * @throws NetbufException naming every buffer whose release failed, after all of them were recorded
+     */
+    public List<BufferRecord> releaseAll(List<BufferRecord> plugged, String why,
+                                         Function<List<BufferRecord>, List<RuntimeException>> releaseIndefinite) {
+        Transition t = transition(BufferState.PLUGGED, BufferEvent.RELEASE);
+        List<BufferRecord> intended = new ArrayList<>(plugged.size());
+        for (BufferRecord b : plugged) {
+            try {
+                intended.add(store.intent(require(b.id()), t, describe(KernelStep.PLUG_RELEASE_INDEFINITE, b) + ": " + why));
+            } catch (NetbufDatabaseException e) {
+                throw releaseNotRecorded(plugged, intended, releaseIndefinite, t, e);
+            }
+        }
+        List<RuntimeException> failures = releaseIndefinite.apply(intended);
+        List<BufferRecord> out = new ArrayList<>(intended.size());
+        List<String> failed = new ArrayList<>();
+        RuntimeException first = null;
+        for (int i = 0; i < intended.size(); i++) {
+            BufferRecord b = intended.get(i);
+            RuntimeException f = failures.get(i);
+            if (f == null) {
+                out.add(store.done(b, t, null));
+            } else {
+                out.add(store.stepFailed(b, t, f.getMessage()));
+                failed.add(b.vif() + ": " + f.getMessage());
+                first = first == null ? f : first;
+            }
+        }
+        if (first != null) {
+            throw new NetbufException("release_indefinite failed on " + String.join("; ", failed), first);
+        }
+        return out;
+    }
+
+    /**
+     * The database refused an intent: the plugs are released all the same, since a guest whose backup is lost must
+     * not stay black-holed until the database is back (a release makes no kernel object for recovery to find). The
+     * outcomes of the intents recorded are written if the database takes them.
+     */
+    private NetbufDatabaseException releaseNotRecorded(List<BufferRecord> plugged, List<BufferRecord> intended,
+            Function<List<BufferRecord>, List<RuntimeException>> releaseIndefinite, Transition t,
+            NetbufDatabaseException refused) {
+        List<RuntimeException> failures = releaseIndefinite.apply(plugged);
+        for (int i = 0; i < intended.size(); i++) {
+            try {
+                if (failures.get(i) == null) {
+                    store.done(intended.get(i), t, null);
+                } else {
+                    store.stepFailed(intended.get(i), t, failures.get(i).getMessage());
+                }
+            } catch (NetbufDatabaseException notRecorded) {
+                refused.addSuppressed(notRecorded); // its intent stays, for recovery at the next start
+            }
+        }
+        long released = failures.stream().filter(f -> f == null).count();
+        return refused.in("release_indefinite of " + plugged.size() + " buffers: " + released + " released in the"
+                + " kernel, " + (plugged.size() - intended.size()) + " of them not recorded as RELEASED");
+    }
+
+    /**
+     * RELEASED → PLUGGED: a failed-over buffer protected again. Its plug stays released, so output flows until the
+     * domain's next epoch begins and closes it.
+     */
+    public BufferRecord resume(long id) {
+        BufferRecord buffer = require(id);
+        try {
+            return advance(buffer, BufferEvent.RESUME);
+        } catch (StepFailed failure) {
+            throw new NetbufException("resume of buffer " + id + " (vif " + buffer.vif() + ") failed: "
+                    + failure.getCause().getMessage(), failure.getCause());
+        }
+    }
+
+    /**
      * Removes the buffer's kernel objects in reverse order and ends FREE. From PLUGGED it first passes through
      * RELEASED, so the frames of the last epoch leave instead of being dropped (if that release fails, the plug is
      * already gone or broken, and the removal goes on). A removal that fails leaves the buffer FAILED, still
-     * holding its claims.
+     * holding its claims; tearing a FAILED buffer down removes what is left of it ({@link #clear}).
      */
     public BufferRecord teardown(long id) {
         BufferRecord buffer = require(id);
+        if (buffer.state() == BufferState.FAILED) {
+            return clear(buffer);
+        }
         try {
             if (buffer.state() == BufferState.PLUGGED) {
                 try {
@@ -140,6 +226,34 @@ public class BufferLifecycle {
         }
     }
 
+    /**
+     * A FAILED buffer that kept its claims: what is left of its objects is removed, then FAILED → CLEARED → FREE,
+     * which gives its vif and ifb back. Only a filter that redirects to this buffer's ifb is taken as its own.
+     *
+     * @throws NetbufException if a removal failed (journaled; the buffer stays FAILED with its claims)
+     */
+    public BufferRecord clear(BufferRecord b) {
+        try {
+            InterfaceName vif = InterfaceName.of(b.vif());
+            if (b.ifb() != null) {
+                InterfaceName ifb = InterfaceName.of(b.ifb());
+                kernel.removePlug(ifb, new TcHandle(b.plugHandle()));
+                if (kernel.redirectsTo(vif, ifb, b.priority())) {
+                    kernel.removeRedirect(vif, b.protocol(), b.priority());
+                    kernel.removeIngress(vif);
+                }
+                kernel.releaseIfb(ifb, b.ifbCreated());
+            }
+            transition(BufferState.FAILED, BufferEvent.CLEARED);
+            return store.settle(b, BufferState.FREE, Outcome.UNDONE, BufferEvent.CLEARED.name(),
+                    "what was left of the failed buffer removed");
+        } catch (RuntimeException e) {
+            store.note(b.id(), BufferEvent.CLEARED.name(), Outcome.FAILED, b.state(), "could not clear", e.getMessage());
+            throw new NetbufException("buffer " + b.id() + " (vif " + b.vif() + ") is FAILED and what is left of it"
+                    + " could not be removed: " + e.getMessage(), e);
+        }
+    }
+
     BufferRecord fail(BufferRecord buffer, KernelStep step, String reason, boolean released) {
         BufferMachine machine = BufferMachine.start(buffer.state());
         try {
@@ -159,13 +273,7 @@ public class BufferLifecycle {
      * nothing more is tried.
      */
     BufferRecord advance(BufferRecord buffer, BufferEvent event) throws StepFailed {
-        BufferMachine machine = BufferMachine.start(buffer.state());
-        Transition t;
-        try {
-            t = machine.fire(event);
-        } finally {
-            machine.stop();
-        }
+        Transition t = transition(buffer.state(), event);
         KernelStep step = t.kernelStep().orElseThrow(() -> new IllegalArgumentException(event + " has no kernel step"));
         String about = "buffer " + buffer.id() + " (vif " + buffer.vif() + ", " + buffer.state() + "): " + step;
         BufferRecord intended;
@@ -196,6 +304,16 @@ public class BufferLifecycle {
             return store.done(intended, t, detail);
         } catch (NetbufDatabaseException e) {
             throw e.in(about + " done in the kernel; its intent stays recorded for recovery at the next start");
+        }
+    }
+
+    /** The transition {@code event} takes from {@code state}, as the machine allows it. */
+    private static Transition transition(BufferState state, BufferEvent event) {
+        BufferMachine machine = BufferMachine.start(state);
+        try {
+            return machine.fire(event);
+        } finally {
+            machine.stop();
         }
     }
 
@@ -235,6 +353,7 @@ public class BufferLifecycle {
             case REDIRECT_ADD -> kernel.addRedirect(vif, ifb, b.protocol(), b.priority());
             case PLUG_ADD -> kernel.addPlug(ifb, handle, b.limitBytes());
             case PLUG_RELEASE_INDEFINITE -> kernel.releasePlug(ifb, handle);
+            case PLUG_RESUME -> kernel.requirePlug(ifb, handle);
             case PLUG_DELETE -> {
                 return kernel.removePlug(ifb, handle) ? null : ifbGone;
             }
@@ -258,7 +377,7 @@ public class BufferLifecycle {
             case REDIRECT_ADD, REDIRECT_DELETE -> "u32 prio " + b.priority() + " protocol 0x"
                     + Integer.toHexString(b.protocol()) + " on " + b.vif() + " -> " + b.ifb();
             case PLUG_ADD -> "plug " + new TcHandle(b.plugHandle()) + " limit " + b.limitBytes() + " on " + b.ifb();
-            case PLUG_RELEASE_INDEFINITE, PLUG_DELETE -> "plug " + new TcHandle(b.plugHandle()) + " on " + b.ifb();
+            case PLUG_RELEASE_INDEFINITE, PLUG_RESUME, PLUG_DELETE -> "plug " + new TcHandle(b.plugHandle()) + " on " + b.ifb();
             case IFB_RELEASE -> (b.ifbCreated() ? "delete " : "down ") + b.ifb();
         };
     }

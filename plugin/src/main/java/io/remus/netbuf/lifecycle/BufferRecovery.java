@@ -2,7 +2,6 @@ package io.remus.netbuf.lifecycle;
 
 import io.remus.netbuf.lifecycle.BufferLifecycle.StepFailed;
 import io.remus.netbuf.model.BufferEvent;
-import io.remus.netbuf.model.BufferMachine;
 import io.remus.netbuf.model.BufferState;
 import io.remus.netbuf.model.KernelStep;
 import io.remus.netbuf.model.Transition;
@@ -49,7 +48,7 @@ public class BufferRecovery {
     }
 
     private static final Set<KernelStep> FORWARD = EnumSet.of(KernelStep.IFB_UP, KernelStep.INGRESS_ADD,
-            KernelStep.REDIRECT_ADD, KernelStep.PLUG_ADD, KernelStep.PLUG_RELEASE_INDEFINITE);
+            KernelStep.REDIRECT_ADD, KernelStep.PLUG_ADD, KernelStep.PLUG_RELEASE_INDEFINITE, KernelStep.PLUG_RESUME);
 
     private final BufferLifecycle lifecycle;
     private final BufferStore store;
@@ -171,34 +170,12 @@ public class BufferRecovery {
     /** A FAILED buffer that kept its claims: remove what is left of its objects, then FAILED → CLEARED → FREE. */
     private void clear(BufferRecord b, Counts c) {
         try {
-            InterfaceName vif = InterfaceName.of(b.vif());
-            if (b.ifb() != null) {
-                InterfaceName ifb = InterfaceName.of(b.ifb());
-                kernel.removePlug(ifb, new TcHandle(b.plugHandle()));
-                Optional<Link> vifLink = netlink.findLink(vif);
-                Optional<Link> ifbLink = netlink.findLink(ifb);
-                // only a filter that redirects to our ifb is ours
-                if (vifLink.isPresent() && ifbLink.isPresent() && netlink.findRedirect(vifLink.get(), b.priority())
-                        .filter(f -> f.ifb().index() == ifbLink.get().index()).isPresent()) {
-                    kernel.removeRedirect(vif, b.protocol(), b.priority());
-                    kernel.removeIngress(vif);
-                }
-                kernel.releaseIfb(ifb, b.ifbCreated());
-            }
-            BufferMachine machine = BufferMachine.start(BufferState.FAILED);
-            try {
-                machine.fire(BufferEvent.CLEARED);
-            } finally {
-                machine.stop();
-            }
-            store.settle(b, BufferState.FREE, Outcome.UNDONE, BufferEvent.CLEARED.name(),
-                    "what was left of the failed buffer removed");
+            lifecycle.clear(b);
             c.cleared++;
             c.lines.add("buffer " + b.id() + " (" + b.vif() + "): failed buffer cleared");
-        } catch (RuntimeException e) {
-            store.note(b.id(), BufferEvent.CLEARED.name(), Outcome.FAILED, b.state(), "could not clear", e.getMessage());
+        } catch (NetbufException e) {
             c.failed++;
-            c.lines.add("buffer " + b.id() + " (" + b.vif() + "): could not clear: " + e.getMessage());
+            c.lines.add("buffer " + b.id() + " (" + b.vif() + "): could not clear: " + e.getCause().getMessage());
         }
     }
 

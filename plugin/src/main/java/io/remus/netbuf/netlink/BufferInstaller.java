@@ -116,6 +116,23 @@ public final class BufferInstaller {
                 PlugQdisc.DEFAULT_LIMIT_BYTES));
     }
 
+    /** Fails, naming what is missing, unless the ifb has our plug qdisc. */
+    public void requirePlug(InterfaceName ifb, TcHandle handle) {
+        PlugQdisc plug = new PlugQdisc(require(ifb, "find plug qdisc"), handle, PlugQdisc.DEFAULT_LIMIT_BYTES);
+        if (netlink.plugStats(plug).isEmpty()) {
+            throw new NetlinkException("find plug qdisc", ifb.value(), -Nle.OBJ_NOTFOUND, "no plug " + handle
+                    + " at the root of " + ifb, "stop the domain and start it again to install a new buffer");
+        }
+    }
+
+    /** Whether the vif has a redirect filter of this priority that redirects to the ifb (both must exist). */
+    public boolean redirectsTo(InterfaceName vif, InterfaceName ifb, int priority) {
+        Optional<Link> vifLink = netlink.findLink(vif);
+        Optional<Link> ifbLink = netlink.findLink(ifb);
+        return vifLink.isPresent() && ifbLink.isPresent() && netlink.findRedirect(vifLink.get(), priority)
+                .filter(f -> f.ifb().index() == ifbLink.get().index()).isPresent();
+    }
+
     /**
      * Releases what the plug holds so no frame is lost, waits for it to drain, deletes the plug. Absent is done.
      *

@@ -1,6 +1,9 @@
 package io.remus.netbuf.persistence;
 
+import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.sql.Timestamp;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
@@ -11,7 +14,7 @@ import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 import org.springframework.transaction.TransactionException;
 import org.springframework.transaction.support.TransactionTemplate;
 
-/** The per-domain epoch rows of the checkpoint API. */
+/** The per-domain rows: epochs of the checkpoint API, and each domain's protection (driver, deadline, failovers). */
 public class DomainStore {
 
     private static final String COLUMNS = "domain_name, open_epoch, awaiting_epoch, epochs_begun, epochs_committed,"
@@ -72,5 +75,49 @@ public class DomainStore {
                             e.epochsFailed(), failure, now)
                     .update();
         }
+    }
+
+    private static final String PROTECTION_COLUMNS = "domain_name, driver, ack_timeout_ms, state, reason,"
+            + " failed_over_at, failovers";
+
+    public Optional<DomainProtection> findProtection(String domain) {
+        return jdbc.sql("SELECT " + PROTECTION_COLUMNS + " FROM netbuf_protection WHERE domain_name = ?")
+                .param(domain).query((rs, n) -> protection(rs)).optional();
+    }
+
+    public List<DomainProtection> allProtections() {
+        return jdbc.sql("SELECT " + PROTECTION_COLUMNS + " FROM netbuf_protection ORDER BY domain_name")
+                .query((rs, n) -> protection(rs)).list();
+    }
+
+    /** Writes the row (the caller serialises per domain). */
+    public void save(DomainProtection p) {
+        try {
+            Timestamp now = Timestamp.from(Instant.now());
+            Long timeout = p.ackTimeout() == null ? null : p.ackTimeout().toMillis();
+            String reason = p.reason() == null || p.reason().length() <= 2000 ? p.reason() : p.reason().substring(0, 2000);
+            Timestamp at = p.failedOverAt() == null ? null : Timestamp.from(p.failedOverAt());
+            int rows = jdbc.sql("UPDATE netbuf_protection SET driver = ?, ack_timeout_ms = ?, state = ?, reason = ?,"
+                            + " failed_over_at = ?, failovers = ?, updated_at = ? WHERE domain_name = ?")
+                    .params(p.driver().name(), timeout, p.state().name(), reason, at, p.failovers(), now, p.domain())
+                    .update();
+            if (rows == 0) {
+                jdbc.sql("INSERT INTO netbuf_protection (domain_name, driver, ack_timeout_ms, state, reason,"
+                                + " failed_over_at, failovers, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+                        .params(p.domain(), p.driver().name(), timeout, p.state().name(), reason, at, p.failovers(), now)
+                        .update();
+            }
+        } catch (DataAccessException failed) {
+            throw NetbufDatabaseException.writing("the protection of domain " + p.domain(), failed);
+        }
+    }
+
+    private static DomainProtection protection(ResultSet rs) throws SQLException {
+        long timeout = rs.getLong(3);
+        Duration ackTimeout = rs.wasNull() ? null : Duration.ofMillis(timeout);
+        Timestamp at = rs.getTimestamp(6);
+        return new DomainProtection(rs.getString(1), DomainProtection.Driver.valueOf(rs.getString(2)), ackTimeout,
+                DomainProtection.State.valueOf(rs.getString(4)), rs.getString(5), at == null ? null : at.toInstant(),
+                rs.getLong(7));
     }
 }

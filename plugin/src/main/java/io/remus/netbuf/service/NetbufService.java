@@ -15,10 +15,15 @@ import io.remus.netbuf.netlink.PlugStats;
 import io.remus.netbuf.netlink.TcHandle;
 import io.remus.netbuf.persistence.BufferRecord;
 import io.remus.netbuf.persistence.BufferStore;
+import io.remus.netbuf.lifecycle.NetbufException;
 import io.remus.netbuf.persistence.DomainEpochs;
+import io.remus.netbuf.persistence.DomainProtection;
+import io.remus.netbuf.persistence.DomainProtection.Driver;
 import io.remus.netbuf.persistence.DomainStore;
 import io.remus.netbuf.persistence.JournalEntry.Outcome;
 import io.remus.netbuf.persistence.NetbufDatabaseException;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -28,7 +33,12 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The Java API a Remus checkpointer calls, per domain: protect its vifs, begin an epoch at each checkpoint, commit
@@ -40,8 +50,18 @@ import java.util.concurrent.locks.ReentrantLock;
  * (its output is now held until acknowledged) and opens the next; {@link #commitEpoch} releases the closed epoch
  * with {@code release_one}. The plug counts only one closed epoch, so one checkpoint may be in flight at a time:
  * a begin while an epoch awaits its ack is refused.
+ *
+ * <p>Output is never held forever: each domain has an ack deadline, and {@link #failOverdue} (run by
+ * {@link HeldOutputDeadline}) fails over a domain whose oldest held output has waited longer. A failed-over domain
+ * is UNPROTECTED until {@link #resume}. Each domain has one driver, the built-in loop or the checkpoint API.
  */
 public class NetbufService {
+
+    private static final Logger log = LoggerFactory.getLogger(NetbufService.class);
+    /** The longest ack deadline a domain may have. */
+    public static final Duration MAX_ACK_TIMEOUT = Duration.ofHours(1);
+    /** The shortest: a deadline below the kernel's and the database's own latency would fail healthy domains. */
+    public static final Duration MIN_ACK_TIMEOUT = Duration.ofMillis(10);
 
     private final BufferLifecycle lifecycle;
     private final BufferStore buffers;
@@ -54,8 +74,21 @@ public class NetbufService {
     private final Counter begun;
     private final Counter committed;
     private final Counter failed;
+    private final MeterRegistry meters;
+    private final Duration defaultAckTimeout;
+    private final ConcurrentMap<String, DomainProtection> protections = new ConcurrentHashMap<>();
+    private final ConcurrentMap<String, HeldClock> clocks = new ConcurrentHashMap<>();
+    private final List<ProtectionListener> listeners = new CopyOnWriteArrayList<>();
 
     public NetbufService(BufferLifecycle lifecycle, DomainStore domains, Netlink netlink, MeterRegistry meters) {
+        this(lifecycle, domains, netlink, meters, Duration.ofSeconds(2));
+    }
+
+    public NetbufService(BufferLifecycle lifecycle, DomainStore domains, Netlink netlink, MeterRegistry meters,
+                         Duration defaultAckTimeout) {
+        checkAckTimeout(defaultAckTimeout, "netbuf.checkpoint.ack-timeout");
+        this.defaultAckTimeout = defaultAckTimeout;
+        this.meters = meters;
         this.lifecycle = lifecycle;
         this.buffers = lifecycle.store();
         this.domains = domains;
@@ -67,21 +100,46 @@ public class NetbufService {
         this.begun = Counter.builder("netbuf.epochs.begun").register(meters);
         this.committed = Counter.builder("netbuf.epochs.committed").register(meters);
         this.failed = Counter.builder("netbuf.epochs.failed").register(meters);
+        for (FailoverReason r : FailoverReason.values()) {
+            failovers(r);
+        }
+        domains.allProtections().forEach(p -> protections.put(p.domain(), p));
+        // output a previous run left held (its epochs open) is timed from now: its deadline starts with this run
+        long now = System.nanoTime();
+        for (DomainEpochs e : domains.all()) {
+            if (e.openEpoch() != 0 && protection(e.domain()).state() == DomainProtection.State.PROTECTED
+                    && !live(e.domain()).isEmpty()) {
+                clock(e.domain()).heldFrom(now);
+            }
+        }
+    }
+
+    public void addListener(ProtectionListener listener) {
+        listeners.add(listener);
+    }
+
+    /** {@link #protect(String, List, Driver)} for a domain the checkpoint API drives. */
+    public List<BufferRecord> protect(String domain, List<InterfaceName> vifs) {
+        return protect(domain, vifs, Driver.API);
     }
 
     /**
-     * Installs a buffer on each vif of {@code domain}. All or nothing: if one fails, the ones installed are torn
-     * down again and the failure is thrown.
+     * Installs a buffer on each vif of {@code domain}, driven by {@code driver}. All or nothing: if one fails, or
+     * the domain's rows cannot be written, the ones installed are torn down again and the failure is thrown.
      */
-    public List<BufferRecord> protect(String domain, List<InterfaceName> vifs) {
-        ReentrantLock lock = lock(domain);
-        lock.lock();
-        try {
+    public List<BufferRecord> protect(String domain, List<InterfaceName> vifs, Driver driver) {
+        return locked(domain, () -> {
             List<BufferRecord> installed = new ArrayList<>();
             try {
                 for (InterfaceName vif : vifs) {
                     installed.add(lifecycle.install(domain, vif));
                 }
+                domains.save(DomainEpochs.fresh(domain));
+                DomainProtection p = domains.findProtection(domain).map(old -> old.protectedAgainBy(driver))
+                        .orElse(DomainProtection.protectedBy(domain, driver, null));
+                domains.save(p);
+                protections.put(domain, p);
+                clocks.remove(domain);
             } catch (RuntimeException e) {
                 for (BufferRecord b : installed) {
                     try {
@@ -92,18 +150,14 @@ public class NetbufService {
                 }
                 throw e;
             }
-            domains.save(DomainEpochs.fresh(domain));
             return installed;
-        } finally {
-            lock.unlock();
-        }
+        });
     }
 
     /** Checkpoint: closes the open epoch on every vif of the domain and opens the next. Returns its number. */
     public long beginEpoch(String domain) {
-        ReentrantLock lock = lock(domain);
-        lock.lock();
-        try {
+        return locked(domain, () -> {
+            refuseUnlessApiDriven(domain, "begin refused");
             DomainEpochs e = epochs(domain);
             refuseAfterFailure(e);
             if (e.awaitingEpoch() != 0) {
@@ -117,17 +171,15 @@ public class NetbufService {
                 throw notRecorded.in(beginRefused(e));
             }
             throwIfFailed(plugAll(List.of(part), PlugAction.BUFFER), domain);
+            clock(domain).begun(System.nanoTime());
             return part.epochs().openEpoch();
-        } finally {
-            lock.unlock();
-        }
+        });
     }
 
     /** The backup acknowledged {@code epoch}: release its output on every vif of the domain. */
     public void commitEpoch(String domain, long epoch) {
-        ReentrantLock lock = lock(domain);
-        lock.lock();
-        try {
+        locked(domain, () -> {
+            refuseUnlessApiDriven(domain, "commit refused");
             DomainEpochs e = epochs(domain);
             if (e.awaitingEpoch() == 0 || e.awaitingEpoch() != epoch) {
                 throw new EpochRefusedException("domain " + domain + ": epoch " + epoch + " is not awaiting an ack"
@@ -136,14 +188,14 @@ public class NetbufService {
             }
             throwIfFailed(plugAll(List.of(new Part(domain, e, plugged(domain, live(domain)))), PlugAction.RELEASE_ONE),
                     domain);
+            clock(domain).committed();
             try {
                 domains.save(e.committed());
             } catch (NetbufDatabaseException notRecorded) {
                 throw notRecorded.in(commitNotRecorded(e));
             }
-        } finally {
-            lock.unlock();
-        }
+            return null;
+        });
     }
 
     /**
@@ -180,6 +232,7 @@ public class NetbufService {
         for (String name : names) {
             DomainEpochs e = epochs.getOrDefault(name, DomainEpochs.fresh(name));
             try {
+                refuseUnprotected(name, "checkpoint refused");
                 refuseAfterFailure(e);
                 parts.add(new Part(name, e, plugged(name, live.getOrDefault(name, List.of()))));
             } catch (RuntimeException refused) {
@@ -210,8 +263,12 @@ public class NetbufService {
         }
 
         failures = plugAll(next, PlugAction.BUFFER);
+        long now = System.nanoTime();
         for (Part p : next) {
             EpochFailedException f = failures.get(p.domain());
+            if (f == null) {
+                clock(p.domain()).begun(now);
+            }
             long committedEpoch = epochs.getOrDefault(p.domain(), DomainEpochs.fresh(p.domain())).awaitingEpoch();
             results.put(p.domain(), f != null ? CheckpointResult.failed(p.domain(), f)
                     : CheckpointResult.done(p.domain(), committedEpoch, p.epochs().openEpoch()));
@@ -219,30 +276,152 @@ public class NetbufService {
         return names.stream().map(results::get).toList();
     }
 
-    /** The backup is lost: release everything held, indefinitely (PLUGGED → RELEASED); the guest runs unprotected. */
+    /** The backup is lost, as someone says through the failover API: {@link #failover(String, FailoverReason, String)}. */
     public List<BufferRecord> failover(String domain) {
-        ReentrantLock lock = lock(domain);
-        lock.lock();
-        try {
-            List<BufferRecord> out = new ArrayList<>();
-            for (BufferRecord b : live(domain)) {
-                if (b.state() == BufferState.PLUGGED) {
-                    out.add(lifecycle.release(b.id()));
-                }
-            }
-            domains.save(epochs(domain).settled());
-            return out;
-        } finally {
-            lock.unlock();
-        }
+        return failover(domain, FailoverReason.REQUESTED, "failover requested");
     }
 
-    /** The domain stops: every buffer passes through RELEASED (nothing held is dropped) and is torn down. */
-    public void stop(String domain) {
-        ReentrantLock lock = lock(domain);
-        lock.lock();
+    /**
+     * The backup is lost: everything held is released indefinitely on all the domain's vifs in one batch
+     * (PLUGGED → RELEASED, each journaled with {@code reason}), and the domain runs on UNPROTECTED until
+     * {@link #resume}. A domain already failed over is left as it is.
+     *
+     * @return the domain's buffers afterwards
+     * @throws NetbufException if a vif's release failed (the others are released; the domain is UNPROTECTED)
+     */
+    public List<BufferRecord> failover(String domain, FailoverReason kind, String reason) {
+        return locked(domain, () -> failoverLocked(domain, kind, reason));
+    }
+
+    private List<BufferRecord> failoverLocked(String domain, FailoverReason kind, String reason) {
+        List<BufferRecord> live = live(domain);
+        if (live.isEmpty()) {
+            throw new DomainNotBufferedException(domain);
+        }
+        List<BufferRecord> plugged = live.stream().filter(b -> b.state() == BufferState.PLUGGED).toList();
+        if (plugged.isEmpty() && protection(domain).state() == DomainProtection.State.UNPROTECTED) {
+            return live;
+        }
+        // UNPROTECTED before the kernel lets the output go: whoever sees the frames sees the failover too
+        DomainProtection p = protection(domain).failedOver(reason, Instant.now());
+        protections.put(domain, p);
+        RuntimeException releaseFailed = null;
         try {
+            lifecycle.releaseAll(plugged, "failover: " + reason, this::releaseIndefinite);
+        } catch (RuntimeException e) {
+            releaseFailed = e;
+        }
+        plugged.forEach(b -> closeControl(b.id()));
+        clock(domain).released();
+        try {
+            domains.save(p);
+            domains.save(epochs(domain).settled());
+        } catch (NetbufDatabaseException notRecorded) {
+            if (releaseFailed == null) {
+                releaseFailed = notRecorded;
+            } else {
+                releaseFailed.addSuppressed(notRecorded);
+            }
+        }
+        failovers(kind).increment();
+        log.warn("domain {} failed over, its output released on {}: {}", domain,
+                plugged.stream().map(BufferRecord::vif).toList(), reason);
+        listeners.forEach(l -> l.failedOver(domain, reason));
+        if (releaseFailed != null) {
+            throw releaseFailed;
+        }
+        return live(domain);
+    }
+
+    /** One release_indefinite batch for the buffers; per buffer, null or why its release failed. */
+    private List<RuntimeException> releaseIndefinite(List<BufferRecord> plugged) {
+        List<RuntimeException> failures = new ArrayList<>(java.util.Collections.nCopies(plugged.size(), null));
+        List<Integer> opened = new ArrayList<>();
+        PlugControl[] batch = new PlugControl[plugged.size()];
+        for (int i = 0; i < plugged.size(); i++) {
+            try {
+                batch[opened.size()] = control(plugged.get(i));
+                opened.add(i);
+            } catch (RuntimeException e) {
+                failures.set(i, e); // this vif's plug cannot be reached; the others are released all the same
+            }
+        }
+        if (opened.isEmpty()) {
+            return failures;
+        }
+        int[] errors = new int[opened.size()];
+        try {
+            netlink.plugBatch(batch, opened.size(), PlugAction.RELEASE_INDEFINITE, errors);
+        } catch (RuntimeException e) {
+            opened.forEach(i -> failures.set(i, e));
+            return failures;
+        }
+        for (int j = 0; j < opened.size(); j++) {
+            if (errors[j] != 0) {
+                failures.set(opened.get(j), batch[j].failure(PlugAction.RELEASE_INDEFINITE, errors[j]));
+            }
+        }
+        return failures;
+    }
+
+    /**
+     * Protects a failed-over domain again, without a teardown: its buffers go RELEASED → PLUGGED (journaled), its
+     * epochs start anew (the next begin opens epoch 1), and its driver takes it again.
+     *
+     * @throws EpochRefusedException if the domain is not failed over, or has buffers that are not RELEASED
+     */
+    public List<BufferRecord> resume(String domain) {
+        List<BufferRecord> resumed = locked(domain, () -> {
+            DomainProtection p = protection(domain);
+            List<BufferRecord> live = live(domain);
+            if (live.isEmpty()) {
+                throw new DomainNotBufferedException(domain);
+            }
+            if (p.state() != DomainProtection.State.UNPROTECTED) {
+                throw new EpochRefusedException("domain " + domain + " is not failed over: it is "
+                        + p.state() + "; there is nothing to resume");
+            }
+            List<String> notReleased = live.stream().filter(b -> b.state() != BufferState.RELEASED)
+                    .map(b -> b.vif() + " " + b.state()).toList();
+            if (!notReleased.isEmpty()) {
+                throw new EpochRefusedException("domain " + domain + " cannot resume: buffers not RELEASED "
+                        + notReleased + "; stop the domain and start it again");
+            }
+            List<BufferRecord> out = new ArrayList<>();
+            try {
+                for (BufferRecord b : live) {
+                    out.add(lifecycle.resume(b.id()));
+                }
+            } catch (RuntimeException e) {
+                for (BufferRecord b : out) { // back to released: all of the domain's vifs, or none
+                    try {
+                        lifecycle.release(b.id());
+                    } catch (RuntimeException suppressed) {
+                        e.addSuppressed(suppressed);
+                    }
+                }
+                throw e;
+            }
+            DomainProtection resumedP = p.resumed();
+            domains.save(epochs(domain).settled());
+            domains.save(resumedP);
+            protections.put(domain, resumedP);
+            clock(domain).released();
+            return out;
+        });
+        Driver driver = protection(domain).driver();
+        listeners.forEach(l -> l.resumed(domain, driver));
+        return resumed;
+    }
+
+    /**
+     * The domain stops: every buffer passes through RELEASED (nothing held is dropped) and is torn down; a FAILED
+     * buffer has what is left of it removed.
+     */
+    public void stop(String domain) {
+        locked(domain, () -> {
             RuntimeException first = null;
+            clocks.remove(domain);
             for (BufferRecord b : live(domain)) {
                 closeControl(b.id());
                 try {
@@ -266,9 +445,119 @@ public class NetbufService {
             if (first != null) {
                 throw first;
             }
-        } finally {
-            lock.unlock();
+            return null;
+        });
+    }
+
+    // ---------------------------------------------------------------- the deadline
+
+    /**
+     * Fails over every domain whose oldest held output has waited longer than its ack deadline at {@code now}
+     * (System.nanoTime), each on its own: one that fails does not keep the others from theirs. Never early: the
+     * age is checked again under the domain's lock, after any commit in flight.
+     *
+     * @return the domains failed over
+     */
+    public List<String> failOverdue(long now) {
+        List<String> overdue = new ArrayList<>();
+        clocks.forEach((domain, clock) -> {
+            long since = clock.heldSince;
+            if (since != HeldClock.NOT_HELD && now - since > ackTimeout(domain).toNanos()) {
+                overdue.add(domain);
+            }
+        });
+        List<String> failedOver = new ArrayList<>();
+        for (String domain : overdue) {
+            try {
+                if (failIfOverdue(domain)) {
+                    failedOver.add(domain);
+                }
+            } catch (RuntimeException e) {
+                log.error("domain {}: failover after its ack deadline failed: {}", domain, e.getMessage(), e);
+            }
         }
+        return failedOver;
+    }
+
+    private boolean failIfOverdue(String domain) {
+        return locked(domain, () -> {
+            HeldClock clock = clocks.get(domain);
+            long now = System.nanoTime();
+            Duration timeout = ackTimeout(domain);
+            if (clock == null || clock.heldSince == HeldClock.NOT_HELD || now - clock.heldSince <= timeout.toNanos()) {
+                return false;
+            }
+            DomainEpochs e = epochs(domain);
+            String what = e.awaitingEpoch() != 0 ? "epoch " + e.awaitingEpoch() + " not acknowledged"
+                    : "no checkpoint since epoch " + e.openEpoch() + " began";
+            failoverLocked(domain, FailoverReason.ACK_OVERDUE, String.format(java.util.Locale.ROOT,
+                    "backup ack overdue: output held %.1f s, deadline %s (%s)", (now - clock.heldSince) / 1e9,
+                    seconds(timeout), what));
+            return true;
+        });
+    }
+
+    /** Sets the domain's own ack deadline; null goes back to the configured default. */
+    public DomainProtection setAckTimeout(String domain, Duration timeout) {
+        if (timeout != null) {
+            checkAckTimeout(timeout, "ack timeout of domain " + domain);
+        }
+        return locked(domain, () -> {
+            if (live(domain).isEmpty()) {
+                throw new DomainNotBufferedException(domain);
+            }
+            DomainProtection p = protection(domain).withAckTimeout(timeout);
+            domains.save(p);
+            protections.put(domain, p);
+            return p;
+        });
+    }
+
+    public Duration ackTimeout(String domain) {
+        Duration own = protection(domain).ackTimeout();
+        return own != null ? own : defaultAckTimeout;
+    }
+
+    public Duration defaultAckTimeout() {
+        return defaultAckTimeout;
+    }
+
+    private static void checkAckTimeout(Duration timeout, String what) {
+        if (timeout.compareTo(MIN_ACK_TIMEOUT) < 0 || timeout.compareTo(MAX_ACK_TIMEOUT) > 0) {
+            throw new IllegalArgumentException(what + " must be between " + MIN_ACK_TIMEOUT.toMillis() + " ms and "
+                    + MAX_ACK_TIMEOUT.toHours() + " h; got " + timeout.toMillis() + " ms");
+        }
+    }
+
+    private static String seconds(Duration d) {
+        return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() + " ms";
+    }
+
+    // ---------------------------------------------------------------- what the admin sees
+
+    /** The domain's protection: recorded, or (never recorded: buffered by an earlier version) PROTECTED by the API. */
+    public DomainProtection protection(String domain) {
+        DomainProtection p = protections.get(domain);
+        return p != null ? p : DomainProtection.protectedBy(domain, Driver.API, null);
+    }
+
+    /** The status of every domain that holds a vif now, by name. */
+    public List<DomainStatus> statuses() {
+        return buffers.holdingVif().stream().map(BufferRecord::domain).distinct().sorted().map(this::status).toList();
+    }
+
+    public DomainStatus status(String domain) {
+        HeldClock clock = clocks.get(domain);
+        long since = clock == null ? HeldClock.NOT_HELD : clock.heldSince;
+        Duration heldFor = since == HeldClock.NOT_HELD ? null : Duration.ofNanos(System.nanoTime() - since);
+        return new DomainStatus(domain, protection(domain), ackTimeout(domain), epochs(domain), heldFor,
+                clock == null ? null : clock.lastCheckpoint, clock == null ? 0 : clock.rate(),
+                clock == null ? null : clock.lastFailure);
+    }
+
+    /** Records a failure of the domain's checkpoints that the service itself did not see (the loop's). */
+    public void noteFailure(String domain, String failure) {
+        clock(domain).lastFailure = failure;
     }
 
     public DomainEpochs epochs(String domain) {
@@ -392,6 +681,7 @@ public class NetbufService {
                 + "; the domain takes no new epoch until failover or stop";
         EpochFailedException thrown = new EpochFailedException(message, done, notDone, cause);
         failed.increment();
+        clock(p.domain()).lastFailure = message;
         try {
             for (int j = 0; j < p.plugged().size(); j++) {
                 int code = errors[first + j];
@@ -469,7 +759,101 @@ public class NetbufService {
         }
     }
 
+    private void refuseUnlessApiDriven(String domain, String refused) {
+        DomainProtection p = protection(domain);
+        if (p.driver() != Driver.API) {
+            throw new DriverConflictException(domain, p.driver(), refused + ": the checkpoint API does not drive it");
+        }
+        refuseUnprotected(domain, refused);
+    }
+
+    private void refuseUnprotected(String domain, String refused) {
+        DomainProtection p = protection(domain);
+        if (p.state() == DomainProtection.State.UNPROTECTED) {
+            throw new DomainUnprotectedException(domain, p.reason(), refused);
+        }
+    }
+
+    private Counter failovers(FailoverReason reason) {
+        return Counter.builder("netbuf.failovers").description("domains failed over: their output released")
+                .tag("reason", reason.tag()).register(meters);
+    }
+
     private ReentrantLock lock(String domain) {
         return locks.computeIfAbsent(domain, d -> new ReentrantLock());
+    }
+
+    private HeldClock clock(String domain) {
+        return clocks.computeIfAbsent(domain, d -> new HeldClock());
+    }
+
+    /** Runs {@code body} holding the domain's lock. */
+    private <T> T locked(String domain, Supplier<T> body) {
+        ReentrantLock lock = lock(domain);
+        lock.lock();
+        try {
+            return body.get();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * How long a domain's output has been held, and its recent checkpoints. Written under the domain's lock; the
+     * deadline reads {@code heldSince} without it, then checks again under it.
+     */
+    private static final class HeldClock {
+        static final long NOT_HELD = Long.MIN_VALUE;
+        private static final int RECENT = 16;
+
+        /** System.nanoTime when the oldest output still held began to be held, or NOT_HELD. */
+        volatile long heldSince = NOT_HELD;
+        /** When the open epoch began. */
+        private long openedAt = NOT_HELD;
+        volatile Instant lastCheckpoint;
+        volatile String lastFailure;
+        private final long[] recent = new long[RECENT];
+        private int begins;
+
+        /** Output held since {@code now}, as after a begin of unknown history (a restart). */
+        void heldFrom(long now) {
+            heldSince = now;
+            openedAt = now;
+        }
+
+        /** An epoch began: the one that was open is closed and still held, and the new one is held from now. */
+        void begun(long now) {
+            if (heldSince == NOT_HELD) {
+                heldSince = now;
+            }
+            openedAt = now;
+            lastCheckpoint = Instant.now();
+            synchronized (recent) {
+                recent[begins++ % RECENT] = now;
+            }
+        }
+
+        /** Nothing is held any more (failover, resume). */
+        void released() {
+            heldSince = NOT_HELD;
+            openedAt = NOT_HELD;
+        }
+
+        /** The closed epoch was released: the oldest output held is the open epoch's. */
+        void committed() {
+            heldSince = openedAt;
+        }
+
+        double rate() {
+            synchronized (recent) {
+                int n = Math.min(begins, RECENT);
+                if (n < 2) {
+                    return 0;
+                }
+                long last = recent[(begins - 1) % RECENT];
+                long first = recent[(begins - n) % RECENT];
+                return last == first ? 0 : (n - 1) * 1e9 / (last - first);
+            }
+        }
     }
 }

@@ -215,8 +215,8 @@ class UmlNetbufServiceTest {
             service.beginEpoch("dom7");
             assertThat(service.failover("dom7")).extracting(BufferRecord::state)
                     .containsOnly(BufferState.RELEASED);
-            assertThatThrownBy(() -> service.beginEpoch("dom7")).isInstanceOf(EpochRefusedException.class)
-                    .hasMessageContaining("not PLUGGED");
+            assertThatThrownBy(() -> service.beginEpoch("dom7")).isInstanceOf(DomainUnprotectedException.class)
+                    .hasMessageContaining("UNPROTECTED (failed over: failover requested)");
             service.stop("dom7");
             kernel.assertNoBufferObjects("vif7.0", "vif7.1");
         });

@@ -119,6 +119,7 @@ public final class UserModeLinux {
         java.add("-Djava.io.tmpdir=/run/tmp");
         java.add("-XX:-UsePerfData");
         java.add("--enable-native-access=ALL-UNNAMED");
+        java.addAll(GUEST_JAVA_OPTIONS);
         java.add("-cp");
         java.add(testClassPath());
         java.add(mainClass);
@@ -133,6 +134,7 @@ public final class UserModeLinux {
                 mount -t tmpfs tmpfs /run
                 mkdir -p /run/tmp
                 export TMPDIR=/run/tmp
+                %s
                 ip link set lo up
                 for m in %s; do
                   insmod %s/$m.ko || echo "NETBUF_UML_MODULE_FAILED $m"
@@ -143,7 +145,7 @@ public final class UserModeLinux {
                 echo $? > %s
                 echo NETBUF_UML_DONE
                 halt -f
-                """.formatted(String.join(" ", MODULES), modules, quote(workDir.toString()),
+                """.formatted(GUEST_ENV, String.join(" ", MODULES), modules, quote(workDir.toString()),
                 java.stream().map(UserModeLinux::quote).collect(Collectors.joining(" ")),
                 quote(guestOut.toString()), quote(exitFile.toString()));
         Files.writeString(init, script);
@@ -153,7 +155,9 @@ public final class UserModeLinux {
                 ? String.valueOf(hostCpu()) : Files.readString(Path.of("/sys/devices/system/cpu/online")).strip()));
         command.addAll(List.of(KERNEL.toString(), "mem=1500M", "root=/dev/root", "rootfstype=hostfs", "rootflags=/",
                 "rw", "init=" + init, "con=null", "con0=fd:0,fd:1"));
-        Process uml = new ProcessBuilder(command)
+        ProcessBuilder umlProcess = new ProcessBuilder(command);
+        xstateShim().ifPresent(shim -> umlProcess.environment().put("LD_PRELOAD", shim));
+        Process uml = umlProcess
                 .redirectInput(new File("/dev/null"))
                 .redirectOutput(console.toFile())
                 .redirectErrorStream(true)
@@ -166,6 +170,33 @@ public final class UserModeLinux {
         }
         int exit = Files.exists(exitFile) ? Integer.parseInt(Files.readString(exitFile).strip()) : -1;
         return new Run(exit, !finished, read(console), read(guestOut), workDir);
+    }
+
+    /**
+     * The guest's environment where the host's XSAVE area is larger than linux.uml 6.1 handles (see
+     * src/uml/uml-xstate.c): glibc's and Java's AVX-512 code off, since the shim keeps that state per host process.
+     */
+    static final String GUEST_ENV = "export GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX512F,-AVX512CD,-AVX512BW,-AVX512DQ,"
+            + "-AVX512VL,-AVX512_VBMI,-AVX512_VBMI2,-AVX512_IFMA,-AVX512_VNNI,-AVX512_BITALG,-AVX512_VPOPCNTDQ,"
+            + "-AVX512_BF16,-AVX512_FP16,-AMX_BF16,-AMX_TILE,-AMX_INT8 JAVA_TOOL_OPTIONS=-XX:UseAVX=2";
+    static final List<String> GUEST_JAVA_OPTIONS = List.of("-XX:UseAVX=2");
+
+    /** The LD_PRELOAD shim linux.uml needs on this host, built by src/uml/uml-xstate.sh; empty if none is needed. */
+    public static java.util.Optional<String> xstateShim() throws IOException, InterruptedException {
+        Path repo = Path.of(System.getProperty("user.dir")).toAbsolutePath();
+        while (repo != null && !Files.exists(repo.resolve("src/uml/uml-xstate.sh"))) {
+            repo = repo.getParent();
+        }
+        if (repo == null) {
+            throw new IllegalStateException("src/uml/uml-xstate.sh not found above " + System.getProperty("user.dir"));
+        }
+        Process p = new ProcessBuilder("sh", repo.resolve("src/uml/uml-xstate.sh").toString(),
+                repo.resolve("target/uml-xstate").toString()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes()).strip();
+        if (p.waitFor() != 0) {
+            throw new IllegalStateException("building the linux.uml xstate shim failed: " + out);
+        }
+        return out.isEmpty() ? java.util.Optional.empty() : java.util.Optional.of(out);
     }
 
     /**

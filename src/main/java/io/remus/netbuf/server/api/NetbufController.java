@@ -5,7 +5,10 @@ import io.remus.netbuf.persistence.BufferRecord;
 import io.remus.netbuf.persistence.BufferStore;
 import io.remus.netbuf.persistence.JournalEntry;
 import io.remus.netbuf.server.domain.DomainService;
+import io.remus.netbuf.service.DomainNotBufferedException;
+import io.remus.netbuf.service.DomainStatus;
 import io.remus.netbuf.service.NetbufService;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -14,6 +17,8 @@ import org.slf4j.LoggerFactory;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.PutMapping;
+import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RestController;
 
@@ -80,6 +85,51 @@ public class NetbufController {
     @PostMapping("/domains/{name}/failover")
     public List<BufferView> failover(@PathVariable String name) {
         return netbuf.failover(known(name)).stream().map(this::view).toList();
+    }
+
+    /** Every buffered domain's protection. */
+    @GetMapping("/domains")
+    public List<ProtectionView> protections() {
+        return netbuf.statuses().stream().map(ProtectionView::of).toList();
+    }
+
+    @GetMapping("/domains/{name}")
+    public ProtectionView protection(@PathVariable String name) {
+        return ProtectionView.of(buffered(known(name)));
+    }
+
+    /** A failed-over domain protected again, its buffers back to PLUGGED; the loop takes it again if it drove it. */
+    @PostMapping("/domains/{name}/resume")
+    public ProtectionView resume(@PathVariable String name) {
+        String domain = known(name);
+        netbuf.resume(domain);
+        return ProtectionView.of(netbuf.status(domain));
+    }
+
+    /** The domain's ack deadline: {@code {"ackTimeoutMillis": N}}, or {@code null} for the configured default. */
+    public record AckTimeout(Long ackTimeoutMillis) {
+    }
+
+    @PutMapping("/domains/{name}/ack-timeout")
+    public ProtectionView setAckTimeout(@PathVariable String name, @RequestBody AckTimeout body) {
+        String domain = known(name);
+        Long millis = body.ackTimeoutMillis();
+        long min = NetbufService.MIN_ACK_TIMEOUT.toMillis();
+        long max = NetbufService.MAX_ACK_TIMEOUT.toMillis();
+        if (millis != null && (millis < min || millis > max)) {
+            throw new BadRequestException("ackTimeoutMillis", "the ack deadline must be between " + min + " and "
+                    + max + " ms (null: the configured default, " + netbuf.defaultAckTimeout().toMillis()
+                    + " ms); got " + millis);
+        }
+        netbuf.setAckTimeout(domain, millis == null ? null : Duration.ofMillis(millis));
+        return ProtectionView.of(netbuf.status(domain));
+    }
+
+    private DomainStatus buffered(String domain) {
+        if (buffers.holdingVif(domain).isEmpty()) {
+            throw new DomainNotBufferedException(domain);
+        }
+        return netbuf.status(domain);
     }
 
     /** A domain the server knows (else 404). */

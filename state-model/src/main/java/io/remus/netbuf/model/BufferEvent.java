@@ -12,6 +12,8 @@ public enum BufferEvent {
     ADD_PLUG,
     /** Release the plug indefinitely, on failover or before teardown. */
     RELEASE,
+    /** Protect a failed-over buffer again: its plug holds output from the next epoch on. */
+    RESUME,
     /** Delete the plug qdisc (from PLUGGED or RELEASED). */
     REMOVE_PLUG,
     /** Delete the redirect from the vif to the ifb. */

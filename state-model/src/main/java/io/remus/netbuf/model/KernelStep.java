@@ -12,6 +12,11 @@ public enum KernelStep {
     PLUG_ADD,
     /** Release the plug indefinitely. */
     PLUG_RELEASE_INDEFINITE,
+    /**
+     * Check that the released plug is still there to hold output again. Nothing changes in the kernel: a released
+     * plug passes output until the next epoch's {@code buffer}, as a new one does.
+     */
+    PLUG_RESUME,
     /** Delete the plug qdisc. */
     PLUG_DELETE,
     /** Delete the redirect filter. */

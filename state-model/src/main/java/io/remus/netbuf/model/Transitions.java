@@ -23,6 +23,8 @@ public final class Transitions {
             step(INGRESS, ADD_REDIRECT, REDIRECTED, KernelStep.REDIRECT_ADD),
             step(REDIRECTED, ADD_PLUG, PLUGGED, KernelStep.PLUG_ADD),
             step(PLUGGED, RELEASE, RELEASED, KernelStep.PLUG_RELEASE_INDEFINITE),
+            // resume after a failover
+            step(RELEASED, RESUME, PLUGGED, KernelStep.PLUG_RESUME),
             // teardown, in reverse
             step(PLUGGED, REMOVE_PLUG, REDIRECTED, KernelStep.PLUG_DELETE),
             step(RELEASED, REMOVE_PLUG, REDIRECTED, KernelStep.PLUG_DELETE),

@@ -86,6 +86,18 @@ class BufferMachineTest {
     }
 
     @Test
+    void aReleasedBufferResumesToPluggedAndIsReleasedAgain() {
+        BufferMachine machine = start(FREE);
+        fireAll(machine, INSTALL);
+        machine.fire(RELEASE);
+        assertThat(machine.fire(RESUME))
+                .isEqualTo(new Transition(RELEASED, RESUME, PLUGGED, Optional.of(KernelStep.PLUG_RESUME)));
+        assertThat(machine.state()).isEqualTo(PLUGGED);
+        assertThat(machine.fire(RELEASE).target()).isEqualTo(RELEASED);
+        assertThatThrownBy(() -> start(PLUGGED).fire(RESUME)).isInstanceOf(IllegalTransitionException.class);
+    }
+
+    @Test
     void teardownDirectlyFromPlugged() {
         BufferMachine machine = start(FREE);
         fireAll(machine, INSTALL);

@@ -53,7 +53,7 @@ class TransitionsTest {
         assertThat(Transitions.allowedFrom(INGRESS)).containsExactly(ADD_REDIRECT, REMOVE_INGRESS, FAIL);
         assertThat(Transitions.allowedFrom(REDIRECTED)).containsExactly(ADD_PLUG, REMOVE_REDIRECT, FAIL);
         assertThat(Transitions.allowedFrom(PLUGGED)).containsExactly(RELEASE, REMOVE_PLUG, FAIL);
-        assertThat(Transitions.allowedFrom(RELEASED)).containsExactly(REMOVE_PLUG, FAIL);
+        assertThat(Transitions.allowedFrom(RELEASED)).containsExactly(RESUME, REMOVE_PLUG, FAIL);
         assertThat(Transitions.allowedFrom(FAILED)).containsExactly(CLEARED);
     }
 
