@@ -3,11 +3,12 @@
 SHELL := /bin/bash
 
 # Debian packages: libnl3 for the plugin; user-mode-linux for make run on a kernel without sch_plug (socat forwards
-# 127.0.0.1:8080 into the guest) and for the kernel tests that need sch_plug, with kmod; iproute2, iputils-ping and
+# 127.0.0.1:8080 into the guest) and for the kernel tests that need sch_plug, with kmod; gcc and libc6-dev build
+# src/uml/uml-xstate.c, which linux.uml 6.1 needs on a host with AVX-512; iproute2, iputils-ping and
 # python3 are the tests' observers and frame tools; postgresql is the second database the persistence tests run
 # against; chromium and chromium-driver run the admin page's browser test; gcc and the libnl headers build the C
 # baseline of the benchmark, whose short form make test runs too.
-RUN_PACKAGES  := libnl-3-200 libnl-route-3-200 iproute2 user-mode-linux socat
+RUN_PACKAGES  := libnl-3-200 libnl-route-3-200 iproute2 user-mode-linux socat gcc libc6-dev
 TEST_PACKAGES := $(RUN_PACKAGES) kmod iputils-ping python3 postgresql chromium chromium-driver gcc libc6-dev \
                  libnl-3-dev libnl-route-3-dev
 BENCH_PACKAGES := $(TEST_PACKAGES)

@@ -85,6 +85,10 @@ for m in $modules; do
   [ -f "$kernel_modules/$m.ko" ] || die "UML module $m.ko is missing under $kernel_modules: reinstall user-mode-linux"
 done
 [ -x "$(command -v "$java")" ] || die "no java at '$java': set JAVA_HOME to a JDK 25"
+# linux.uml 6.1 panics at boot on a host with an XSAVE area larger than AVX's (AVX-512, AMX): see uml-xstate.c
+xstate=$("$repo/src/uml/uml-xstate.sh" "$repo/target/uml-xstate") || die "cannot build src/uml/uml-xstate.c"
+xstate_shim=$(sed -n 1p <<<"$xstate")
+guest_env=$(sed -n 2p <<<"$xstate")
 java=$(command -v "$java")
 
 run_dir=${NETBUF_RUN_DIR:-$repo/target/run-uml}
@@ -170,6 +174,7 @@ cat > "$run_dir/init.sh" <<EOF
 # The guest's init (PID 1), written by src/uml/run-server.sh.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root LANG=C.UTF-8 TMPDIR=/run/tmp
+$guest_env
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t tmpfs tmpfs /run
@@ -216,7 +221,7 @@ kill -0 "$forward_pid" 2>/dev/null ||
 # UML in a session of its own (no Ctrl-C), in the namespace (its tap is there), pinned to one CPU (a netlink round
 # trip in UML is steadier so). Its stdin is the FIFO, its console the log file.
 mkdir -p "$run_dir/uml"
-setsid ip netns exec "$netns" taskset -c "$cpu" /usr/bin/linux.uml mem="${NETBUF_UML_MEM:-1500M}" \
+setsid ip netns exec "$netns" env ${xstate_shim:+LD_PRELOAD="$xstate_shim"} taskset -c "$cpu" /usr/bin/linux.uml mem="${NETBUF_UML_MEM:-1500M}" \
   root=/dev/root rootfstype=hostfs rootflags=/ rw init="$run_dir/init.sh" quiet \
   umid=netbuf-run uml_dir="$run_dir/uml" eth0=tuntap,"$tap" con=null con0=fd:0,fd:1 \
   <"$console_in" >"$console" 2>&1 3>&- &

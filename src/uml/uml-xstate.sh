@@ -1,6 +1,8 @@
 #!/bin/sh
-# Prints the path of the LD_PRELOAD shim linux.uml 6.1 needs on a host with an XSAVE area larger than AVX's (see
-# uml-xstate.c), building it first if needed; prints nothing on a host that does not need it.
+# On a host with an XSAVE area larger than AVX's, where linux.uml 6.1 needs the LD_PRELOAD shim of uml-xstate.c,
+# prints two lines: the shim's path (built first if needed), and the line the guest's init runs before anything else
+# (AVX-512 off for glibc and Java: the shim keeps that state per host process, not per guest thread). Prints nothing
+# on a host that does not need it.
 #   src/uml/uml-xstate.sh OUT_DIR
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -14,3 +16,7 @@ if [ ! -f "$lib" ] || [ "$here/uml-xstate.c" -nt "$lib" ]; then
   cc -O2 -shared -fPIC -o "$lib.tmp" "$here/uml-xstate.c" -ldl && mv "$lib.tmp" "$lib"
 fi
 echo "$lib"
+off=""
+for f in AVX512F AVX512CD AVX512BW AVX512DQ AVX512VL AVX512_VBMI AVX512_VBMI2 AVX512_IFMA AVX512_VNNI AVX512_BITALG \
+    AVX512_VPOPCNTDQ AVX512_BF16 AVX512_FP16 AMX_BF16 AMX_TILE AMX_INT8; do off="$off${off:+,}-$f"; done
+echo "export GLIBC_TUNABLES=glibc.cpu.hwcaps=$off JAVA_TOOL_OPTIONS=-XX:UseAVX=2"

@@ -110,6 +110,46 @@ async function refreshDomains() {
   }));
 }
 
+function millis(ms) {
+  if (ms === null || ms === undefined) return "";
+  return ms < 1000 ? ms + " ms" : (ms / 1000).toFixed(1) + " s";
+}
+
+async function refreshProtection() {
+  const domains = await call("GET", "/api/netbuf/domains");
+  $("#protection tbody").replaceChildren(...domains.map((p) => {
+    const tr = document.createElement("tr");
+    tr.dataset.domain = p.domain;
+    tr.dataset.state = p.state;
+    const actions = document.createElement("td");
+    actions.className = "admin-only";
+    const url = "/api/netbuf/domains/" + encodeURIComponent(p.domain);
+    const resume = document.createElement("button");
+    resume.textContent = "Resume";
+    resume.className = "resume";
+    resume.disabled = p.state !== "UNPROTECTED";
+    resume.addEventListener("click", () => act("POST", url + "/resume"));
+    const deadline = document.createElement("button");
+    deadline.textContent = "Deadline…";
+    deadline.className = "deadline";
+    deadline.addEventListener("click", () => {
+      const answer = prompt("ack deadline of " + p.domain + " in ms (empty: the configured default)",
+        p.ownAckTimeout ? String(p.ackTimeoutMillis) : "");
+      if (answer !== null) act("PUT", url + "/ack-timeout", { ackTimeoutMillis: answer.trim() === "" ? null : Number(answer) });
+    });
+    actions.append(resume, deadline);
+    tr.append(cell(p.domain, "domain"), cell(p.driver, "driver"), cell(p.state, "protection " + p.state),
+      cell(millis(p.ackTimeoutMillis) + (p.ownAckTimeout ? "" : " (default)"), "num deadline"),
+      cell(millis(p.heldForMillis), "num held"), cell(p.openEpoch, "num epoch"),
+      cell(p.lastCheckpoint ? new Date(p.lastCheckpoint).toLocaleTimeString() : "", "last-checkpoint"),
+      cell(p.checkpointsPerSecond ? p.checkpointsPerSecond + "/s" : "", "num rate"),
+      cell(p.failovers, "num failovers"), cell(p.failoverReason, "failover-reason"),
+      cell(p.lastFailure, "last-error"), actions);
+    return tr;
+  }));
+  $("#no-protection").hidden = domains.length > 0;
+}
+
 async function act(method, url, body) {
   try {
     showError(null);
@@ -131,7 +171,7 @@ async function refreshSession() {
 
 async function refresh() {
   try {
-    await Promise.all([refreshBuffers(), refreshDomains()]);
+    await Promise.all([refreshBuffers(), refreshDomains(), refreshProtection()]);
     if (selectedBuffer !== null) await showJournal(selectedBuffer);
   } catch (e) {
     showError(e);

@@ -128,6 +128,27 @@ class AdminPageBrowserTest {
         awaitValue("the checkpoint loop moving " + name + "'s epoch past " + epoch, () -> bufferRows(name).stream()
                 .map(Row::epoch).filter(e -> e > epoch).findFirst().orElse(null));
 
+        // its protection: the loop drives it, PROTECTED under the default deadline; failed over (through the API),
+        // the page shows why and resumes it, and the loop takes it again
+        List<String> p = awaitValue("the protection row of " + name, () -> protectionRow(name));
+        assertThat(p.get(1)).isEqualTo("LOOP");
+        assertThat(p.get(2)).isEqualTo("PROTECTED");
+        assertThat(p.get(3)).isEqualTo("2.0 s (default)");
+        Http api = new Http(server.port).basic("admin", PASSWORD);
+        assertThat(api.post("/api/netbuf/domains/" + name + "/epochs").status()).as("the loop drives it")
+                .isEqualTo(409);
+        assertThat(api.post("/api/netbuf/domains/" + name + "/failover").status()).isEqualTo(200);
+        awaitValue(name + " UNPROTECTED, with the reason", () -> {
+            List<String> row = protectionRow(name);
+            return row != null && row.get(2).equals("UNPROTECTED") && row.get(9).equals("failover requested")
+                    && row.get(8).equals("1") ? true : null;
+        });
+        click("resume of " + name, () -> browser.findElement(By.cssSelector(
+                "#protection tbody tr[data-domain='" + name + "'] button.resume")));
+        awaitValue(name + " PROTECTED again", () -> "PROTECTED".equals(protectionRow(name).get(2)) ? true : null);
+        awaitValue("the loop checkpointing " + name + " again", () -> bufferRows(name).stream()
+                .filter(r -> r.state().equals("PLUGGED") && r.epoch() > 0).count() == 2 ? true : null);
+
         // a buffer's journal: every install step, intent then outcome, up to PLUGGED
         String id = plugged.getFirst().id();
         click("buffer " + id, () -> browser.findElement(By.cssSelector("#buffers tbody tr[data-id='" + id + "']")));
@@ -200,6 +221,11 @@ class AdminPageBrowserTest {
     static List<List<String>> table(String rowSelector) {
         return (List<List<String>>) ((JavascriptExecutor) browser).executeScript("return [...document.querySelectorAll("
                 + "arguments[0])].map(tr => [...tr.cells].map(td => td.textContent.trim()));", rowSelector);
+    }
+
+    static List<String> protectionRow(String domain) {
+        return table("#protection tbody tr").stream().filter(td -> td.getFirst().equals(domain)).findFirst()
+                .orElse(null);
     }
 
     static String domainState(String name) {

@@ -66,16 +66,41 @@ abstract class BufferStoreContract {
     // --- schema ------------------------------------------------------------------------------------------------
 
     @Test
+    void aDomainsProtectionRoundTripsWithItsDeadlineAndFailovers() {
+        DomainStore domains = new DomainStore(ds);
+        assertThat(domains.findProtection("dom1")).isEmpty();
+        DomainProtection p = DomainProtection.protectedBy("dom1", DomainProtection.Driver.LOOP, null);
+        domains.save(p);
+        assertThat(domains.findProtection("dom1")).contains(p);
+        java.time.Instant at = java.time.Instant.parse("2026-12-02T05:00:00.123Z");
+        DomainProtection failed = p.withAckTimeout(java.time.Duration.ofMillis(750)).failedOver("x".repeat(2100), at);
+        domains.save(failed);
+        DomainProtection read = domains.findProtection("dom1").orElseThrow();
+        assertThat(read.state()).isEqualTo(DomainProtection.State.UNPROTECTED);
+        assertThat(read.ackTimeout()).isEqualTo(java.time.Duration.ofMillis(750));
+        assertThat(read.failedOverAt()).isEqualTo(at);
+        assertThat(read.failovers()).isEqualTo(1);
+        assertThat(read.reason()).hasSize(2000);
+        domains.save(read.resumed().withAckTimeout(null));
+        domains.save(DomainProtection.protectedBy("dom0", DomainProtection.Driver.API, null));
+        assertThat(domains.allProtections()).extracting(DomainProtection::domain, DomainProtection::state,
+                        DomainProtection::ackTimeout, DomainProtection::failovers)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("dom0", DomainProtection.State.PROTECTED, null, 0L),
+                        org.assertj.core.groups.Tuple.tuple("dom1", DomainProtection.State.PROTECTED, null, 1L));
+    }
+
+    @Test
     void migrationsApplyAndASecondMigrateIsANoOp() {
-        for (String table : List.of("netbuf_buffer", "netbuf_vif_claim", "netbuf_ifb_claim", "netbuf_journal")) {
+        for (String table : List.of("netbuf_buffer", "netbuf_vif_claim", "netbuf_ifb_claim", "netbuf_journal",
+                "netbuf_domain", "netbuf_protection")) {
             assertThat(count("SELECT COUNT(*) FROM " + table)).as(table).isZero();
         }
-        assertThat(history()).containsExactly("1 SQL true", "2 SQL true", "3 SQL true");
+        assertThat(history()).containsExactly("1 SQL true", "2 SQL true", "3 SQL true", "4 SQL true");
         BufferRecord b = create("dom1", "vif1.0");
 
         NetbufDatabase.migrate(ds);
 
-        assertThat(history()).containsExactly("1 SQL true", "2 SQL true", "3 SQL true");
+        assertThat(history()).containsExactly("1 SQL true", "2 SQL true", "3 SQL true", "4 SQL true");
         assertThat(flyway(ds).info().pending()).isEmpty();
         assertThat(store.all()).containsExactly(b);
         assertThat(store.holdingVif()).containsExactly(b);
@@ -94,7 +119,7 @@ abstract class BufferStoreContract {
 
         JdbcClient host = JdbcClient.create(empty);
         assertThat(host.sql("SELECT name FROM host_vm").query(String.class).list()).containsExactly("vm1");
-        assertThat(flyway(empty).info().current().getVersion().getVersion()).isEqualTo("3");
+        assertThat(flyway(empty).info().current().getVersion().getVersion()).isEqualTo("4");
         assertThat(flyway(empty).info().pending()).isEmpty();
         BufferRecord b = new BufferStore(empty).create("dom1", "vif1.0", LIMIT, PROTOCOL, PRIORITY, PLUG_HANDLE);
         assertThat(b.state()).isEqualTo(BufferState.FREE);

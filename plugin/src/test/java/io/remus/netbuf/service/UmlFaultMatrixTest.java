@@ -406,6 +406,8 @@ class UmlFaultMatrixTest {
         return new ApplicationContextRunner()
                 .withConfiguration(AutoConfigurations.of(DataSourceAutoConfiguration.class, NetbufAutoConfiguration.class))
                 .withPropertyValues("spring.datasource.url=" + db, "netbuf.enabled=true",
+                        // epochs stay held here for seconds on purpose; the deadline is UmlDeadlineTest's
+                        "netbuf.checkpoint.ack-timeout=1h",
                         "netbuf.namespace=" + kernel.ns().file())
                 .withPropertyValues(properties);
     }

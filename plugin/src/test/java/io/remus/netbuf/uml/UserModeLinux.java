@@ -104,6 +104,7 @@ public final class UserModeLinux {
     public static Run runJava(Path workDir, String mainClass, List<String> args, List<String> jvmOptions,
                               Duration timeout, Cpus cpus) throws IOException, InterruptedException {
         Path modules = requireInstalled();
+        java.util.Optional<XstateShim> shim = xstateShim();
         Files.createDirectories(workDir);
         Path init = workDir.resolve("init.sh");
         Path exitFile = workDir.resolve("guest-exit");
@@ -119,7 +120,6 @@ public final class UserModeLinux {
         java.add("-Djava.io.tmpdir=/run/tmp");
         java.add("-XX:-UsePerfData");
         java.add("--enable-native-access=ALL-UNNAMED");
-        java.addAll(GUEST_JAVA_OPTIONS);
         java.add("-cp");
         java.add(testClassPath());
         java.add(mainClass);
@@ -145,7 +145,8 @@ public final class UserModeLinux {
                 echo $? > %s
                 echo NETBUF_UML_DONE
                 halt -f
-                """.formatted(GUEST_ENV, String.join(" ", MODULES), modules, quote(workDir.toString()),
+                """.formatted(shim.map(XstateShim::guestEnv).orElse(""), String.join(" ", MODULES), modules,
+                quote(workDir.toString()),
                 java.stream().map(UserModeLinux::quote).collect(Collectors.joining(" ")),
                 quote(guestOut.toString()), quote(exitFile.toString()));
         Files.writeString(init, script);
@@ -156,7 +157,7 @@ public final class UserModeLinux {
         command.addAll(List.of(KERNEL.toString(), "mem=1500M", "root=/dev/root", "rootfstype=hostfs", "rootflags=/",
                 "rw", "init=" + init, "con=null", "con0=fd:0,fd:1"));
         ProcessBuilder umlProcess = new ProcessBuilder(command);
-        xstateShim().ifPresent(shim -> umlProcess.environment().put("LD_PRELOAD", shim));
+        shim.ifPresent(x -> umlProcess.environment().put("LD_PRELOAD", x.library()));
         Process uml = umlProcess
                 .redirectInput(new File("/dev/null"))
                 .redirectOutput(console.toFile())
@@ -173,16 +174,14 @@ public final class UserModeLinux {
     }
 
     /**
-     * The guest's environment where the host's XSAVE area is larger than linux.uml 6.1 handles (see
-     * src/uml/uml-xstate.c): glibc's and Java's AVX-512 code off, since the shim keeps that state per host process.
+     * Where the host's XSAVE area is larger than linux.uml 6.1 handles (AVX-512, AMX): the LD_PRELOAD shim UML needs
+     * and the line the guest's init runs first, both from src/uml/uml-xstate.sh (see src/uml/uml-xstate.c).
      */
-    static final String GUEST_ENV = "export GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX512F,-AVX512CD,-AVX512BW,-AVX512DQ,"
-            + "-AVX512VL,-AVX512_VBMI,-AVX512_VBMI2,-AVX512_IFMA,-AVX512_VNNI,-AVX512_BITALG,-AVX512_VPOPCNTDQ,"
-            + "-AVX512_BF16,-AVX512_FP16,-AMX_BF16,-AMX_TILE,-AMX_INT8 JAVA_TOOL_OPTIONS=-XX:UseAVX=2";
-    static final List<String> GUEST_JAVA_OPTIONS = List.of("-XX:UseAVX=2");
+    record XstateShim(String library, String guestEnv) {
+    }
 
-    /** The LD_PRELOAD shim linux.uml needs on this host, built by src/uml/uml-xstate.sh; empty if none is needed. */
-    public static java.util.Optional<String> xstateShim() throws IOException, InterruptedException {
+    /** The shim this host needs, built if need be; empty where linux.uml runs as it is. */
+    public static java.util.Optional<XstateShim> xstateShim() throws IOException, InterruptedException {
         Path repo = Path.of(System.getProperty("user.dir")).toAbsolutePath();
         while (repo != null && !Files.exists(repo.resolve("src/uml/uml-xstate.sh"))) {
             repo = repo.getParent();
@@ -192,11 +191,11 @@ public final class UserModeLinux {
         }
         Process p = new ProcessBuilder("sh", repo.resolve("src/uml/uml-xstate.sh").toString(),
                 repo.resolve("target/uml-xstate").toString()).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes()).strip();
-        if (p.waitFor() != 0) {
-            throw new IllegalStateException("building the linux.uml xstate shim failed: " + out);
+        List<String> out = new String(p.getInputStream().readAllBytes()).lines().toList();
+        if (p.waitFor() != 0 || (!out.isEmpty() && out.size() != 2)) {
+            throw new IllegalStateException("src/uml/uml-xstate.sh failed: " + String.join("\n", out));
         }
-        return out.isEmpty() ? java.util.Optional.empty() : java.util.Optional.of(out);
+        return out.isEmpty() ? java.util.Optional.empty() : java.util.Optional.of(new XstateShim(out.get(0), out.get(1)));
     }
 
     /**

@@ -5,6 +5,7 @@ import io.remus.netbuf.persistence.BufferRecord;
 import io.remus.netbuf.persistence.BufferStore;
 import io.remus.netbuf.persistence.JournalEntry;
 import io.remus.netbuf.server.domain.DomainService;
+import io.remus.netbuf.service.CheckpointLoop;
 import io.remus.netbuf.service.DomainNotBufferedException;
 import io.remus.netbuf.service.DomainStatus;
 import io.remus.netbuf.service.NetbufService;
@@ -39,11 +40,13 @@ public class NetbufController {
     private final NetbufService netbuf;
     private final BufferStore buffers;
     private final DomainService domains;
+    private final CheckpointLoop loop;
 
-    public NetbufController(NetbufService netbuf, BufferStore buffers, DomainService domains) {
+    public NetbufController(NetbufService netbuf, BufferStore buffers, DomainService domains, CheckpointLoop loop) {
         this.netbuf = netbuf;
         this.buffers = buffers;
         this.domains = domains;
+        this.loop = loop;
     }
 
     /** Every buffer with its plug's counters: one dump of the kernel and one epoch read per domain for all. */
@@ -90,12 +93,12 @@ public class NetbufController {
     /** Every buffered domain's protection. */
     @GetMapping("/domains")
     public List<ProtectionView> protections() {
-        return netbuf.statuses().stream().map(ProtectionView::of).toList();
+        return netbuf.statuses().stream().map(p -> ProtectionView.of(p, loop)).toList();
     }
 
     @GetMapping("/domains/{name}")
     public ProtectionView protection(@PathVariable String name) {
-        return ProtectionView.of(buffered(known(name)));
+        return ProtectionView.of(buffered(known(name)), loop);
     }
 
     /** A failed-over domain protected again, its buffers back to PLUGGED; the loop takes it again if it drove it. */
@@ -103,7 +106,7 @@ public class NetbufController {
     public ProtectionView resume(@PathVariable String name) {
         String domain = known(name);
         netbuf.resume(domain);
-        return ProtectionView.of(netbuf.status(domain));
+        return ProtectionView.of(netbuf.status(domain), loop);
     }
 
     /** The domain's ack deadline: {@code {"ackTimeoutMillis": N}}, or {@code null} for the configured default. */
@@ -122,7 +125,7 @@ public class NetbufController {
                     + " ms); got " + millis);
         }
         netbuf.setAckTimeout(domain, millis == null ? null : Duration.ofMillis(millis));
-        return ProtectionView.of(netbuf.status(domain));
+        return ProtectionView.of(netbuf.status(domain), loop);
     }
 
     private DomainStatus buffered(String domain) {
