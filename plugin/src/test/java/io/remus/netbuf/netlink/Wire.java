@@ -39,6 +39,10 @@ public final class Wire implements AutoCloseable {
         wireNs = ns.name + "w";
         Sh.run("ip", "netns", "add", wireNs);
         Sh.run("ip", "-n", ns.name, "link", "add", "br0", "type", "bridge", "stp_state", "0");
+        // br_netfilter (built into some kernels, this host's among them) would hand bridged IPv4, IPv6 and ARP
+        // frames to iptables after checking their headers, and drop runts on the way: a plain bridge forwards them
+        Sh.run("ip", "netns", "exec", ns.name, "sh", "-c", "for t in arptables iptables ip6tables; do"
+                + " f=/proc/sys/net/bridge/bridge-nf-call-$t; [ ! -e $f ] || echo 0 > $f; done");
         Sh.run("ip", "-n", ns.name, "link", "add", "wire0", "type", "veth", "peer", "name", "eth0", "netns", wireNs);
         Sh.run("ip", "-n", ns.name, "link", "set", vif, "master", "br0");
         Sh.run("ip", "-n", ns.name, "link", "set", "wire0", "master", "br0");
