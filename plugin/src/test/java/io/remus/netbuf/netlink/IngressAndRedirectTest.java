@@ -100,9 +100,7 @@ class IngressAndRedirectTest extends NamespaceTest {
     @Test
     void runtFramesAreRedirectedByTheAllProtocolsAndTheIpv4Filter() throws Exception {
         Link vif = netlink.link(VIF);
-        Link ifb = netlink.createIfb(InterfaceName.of("nbifb7"));
-        netlink.setUp(ifb);
-        netlink.addIngress(new IngressQdisc(vif));
+        Link ifb = ifbAndIngress();
         try (Wire wire = new Wire(ns, "vif7.0", "eth0")) {
             RedirectFilter all = RedirectFilter.allProtocols(vif, ifb);
             netlink.addRedirect(all);
@@ -123,11 +121,7 @@ class IngressAndRedirectTest extends NamespaceTest {
     /** The bug this version fixes, on the filter as earlier versions added it: frames of 14 to 17 bytes pass. */
     @Test
     void theFilterOfEarlierVersionsLetsFramesOf14To17BytesThrough() throws Exception {
-        Link vif = netlink.link(VIF);
-        netlink.setUp(netlink.createIfb(InterfaceName.of("nbifb7")));
-        netlink.addIngress(new IngressQdisc(vif));
-        ns.addOldRedirect("vif7.0", "all", "nbifb7");
-        RedirectFilter old = netlink.findRedirect(vif, 10).orElseThrow();
+        RedirectFilter old = oldFilter("all");
         assertThat(old.keyOffset()).isZero();
         assertThat(old.holdsEveryFrame()).isFalse();
         try (Wire wire = new Wire(ns, "vif7.0", "eth0")) {
@@ -146,12 +140,9 @@ class IngressAndRedirectTest extends NamespaceTest {
      */
     @Test
     void anOldFilterIsUpgradedInPlaceAndHoldsEveryFrameAtEachStep() throws Exception {
-        Link vif = netlink.link(VIF);
-        Link ifb = netlink.createIfb(InterfaceName.of("nbifb7"));
-        netlink.setUp(ifb);
-        netlink.addIngress(new IngressQdisc(vif));
-        ns.addOldRedirect("vif7.0", "all", "nbifb7");
-        RedirectFilter old = netlink.findRedirect(vif, 10).orElseThrow();
+        RedirectFilter old = oldFilter("all");
+        Link vif = old.vif();
+        Link ifb = old.ifb();
         assertThat(old).isEqualTo(new RedirectFilter(vif, ifb, RedirectFilter.ETH_P_ALL, 10, OLD_NODE, 0));
 
         netlink.addRedirect(old.upgraded());
@@ -181,10 +172,7 @@ class IngressAndRedirectTest extends NamespaceTest {
     /** A steady stream of frames while the IPv4 filter of an earlier version is upgraded: not one goes around. */
     @Test
     void noFrameEscapesWhileTheUpgradeRuns() throws Exception {
-        Link vif = netlink.link(VIF);
-        netlink.setUp(netlink.createIfb(InterfaceName.of("nbifb7")));
-        netlink.addIngress(new IngressQdisc(vif));
-        ns.addOldRedirect("vif7.0", "ip", "nbifb7");
+        Link vif = oldFilter("ip").vif();
         int frames = 100_000;
         try (Wire wire = new Wire(ns, "vif7.0", "eth0")) {
             long before = ns.txPackets("nbifb7");
@@ -212,14 +200,26 @@ class IngressAndRedirectTest extends NamespaceTest {
      */
     @Test
     void replacingAU32NodeKeepsItsKey() {
-        Link vif = netlink.link(VIF);
-        netlink.setUp(netlink.createIfb(InterfaceName.of("nbifb7")));
-        netlink.addIngress(new IngressQdisc(vif));
-        ns.addOldRedirect("vif7.0", "all", "nbifb7");
+        Link vif = oldFilter("all").vif();
         Sh.run("tc", "-n", ns.name, "filter", "replace", "dev", "vif7.0", "parent", "ffff:", "protocol", "all",
                 "prio", "10", "handle", "800::800", "u32", "match", "u32", "0", "0", "at", "-4",
                 "action", "mirred", "egress", "redirect", "dev", "nbifb7");
         assertThat(netlink.findRedirect(vif, 10).orElseThrow().keyOffset()).isZero();
+    }
+
+    /** The ifb {@code nbifb7}, up, and the vif's ingress qdisc: what a redirect filter needs. */
+    private Link ifbAndIngress() {
+        Link ifb = netlink.createIfb(InterfaceName.of("nbifb7"));
+        netlink.setUp(ifb);
+        netlink.addIngress(new IngressQdisc(netlink.link(VIF)));
+        return ifb;
+    }
+
+    /** The redirect filter as an earlier version added it ({@code tc}, by hand), as {@link Netlink} reads it. */
+    private RedirectFilter oldFilter(String protocol) {
+        ifbAndIngress();
+        ns.addOldRedirect("vif7.0", protocol, "nbifb7");
+        return netlink.findRedirect(netlink.link(VIF), 10).orElseThrow();
     }
 
     /** One IPv4 frame per size: frames.py sends IPv4 at sequence numbers divisible by 3. */
@@ -246,9 +246,7 @@ class IngressAndRedirectTest extends NamespaceTest {
     @Test
     void guestArpIsRedirectedOnlyByTheAllProtocolsFilter() {
         Link vif = netlink.link(VIF);
-        Link ifb = netlink.createIfb(InterfaceName.of("nbifb7"));
-        netlink.setUp(ifb);
-        netlink.addIngress(new IngressQdisc(vif));
+        Link ifb = ifbAndIngress();
         Sh.run("ip", "-n", ns.guest, "addr", "add", "169.254.70.2/24", "dev", "eth0");
 
         RedirectFilter ipv4Only = new RedirectFilter(vif, ifb, RedirectFilter.ETH_P_IP, 10);
