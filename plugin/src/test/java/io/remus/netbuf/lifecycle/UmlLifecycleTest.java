@@ -145,7 +145,7 @@ class UmlLifecycleTest {
             assertThat(f.get("options").get("actions").get(0).get("to_dev").asText()).isEqualTo(ifb);
         });
 
-        List<Integer> runts = IntStream.range(14, 60).boxed().toList();
+        List<Integer> runts = Wire.RUNTS;
         PlugQdisc plug = PlugQdisc.on(kernel.netlink().link(InterfaceName.of(ifb)), b.limitBytes());
         try (Wire wire = new Wire(kernel.ns(), "vif7.0", "eth0");
              PlugControl control = kernel.netlink().openPlugControl(plug)) {

@@ -17,8 +17,7 @@ import org.junit.jupiter.api.Test;
  */
 class IngressAndRedirectTest extends NamespaceTest {
 
-    /** Every frame size below the 60-byte Ethernet minimum, down to the header alone. */
-    static final List<Integer> RUNTS = IntStream.rangeClosed(14, 59).boxed().toList();
+    static final List<Integer> RUNTS = Wire.RUNTS;
     static final int OLD_NODE = 0x80000800; // 800::800, the node the kernel gives the first filter at a priority
 
     @Test

@@ -12,7 +12,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.function.Supplier;
-import java.util.stream.IntStream;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -42,8 +41,6 @@ class OutputCommitTest extends NamespaceTest {
     /** Bytes on the wire: the smallest Ethernet frame without FCS, and MTU 1500 plus the Ethernet header. */
     static final int MIN_FRAME = 60;
     static final int MAX_FRAME = 1514;
-    /** Every size below the Ethernet minimum, down to the header alone. */
-    static final List<Integer> RUNTS = IntStream.range(14, MIN_FRAME).boxed().toList();
     static final int RUNT_EPOCHS = 5;
     static final int[] ETHERTYPES = {0x0800, 0x86DD, 0x0806}; // frames.py cycles them by sequence number
     static final long WAIT_MILLIS = 20_000;
@@ -162,7 +159,7 @@ class OutputCommitTest extends NamespaceTest {
     }
 
     private List<Integer> shuffledRunts() {
-        List<Integer> sizes = new ArrayList<>(RUNTS);
+        List<Integer> sizes = new ArrayList<>(Wire.RUNTS);
         Collections.shuffle(sizes, random);
         return sizes;
     }

@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.IntStream;
 
 /**
  * Real frames through a buffered vif, as on a Xen host: the vif is a port of bridge {@code br0}, whose other port
@@ -25,6 +26,9 @@ public final class Wire implements AutoCloseable {
 
     public record Frame(int epoch, int seq, int ethertype) {
     }
+
+    /** Every frame size below the 60-byte Ethernet minimum, down to the 14-byte header alone. */
+    public static final List<Integer> RUNTS = IntStream.range(14, 60).boxed().toList();
 
     private final String wireNs;
     private final Process sniffer;
