@@ -282,12 +282,13 @@ static struct rtnl_cls *redirect_filter(int vif)
 	return cls;
 }
 
-/* Mirrors LibNl.redirectAdd: u32 match-all, terminal, with a mirred egress redirect to the ifb. */
+/* Mirrors LibNl.redirectAdd: u32 match-all (key at -4, inside the Ethernet header), terminal, with a mirred egress
+ * redirect to the ifb. */
 static void redirect_add(struct nl_sock *sk, int vif, int ifb)
 {
 	struct rtnl_cls *cls = redirect_filter(vif);
 	struct rtnl_act *act = rtnl_act_alloc();
-	check(rtnl_u32_add_key_uint32(cls, 0, 0, 0, 0), "u32 key");
+	check(rtnl_u32_add_key_uint32(cls, 0, 0, -4, 0), "u32 key");
 	check(rtnl_u32_set_cls_terminal(cls), "u32 terminal");
 	check(rtnl_tc_set_kind(TC_CAST(act), "mirred"), "mirred kind");
 	check(-abs(rtnl_mirred_set_action(act, TCA_EGRESS_REDIR)), "mirred action");

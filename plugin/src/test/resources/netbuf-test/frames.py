@@ -4,7 +4,9 @@
 send IFACE : reads lines "EPOCH FIRST_SEQ COUNT [SIZE[,SIZE...]]" on stdin; for each, sends COUNT broadcast
              frames, cycling IPv4, IPv6 and ARP by sequence number, each tagged with magic, epoch and sequence, of
              SIZE bytes (Ethernet header included; one size for all, or one per frame); answers "sent N" when they
-             are all on the wire of IFACE.
+             are all on the wire of IFACE. A frame too short for the tag after its header (a runt, down to the
+             14-byte header alone) carries it in its source MAC instead: 02:4e, then the epoch's low byte and the
+             sequence number's low 3 bytes; its body is zeros.
 sniff IFACE: prints "EPOCH SEQ ETHERTYPE" for every tagged frame that arrives on IFACE, in arrival order. A line
              "drops" on stdin is answered with "drops N": the frames its own socket lost so far (PACKET_STATISTICS),
              which must stay 0 for what it saw to mean anything.
@@ -20,6 +22,7 @@ SO_SNDBUFFORCE = 32
 SO_RCVBUFFORCE = 33
 
 MAGIC = b"NBT1"
+RUNT = b"\x02\x4e"  # a runt's source MAC starts so: locally administered, unicast (a bridge forwards it)
 ETH_P_ALL = 0x0003
 TYPES = (0x0800, 0x86DD, 0x0806)  # IPv4, IPv6, ARP
 
@@ -33,6 +36,9 @@ def frame(src, epoch, seq, size):
                            b"\x00" * 6, b"\xa9\xfe\x46\x01") + tag
     else:
         body = tag
+    if 14 + len(body) > size:
+        src = RUNT + bytes([epoch & 0xFF]) + (seq & 0xFFFFFF).to_bytes(3, "big")
+        body = b""
     body = body + b"\x00" * max(0, size - 14 - len(body))
     return b"\xff" * 6 + src + struct.pack("!H", ethertype) + body
 
@@ -86,9 +92,12 @@ def sniff(iface):
             continue
         ethertype = struct.unpack("!H", data[12:14])[0]
         at = data.find(MAGIC, 14)
-        if at < 0:
+        if at >= 0 and at + 12 <= len(data):
+            epoch, seq = struct.unpack("!II", data[at + 4:at + 12])
+        elif data[6:8] == RUNT:
+            epoch, seq = data[8], int.from_bytes(data[9:12], "big")
+        else:
             continue
-        epoch, seq = struct.unpack("!II", data[at + 4:at + 12])
         print(epoch, seq, hex(ethertype), flush=True)
 
 

@@ -128,22 +128,33 @@ public class BufferRecovery {
         if (netlink.qdiscs(vif.get()).stream().noneMatch(q -> IngressQdisc.KIND.equals(q.kind()))) {
             missing.add("ingress");
         }
-        Optional<RedirectFilter> filter = netlink.findRedirect(vif.get(), b.priority());
+        List<RedirectFilter> filters = netlink.redirects(vif.get(), b.priority());
+        Optional<RedirectFilter> filter = filters.stream().findFirst();
         boolean filterOk = filter.isPresent() && filter.get().ifb().index() == ifb.get().index()
                 && filter.get().protocol() == b.protocol();
         if (!filterOk) {
             missing.add(filter.isPresent() ? "redirect (to the wrong ifb)" : "redirect");
         }
+        // ours, from an earlier version whose key runt frames were too short for
+        Optional<RedirectFilter> oldKey = filterOk
+                ? filters.stream().filter(f -> !f.holdsEveryFrame()).findFirst() : Optional.empty();
         PlugQdisc plug = new PlugQdisc(ifb.get(), new TcHandle(b.plugHandle()), b.limitBytes());
         if (netlink.plugStats(plug).isEmpty()) {
             missing.add("plug");
         }
-        if (missing.isEmpty()) {
+        if (missing.isEmpty() && oldKey.isEmpty()) {
             store.note(b.id(), "VERIFY", Outcome.ADOPTED, b.state(), "ingress, redirect and plug found as recorded", null);
             c.adopted++;
             c.lines.add("buffer " + b.id() + " (" + b.vif() + "): adopted in " + b.state());
             return;
         }
+        List<String> repairs = new ArrayList<>();
+        if (!missing.isEmpty()) {
+            repairs.add("put back: " + String.join(", ", missing));
+        }
+        oldKey.ifPresent(f -> repairs.add("redirect filter upgraded in place to hold runt frames (u32 key at "
+                + RedirectFilter.KEY_OFFSET + ", was at " + f.keyOffset() + ")"));
+        String repaired = String.join("; ", repairs);
         try {
             InterfaceName vifName = InterfaceName.of(b.vif());
             InterfaceName ifbName = InterfaceName.of(b.ifb());
@@ -154,14 +165,17 @@ public class BufferRecovery {
                 kernel.removeRedirect(vifName, b.protocol(), b.priority());
                 kernel.addRedirect(vifName, ifbName, b.protocol(), b.priority());
             }
+            if (oldKey.isPresent()) {
+                kernel.upgradeRedirect(vifName, b.priority());
+            }
             if (missing.contains("plug")) {
                 kernel.addPlug(ifbName, plug.handle(), b.limitBytes());
             }
-            store.note(b.id(), "VERIFY", Outcome.REPAIRED, b.state(), "put back: " + String.join(", ", missing), null);
+            store.note(b.id(), "VERIFY", Outcome.REPAIRED, b.state(), repaired, null);
             c.repaired++;
-            c.lines.add("buffer " + b.id() + " (" + b.vif() + "): repaired " + missing);
+            c.lines.add("buffer " + b.id() + " (" + b.vif() + "): repaired: " + repaired);
         } catch (RuntimeException e) {
-            store.note(b.id(), "VERIFY", Outcome.FAILED, b.state(), "repair of " + missing + " failed: rolling back",
+            store.note(b.id(), "VERIFY", Outcome.FAILED, b.state(), "repair failed (" + repaired + "): rolling back",
                     e.getMessage());
             rollBackInterrupted(b, c);
         }

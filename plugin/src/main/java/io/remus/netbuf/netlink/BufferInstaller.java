@@ -100,6 +100,27 @@ public final class BufferInstaller {
     }
 
     /**
+     * Replaces the redirect filters of earlier versions, whose u32 key a runt frame is too short for, with this
+     * version's: the new node is added in front of the old one (u32 tries a bucket's nodes in node order), then the
+     * old one is deleted, so no frame passes unbuffered in between. Replacing the node itself would not do: the
+     * kernel keeps a u32 node's key when it is replaced and changes only its actions. A node already in front
+     * (an upgrade cut short) is kept.
+     *
+     * @return whether a filter was upgraded
+     */
+    public boolean upgradeRedirect(InterfaceName vif, int priority) {
+        List<RedirectFilter> found = netlink.redirects(require(vif, "upgrade redirect filter"), priority);
+        if (found.stream().allMatch(RedirectFilter::holdsEveryFrame)) {
+            return false;
+        }
+        if (!found.getFirst().holdsEveryFrame()) {
+            netlink.addRedirect(found.getFirst().upgraded());
+        }
+        found.stream().filter(f -> !f.holdsEveryFrame()).forEach(netlink::deleteRedirect);
+        return true;
+    }
+
+    /**
      * Adds the plug qdisc and releases it indefinitely: a new plug qdisc starts blocked, and a domain's traffic
      * must pass until its first epoch begins.
      */

@@ -1,6 +1,7 @@
 package io.remus.netbuf.netlink;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
@@ -136,6 +137,7 @@ final class LibNl {
     private static final MethodHandle rtnl_cls_get_protocol$mh = downcall("rtnl_cls_get_protocol", FunctionDescriptor.of(JAVA_SHORT, ADDRESS), LEAF);
     private static final MethodHandle rtnl_cls_alloc_cache$mh = downcall("rtnl_cls_alloc_cache", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS));
     private static final MethodHandle rtnl_u32_add_key_uint32$mh = downcall("rtnl_u32_add_key_uint32", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), LEAF);
+    private static final MethodHandle rtnl_u32_get_key$mh = downcall("rtnl_u32_get_key", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_BYTE, ADDRESS, ADDRESS, ADDRESS, ADDRESS), LEAF);
     private static final MethodHandle rtnl_u32_set_cls_terminal$mh = downcall("rtnl_u32_set_cls_terminal", FunctionDescriptor.of(JAVA_INT, ADDRESS), LEAF);
     private static final MethodHandle rtnl_u32_add_action$mh = downcall("rtnl_u32_add_action", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS), LEAF);
     private static final MethodHandle rtnl_u32_get_action$mh = downcall("rtnl_u32_get_action", FunctionDescriptor.of(ADDRESS, ADDRESS), LEAF);
@@ -748,23 +750,24 @@ final class LibNl {
     // ---------------------------------------------------------------- filters
 
     /**
-     * Adds {@code u32 match u32 0 0 action mirred egress redirect dev IFB} under the vif's ingress qdisc.
-     * The kind is set before any kind-specific setter (libnl has no kind data until then), and the action is
-     * put after adding it: the classifier holds its own reference.
+     * Adds {@code u32 [handle H] match u32 0 0 at OFF action mirred egress redirect dev IFB} under the vif's ingress
+     * qdisc; handle 0 lets the kernel pick the node. The kind is set before any kind-specific setter (libnl has no
+     * kind data until then), and the action is put after adding it: the classifier holds its own reference.
      */
-    static int redirectAdd(Socket s, int vifIndex, int protocol, int prio, int ifbIndex) {
+    static int redirectAdd(Socket s, int vifIndex, int protocol, int prio, int handle, int keyOffset, int ifbIndex) {
         MemorySegment cls = rtnl_cls_alloc();
         MemorySegment act = rtnl_act_alloc();
         try {
             rtnl_tc_set_ifindex(cls, vifIndex);
             rtnl_tc_set_parent(cls, TcHandle.INGRESS.value());
+            rtnl_tc_set_handle(cls, handle);
             int rc = rtnl_tc_set_kind(cls, KIND_U32);
             if (rc < 0) {
                 return rc;
             }
             rtnl_cls_set_prio(cls, (short) prio);
             rtnl_cls_set_protocol(cls, (short) protocol);
-            rc = rtnl_u32_add_key_uint32(cls, 0, 0, 0, 0);
+            rc = rtnl_u32_add_key_uint32(cls, 0, 0, keyOffset, 0);
             if (rc < 0) {
                 return rc;
             }
@@ -798,12 +801,16 @@ final class LibNl {
         }
     }
 
-    /** Deletes every u32 filter with this priority and protocol under the vif's ingress qdisc. */
-    static int redirectDelete(Socket s, int vifIndex, int protocol, int prio) {
+    /**
+     * Deletes the u32 node {@code handle} with this priority and protocol under the vif's ingress qdisc, or with
+     * handle 0 every one of them.
+     */
+    static int redirectDelete(Socket s, int vifIndex, int protocol, int prio, int handle) {
         MemorySegment cls = rtnl_cls_alloc();
         try {
             rtnl_tc_set_ifindex(cls, vifIndex);
             rtnl_tc_set_parent(cls, TcHandle.INGRESS.value());
+            rtnl_tc_set_handle(cls, handle);
             int rc = rtnl_tc_set_kind(cls, KIND_U32);
             if (rc < 0) {
                 return rc;
@@ -816,8 +823,12 @@ final class LibNl {
         }
     }
 
-    /** @param mirredTarget the ifindex the filter's first action redirects to, or 0 if it has no mirred redirect */
-    record FilterRow(int priority, int protocol, String kind, int mirredTarget) {
+    /**
+     * @param handle       the filter's handle: for u32, its node ({@code 800::800}) or hash table ({@code 800:})
+     * @param keyOffset    for a u32 node that redirects, the offset of its first key (0 if it has none)
+     * @param mirredTarget the ifindex the filter's first action redirects to, or 0 if it has no mirred redirect
+     */
+    record FilterRow(int priority, int protocol, String kind, int handle, int keyOffset, int mirredTarget) {
     }
 
     /** The filters under a vif's ingress qdisc; a negative code in {@code error[0]} on failure. */
@@ -831,19 +842,25 @@ final class LibNl {
                 return rows;
             }
             MemorySegment cache = out.get(ADDRESS, 0);
+            MemorySegment val = arena.allocate(JAVA_INT), mask = arena.allocate(JAVA_INT);
+            MemorySegment off = arena.allocate(JAVA_INT), offmask = arena.allocate(JAVA_INT);
             try {
                 for (MemorySegment o = nl_cache_get_first(cache); !o.equals(MemorySegment.NULL); o = nl_cache_get_next(o)) {
                     String kind = string(rtnl_tc_get_kind(o));
                     int target = 0;
+                    int keyOffset = 0;
                     if (RedirectFilter.KIND.equals(kind)) {
                         MemorySegment act = rtnl_u32_get_action(o);
                         if (!act.equals(MemorySegment.NULL) && "mirred".equals(string(rtnl_tc_get_kind(act)))
                                 && rtnl_mirred_get_action(act) == TCA_EGRESS_REDIR) {
                             target = rtnl_mirred_get_ifindex(act);
+                            keyOffset = rtnl_u32_get_key(o, (byte) 0, val, mask, off, offmask) == 0
+                                    ? off.get(JAVA_INT, 0) : 0;
                         }
                     }
                     rows.add(new FilterRow(Short.toUnsignedInt(rtnl_cls_get_prio(o)),
-                            Short.toUnsignedInt(rtnl_cls_get_protocol(o)), kind, target));
+                            Short.toUnsignedInt(rtnl_cls_get_protocol(o)), kind, rtnl_tc_get_handle(o), keyOffset,
+                            target));
                 }
             } finally {
                 nl_cache_free(cache);
@@ -1195,6 +1212,11 @@ final class LibNl {
 
     private static int rtnl_u32_add_key_uint32(MemorySegment cls, int val, int mask, int off, int offmask) {
         try { return (int) rtnl_u32_add_key_uint32$mh.invokeExact(cls, val, mask, off, offmask); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static int rtnl_u32_get_key(MemorySegment cls, byte index, MemorySegment val, MemorySegment mask,
+                                        MemorySegment off, MemorySegment offmask) {
+        try { return (int) rtnl_u32_get_key$mh.invokeExact(cls, index, val, mask, off, offmask); } catch (Throwable t) { throw bindingBug(t); }
     }
 
     private static int rtnl_u32_set_cls_terminal(MemorySegment cls) {

@@ -206,15 +206,22 @@ public final class Netlink implements AutoCloseable {
 
     // ---------------------------------------------------------------- redirect filter
 
-    /** {@code tc filter add dev VIF parent ffff: protocol P prio N u32 match u32 0 0 action mirred egress redirect dev IFB}. */
+    /**
+     * {@code tc filter add dev VIF parent ffff: protocol P prio N [handle H] u32 match u32 0 0 at OFF action mirred
+     * egress redirect dev IFB}.
+     */
     public synchronized void addRedirect(RedirectFilter filter) {
-        check(LibNl.redirectAdd(socket, filter.vif().index(), filter.protocol(), filter.priority(),
-                filter.ifb().index()), Step.ADD_REDIRECT, filter.vif());
+        check(LibNl.redirectAdd(socket, filter.vif().index(), filter.protocol(), filter.priority(), filter.handle(),
+                filter.keyOffset(), filter.ifb().index()), Step.ADD_REDIRECT, filter.vif());
     }
 
-    /** {@code tc filter del dev VIF parent ffff: protocol P prio N u32}; absent (or no ingress qdisc) is success. */
+    /**
+     * {@code tc filter del dev VIF parent ffff: protocol P prio N [handle H] u32}: the filter's node, or with handle 0
+     * every node at that priority; absent (or no ingress qdisc) is success.
+     */
     public synchronized void deleteRedirect(RedirectFilter filter) {
-        int rc = LibNl.redirectDelete(socket, filter.vif().index(), filter.protocol(), filter.priority());
+        int rc = LibNl.redirectDelete(socket, filter.vif().index(), filter.protocol(), filter.priority(),
+                filter.handle());
         if (rc < 0 && Math.abs(rc) == Nle.INVAL && findRedirect(filter.vif(), filter.priority()).isEmpty()) {
             return; // no ingress qdisc to hold the filter: nothing to delete
         }
@@ -222,22 +229,32 @@ public final class Netlink implements AutoCloseable {
     }
 
     /**
-     * {@code tc filter show dev VIF ingress}: the redirect filter at this priority, as the kernel has it, or empty.
-     * The returned filter's ifb is identified by index only when it is not a link of this namespace.
+     * {@code tc filter show dev VIF ingress}: the redirect filter at this priority that the kernel tries first, as
+     * the kernel has it, or empty. The returned filter's ifb is identified by index only when it is not a link of
+     * this namespace.
      */
-    public synchronized Optional<RedirectFilter> findRedirect(Link vif, int priority) {
+    public Optional<RedirectFilter> findRedirect(Link vif, int priority) {
+        return redirects(vif, priority).stream().findFirst();
+    }
+
+    /**
+     * {@code tc filter show dev VIF ingress pref N}: every u32 node at this priority that redirects, in the order
+     * the kernel tries them (more than one only while a filter is being upgraded).
+     */
+    public synchronized List<RedirectFilter> redirects(Link vif, int priority) {
         int[] error = new int[1];
         List<LibNl.FilterRow> rows = LibNl.ingressFilters(socket, vif.index(), error);
         if (error[0] < 0) {
             if (Nle.isGone(error[0]) || Math.abs(error[0]) == Nle.INVAL) {
-                return Optional.empty();
+                return List.of();
             }
             throw failure(Step.LIST, vif.toString(), error[0]);
         }
         return rows.stream()
                 .filter(r -> r.priority() == priority && RedirectFilter.KIND.equals(r.kind()) && r.mirredTarget() > 0)
-                .findFirst()
-                .map(r -> new RedirectFilter(vif, linkByIndex(r.mirredTarget()), r.protocol(), r.priority()));
+                .map(r -> new RedirectFilter(vif, linkByIndex(r.mirredTarget()), r.protocol(), r.priority(),
+                        r.handle(), r.keyOffset()))
+                .toList();
     }
 
     private Link linkByIndex(int index) {

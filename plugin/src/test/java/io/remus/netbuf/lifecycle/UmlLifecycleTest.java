@@ -6,12 +6,16 @@ import io.remus.netbuf.model.BufferState;
 import io.remus.netbuf.netlink.BufferInstaller;
 import io.remus.netbuf.netlink.InterfaceName;
 import io.remus.netbuf.netlink.KernelFixture;
+import io.remus.netbuf.netlink.PlugControl;
+import io.remus.netbuf.netlink.PlugQdisc;
 import io.remus.netbuf.netlink.Sh;
+import io.remus.netbuf.netlink.Wire;
 import io.remus.netbuf.persistence.BufferRecord;
 import io.remus.netbuf.persistence.BufferStore;
 import io.remus.netbuf.persistence.JournalEntry;
 import io.remus.netbuf.persistence.JournalEntry.Outcome;
 import java.util.List;
+import java.util.stream.IntStream;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -109,6 +113,51 @@ class UmlLifecycleTest {
         JournalEntry last = store.journal(b.id()).getLast();
         assertThat(last.outcome()).isEqualTo(Outcome.REPAIRED);
         assertThat(last.detail()).contains("redirect").contains("plug").doesNotContain("ingress");
+        assertThat(restart().adopted()).isEqualTo(1);
+    }
+
+    /**
+     * A buffer whose filter an earlier version added, with the key runt frames are too short for: recovery
+     * upgrades it in place, keeps the buffer's priority and protocol, and from then on runts are held too.
+     */
+    @Test
+    void recoveryUpgradesTheFilterOfAnEarlierVersionInPlace() throws Exception {
+        BufferRecord b = lifecycle.install("dom7", InterfaceName.of("vif7.0"));
+        String ifb = "nbifb" + b.id();
+        Sh.run("tc", "-n", kernel.ns().name, "filter", "del", "dev", "vif7.0", "ingress");
+        kernel.ns().addOldRedirect("vif7.0", "all", ifb);
+
+        BufferRecovery.Report report = restart();
+        assertThat(report.repaired()).isEqualTo(1);
+        assertThat(report.total()).isEqualTo(1);
+        JournalEntry last = store.journal(b.id()).getLast();
+        assertThat(last.outcome()).isEqualTo(Outcome.REPAIRED);
+        assertThat(last.detail()).isEqualTo("redirect filter upgraded in place to hold runt frames (u32 key at -4,"
+                + " was at 0)");
+        BufferRecord after = store.find(b.id()).orElseThrow();
+        assertThat(after.state()).isEqualTo(BufferState.PLUGGED);
+        assertThat(after.priority()).isEqualTo(b.priority());
+        assertThat(after.protocol()).isEqualTo(b.protocol());
+        assertThat(kernel.ns().ingressFilters("vif7.0")).singleElement().satisfies(f -> {
+            assertThat(f.get("protocol").asText()).isEqualTo("all");
+            assertThat(f.get("pref").asInt()).isEqualTo(b.priority());
+            assertThat(f.get("options").get("match").get("off").asInt()).isEqualTo(-4);
+            assertThat(f.get("options").get("actions").get(0).get("to_dev").asText()).isEqualTo(ifb);
+        });
+
+        List<Integer> runts = Wire.RUNTS;
+        PlugQdisc plug = PlugQdisc.on(kernel.netlink().link(InterfaceName.of(ifb)), b.limitBytes());
+        try (Wire wire = new Wire(kernel.ns(), "vif7.0", "eth0");
+             PlugControl control = kernel.netlink().openPlugControl(plug)) {
+            control.buffer(); // epoch 1 begins
+            wire.send(1, 0, runts);
+            KernelFixture.awaitBacklog(kernel.netlink(), plug, runts.size());
+            assertThat(wire.drain()).as("runts of an unacknowledged epoch stay in the plug").isEmpty();
+            control.buffer(); // it closes
+            control.releaseOne(); // and is acknowledged
+            assertThat(wire.await(runts.size(), 10_000)).extracting(Wire.Frame::seq)
+                    .containsExactlyElementsOf(IntStream.range(0, runts.size()).boxed().toList());
+        }
         assertThat(restart().adopted()).isEqualTo(1);
     }
 

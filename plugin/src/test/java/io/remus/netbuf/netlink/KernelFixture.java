@@ -46,6 +46,17 @@ public final class KernelFixture implements AutoCloseable {
         }
     }
 
+    /** Waits up to 10 s until {@code plug} holds {@code packets} frames (frames sent by the guest are in flight). */
+    public static void awaitBacklog(Netlink netlink, PlugQdisc plug, long packets) {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        PlugStats stats;
+        while ((stats = netlink.plugStats(plug).orElseThrow()).backlogPackets() != packets) {
+            assertThat(System.nanoTime()).as("backlog of %d frames; now %s; %s", packets, stats,
+                    netlink.qdiscs(plug.ifb())).isLessThan(deadline);
+            Thread.onSpinWait();
+        }
+    }
+
     @Override
     public void close() {
         netlink.close();

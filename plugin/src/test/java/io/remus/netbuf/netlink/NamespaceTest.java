@@ -1,7 +1,5 @@
 package io.remus.netbuf.netlink;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 
@@ -30,14 +28,7 @@ abstract class NamespaceTest {
         }
     }
 
-    /** Waits up to 10 s until {@code plug} holds {@code packets} frames (frames sent by the guest are in flight). */
     void awaitBacklog(PlugQdisc plug, long packets) {
-        long deadline = System.nanoTime() + 10_000_000_000L;
-        PlugStats stats;
-        while ((stats = netlink.plugStats(plug).orElseThrow()).backlogPackets() != packets) {
-            assertThat(System.nanoTime()).as("backlog of %d frames; now %s; %s", packets, stats,
-                    ns.qdiscs(plug.ifb().name().value())).isLessThan(deadline);
-            Thread.onSpinWait();
-        }
+        KernelFixture.awaitBacklog(netlink, plug, packets);
     }
 }

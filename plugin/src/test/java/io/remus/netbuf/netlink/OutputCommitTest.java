@@ -5,11 +5,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -26,7 +28,8 @@ import org.junit.jupiter.api.Test;
  *       stay held; frames dropped at the limit never arrive.</li>
  * </ul>
  * Nothing below the limit is lost, and the drops counted are the kernel's, seen through {@link PlugStats} and
- * through {@code tc -s -j qdisc}. release_indefinite at the end lets everything pass.
+ * through {@code tc -s -j qdisc}. release_indefinite at the end lets everything pass. The same for runt frames,
+ * of 14 to 59 bytes, which earlier versions let through.
  */
 @Tag("uml-guest")
 class OutputCommitTest extends NamespaceTest {
@@ -38,6 +41,7 @@ class OutputCommitTest extends NamespaceTest {
     /** Bytes on the wire: the smallest Ethernet frame without FCS, and MTU 1500 plus the Ethernet header. */
     static final int MIN_FRAME = 60;
     static final int MAX_FRAME = 1514;
+    static final int RUNT_EPOCHS = 5;
     static final int[] ETHERTYPES = {0x0800, 0x86DD, 0x0806}; // frames.py cycles them by sequence number
     static final long WAIT_MILLIS = 20_000;
 
@@ -62,38 +66,13 @@ class OutputCommitTest extends NamespaceTest {
                 boolean burst = epoch % BURST_EVERY == 0;
                 boolean burstEarly = burst && epoch % (2 * BURST_EVERY) == 0;
                 bursts += burst ? 1 : 0;
-                send(wire, epoch, burst && !burstEarly ? burstSizes() : sizes(1 + random.nextInt(5)));
-                expectHeld(wire, plug, epoch, burst && !burstEarly);
-
-                control.buffer(); // checkpoint: the epoch closes, the next one begins
-                send(wire, epoch + 1, burstEarly ? burstSizes() : sizes(random.nextInt(3)));
-                expectHeld(wire, plug, epoch, burstEarly);
-
-                control.releaseOne(); // the backup acknowledged the epoch
-                List<Sent> queued = held.release(epoch);
-                List<Wire.Frame> got = wire.await(queued.size(), WAIT_MILLIS);
-                int e = epoch;
-                assertThat(got).as("epoch %d released: its queued frames, in order (plug %s)", epoch, stats(plug))
-                        .allSatisfy(f -> {
-                            assertThat(f.epoch()).isEqualTo(e);
-                            assertThat(f.ethertype()).isEqualTo(ETHERTYPES[f.seq() % 3]);
-                        })
-                        .extracting(Wire.Frame::seq).containsExactlyElementsOf(queued.stream().map(Sent::seq).toList());
-                awaitBacklog(plug);
+                List<Wire.Frame> got = checkpoint(wire, control, plug, epoch,
+                        () -> burst && !burstEarly ? burstSizes() : sizes(1 + random.nextInt(5)), burst && !burstEarly,
+                        () -> burstEarly ? burstSizes() : sizes(random.nextInt(3)), burstEarly);
                 got.forEach(f -> releasedByType.merge(f.ethertype(), 1, Integer::sum));
                 released += got.size();
             }
-
-            control.releaseIndefinite(); // the backup is lost: the guest runs on unprotected
-            List<Sent> rest = held.release(EPOCHS + 1);
-            assertThat(wire.await(rest.size(), WAIT_MILLIS)).extracting(Wire.Frame::seq)
-                    .containsExactlyElementsOf(rest.stream().map(Sent::seq).toList());
-            wire.send(EPOCHS + 2, seq, 9, 200);
-            seq += 9;
-            assertThat(wire.await(9, WAIT_MILLIS)).extracting(Wire.Frame::epoch).containsOnly(EPOCHS + 2);
-            assertThat(wire.drain()).isEmpty();
-            assertThat(wire.snifferDrops()).as("frames the sniffer itself lost: the wire's record must be whole")
-                    .isZero();
+            releaseIndefinitely(wire, control, EPOCHS);
         }
         PlugStats stats = netlink.plugStats(plug).orElseThrow();
         JsonNode tc = ns.qdisc(plug.ifb().name().value(), "plug").orElseThrow();
@@ -109,6 +88,80 @@ class OutputCommitTest extends NamespaceTest {
         assertThat(stats.sentPackets()).as("everything queued left the plug").isEqualTo(seq - held.drops);
         installer.uninstall(buffer);
         assertThat(ns.linksOfType("ifb")).isEmpty();
+    }
+
+    /**
+     * Runt frames of every size from 14 to 59 bytes and of every ethertype, the smallest with nothing after their
+     * Ethernet header: held while their epoch is unacknowledged, released in order by release_one, like any other.
+     */
+    @Test
+    void runtFramesAreHeldUntilTheirEpochIsAcknowledged() throws Exception {
+        BufferInstaller installer = new BufferInstaller(netlink, IfbMode.CREATE, LIMIT, RedirectFilter.ETH_P_ALL);
+        InstalledBuffer buffer = installer.install(VIF, InterfaceName.of("nbifb7"));
+        PlugQdisc plug = buffer.plug();
+        try (Wire wire = new Wire(ns, "vif7.0", "eth0"); PlugControl control = netlink.openPlugControl(plug)) {
+            control.buffer();
+            for (int epoch = 1; epoch <= RUNT_EPOCHS; epoch++) {
+                List<Wire.Frame> got = checkpoint(wire, control, plug, epoch, this::shuffledRunts, false,
+                        () -> shuffledRunts().subList(0, random.nextInt(8)), false);
+                assertThat(got).extracting(Wire.Frame::ethertype).contains(0x0800, 0x86DD, 0x0806);
+            }
+            releaseIndefinitely(wire, control, RUNT_EPOCHS);
+        }
+        assertThat(netlink.plugStats(plug).orElseThrow().drops()).isZero();
+        installer.uninstall(buffer);
+    }
+
+    /**
+     * One checkpoint: {@code epoch}'s frames are held; the plug closes the epoch and the next one's frames are held
+     * too; release_one lets out exactly {@code epoch}'s queued frames, in order, unaltered. Sizes are drawn only
+     * when sent (a burst's depends on the room left); {@code tcNow} and {@code tcNext} check the plug through
+     * {@code tc -s -j} too after that send. Returns the frames released.
+     */
+    private List<Wire.Frame> checkpoint(Wire wire, PlugControl control, PlugQdisc plug, int epoch,
+                                        Supplier<List<Integer>> sizes, boolean tcNow,
+                                        Supplier<List<Integer>> nextSizes, boolean tcNext) throws InterruptedException {
+        send(wire, epoch, sizes.get());
+        expectHeld(wire, plug, epoch, tcNow);
+
+        control.buffer(); // checkpoint: the epoch closes, the next one begins
+        send(wire, epoch + 1, nextSizes.get());
+        expectHeld(wire, plug, epoch, tcNext);
+
+        control.releaseOne(); // the backup acknowledged the epoch
+        List<Sent> queued = held.release(epoch);
+        List<Wire.Frame> got = wire.await(queued.size(), WAIT_MILLIS);
+        assertThat(got).as("epoch %d released: its queued frames, in order (plug %s)", epoch, stats(plug))
+                .allSatisfy(f -> {
+                    assertThat(f.epoch()).isEqualTo(epoch);
+                    assertThat(f.ethertype()).isEqualTo(ETHERTYPES[f.seq() % 3]);
+                })
+                .extracting(Wire.Frame::seq).containsExactlyElementsOf(queued.stream().map(Sent::seq).toList());
+        awaitBacklog(plug);
+        return got;
+    }
+
+    /**
+     * The backup is lost after {@code lastEpoch}: release_indefinite lets out what is held, in order, and what the
+     * guest sends next passes at once; the sniffer lost nothing.
+     */
+    private void releaseIndefinitely(Wire wire, PlugControl control, int lastEpoch) throws InterruptedException {
+        control.releaseIndefinite();
+        List<Sent> rest = held.release(lastEpoch + 1);
+        assertThat(wire.await(rest.size(), WAIT_MILLIS)).extracting(Wire.Frame::seq)
+                .containsExactlyElementsOf(rest.stream().map(Sent::seq).toList());
+        wire.send(lastEpoch + 2, seq, 9, 200);
+        seq += 9;
+        assertThat(wire.await(9, WAIT_MILLIS)).extracting(Wire.Frame::epoch).containsOnly(lastEpoch + 2);
+        assertThat(wire.drain()).isEmpty();
+        assertThat(wire.snifferDrops()).as("frames the sniffer itself lost: the wire's record must be whole")
+                .isZero();
+    }
+
+    private List<Integer> shuffledRunts() {
+        List<Integer> sizes = new ArrayList<>(Wire.RUNTS);
+        Collections.shuffle(sizes, random);
+        return sizes;
     }
 
     /** {@code count} frame sizes, uniform between the smallest frame and the MTU. */

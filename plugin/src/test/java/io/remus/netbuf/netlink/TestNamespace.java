@@ -197,6 +197,15 @@ public final class TestNamespace implements AutoCloseable {
         }
     }
 
+    /**
+     * The redirect filter as earlier versions added it, by hand: {@code match u32 0 0} reads its key at offset 0,
+     * after the Ethernet header, where a runt frame has fewer than the 4 bytes it reads.
+     */
+    public void addOldRedirect(String vif, String protocol, String ifb) {
+        Sh.run("tc", "-n", name, "filter", "add", "dev", vif, "parent", "ffff:", "protocol", protocol, "prio", "10",
+                "u32", "match", "u32", "0", "0", "action", "mirred", "egress", "redirect", "dev", ifb);
+    }
+
     public long txPackets(String dev) {
         return link(dev).orElseThrow().path("stats64").path("tx").path("packets").asLong();
     }

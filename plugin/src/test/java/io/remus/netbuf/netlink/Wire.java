@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.IntStream;
 
 /**
  * Real frames through a buffered vif, as on a Xen host: the vif is a port of bridge {@code br0}, whose other port
@@ -25,6 +26,9 @@ public final class Wire implements AutoCloseable {
 
     public record Frame(int epoch, int seq, int ethertype) {
     }
+
+    /** Every frame size below the 60-byte Ethernet minimum, down to the 14-byte header alone. */
+    public static final List<Integer> RUNTS = IntStream.range(14, 60).boxed().toList();
 
     private final String wireNs;
     private final Process sniffer;
@@ -39,6 +43,10 @@ public final class Wire implements AutoCloseable {
         wireNs = ns.name + "w";
         Sh.run("ip", "netns", "add", wireNs);
         Sh.run("ip", "-n", ns.name, "link", "add", "br0", "type", "bridge", "stp_state", "0");
+        // br_netfilter (built into some kernels, this host's among them) would hand bridged IPv4, IPv6 and ARP
+        // frames to iptables after checking their headers, and drop runts on the way: a plain bridge forwards them
+        Sh.run("ip", "netns", "exec", ns.name, "sh", "-c", "for t in arptables iptables ip6tables; do"
+                + " f=/proc/sys/net/bridge/bridge-nf-call-$t; [ ! -e $f ] || echo 0 > $f; done");
         Sh.run("ip", "-n", ns.name, "link", "add", "wire0", "type", "veth", "peer", "name", "eth0", "netns", wireNs);
         Sh.run("ip", "-n", ns.name, "link", "set", vif, "master", "br0");
         Sh.run("ip", "-n", ns.name, "link", "set", "wire0", "master", "br0");
