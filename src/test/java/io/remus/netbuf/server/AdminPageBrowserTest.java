@@ -133,7 +133,7 @@ class AdminPageBrowserTest {
         List<String> p = awaitValue("the protection row of " + name, () -> protectionRow(name));
         assertThat(p.get(1)).isEqualTo("LOOP");
         assertThat(p.get(2)).isEqualTo("PROTECTED");
-        assertThat(p.get(3)).isEqualTo("2.0 s (default)");
+        assertThat(p.get(3)).as("config/application.yml's deadline").isEqualTo("10.0 s (default)");
         Http api = new Http(server.port).basic("admin", PASSWORD);
         assertThat(api.post("/api/netbuf/domains/" + name + "/epochs").status()).as("the loop drives it")
                 .isEqualTo(409);

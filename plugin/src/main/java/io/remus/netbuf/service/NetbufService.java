@@ -302,9 +302,10 @@ public class NetbufService {
         if (plugged.isEmpty() && protection(domain).state() == DomainProtection.State.UNPROTECTED) {
             return live;
         }
-        // UNPROTECTED before the kernel lets the output go: whoever sees the frames sees the failover too
+        // UNPROTECTED, nothing held, before the kernel lets the output go: whoever sees the frames sees the failover
         DomainProtection p = protection(domain).failedOver(reason, Instant.now());
         protections.put(domain, p);
+        clock(domain).released();
         RuntimeException releaseFailed = null;
         try {
             lifecycle.releaseAll(plugged, "failover: " + reason, this::releaseIndefinite);
@@ -312,7 +313,6 @@ public class NetbufService {
             releaseFailed = e;
         }
         plugged.forEach(b -> closeControl(b.id()));
-        clock(domain).released();
         try {
             domains.save(p);
             domains.save(epochs(domain).settled());
