@@ -306,6 +306,7 @@ public class NetbufService {
         DomainProtection p = protection(domain).failedOver(reason, Instant.now());
         protections.put(domain, p);
         clock(domain).released();
+        failovers(kind).increment();
         RuntimeException releaseFailed = null;
         try {
             lifecycle.releaseAll(plugged, "failover: " + reason, this::releaseIndefinite);
@@ -323,7 +324,6 @@ public class NetbufService {
                 releaseFailed.addSuppressed(notRecorded);
             }
         }
-        failovers(kind).increment();
         log.warn("domain {} failed over, its output released on {}: {}", domain,
                 plugged.stream().map(BufferRecord::vif).toList(), reason);
         listeners.forEach(l -> l.failedOver(domain, reason));

@@ -75,6 +75,7 @@ class UmlDeadlineTest {
                 assertThat(service.beginEpoch("dom7")).isEqualTo(1);
                 wire.send(1, 0, 10, 200); // the engine dies here: nobody closes epoch 1 or acknowledges it
                 assertHeldThenReleasedAtTheDeadline(wire, begun, 10, 1);
+                awaitReleased(store, "dom7");
 
                 DomainStatus s = service.status("dom7");
                 assertThat(s.protection().state()).isEqualTo(DomainProtection.State.UNPROTECTED);
@@ -133,6 +134,7 @@ class UmlDeadlineTest {
                 assertThat(wire.await(4, 5_000)).extracting(Wire.Frame::epoch).containsOnly(1);
                 wire.send(2, 4, 6, 200); // the engine dies after its commit: epoch 2 stays open
                 assertHeldThenReleasedAtTheDeadline(wire, begun, 6, 2);
+                awaitReleased(context.getBean(BufferStore.class), "dom7");
                 assertThat(service.status("dom7").protection().reason()).endsWith("(no checkpoint since epoch 2 began)");
                 service.stop("dom7");
             }
@@ -150,6 +152,7 @@ class UmlDeadlineTest {
                 wire.send(1, 0, 3, 200);
                 service.beginEpoch("dom7"); // epoch 1 closed; its ack never comes
                 assertHeldThenReleasedAtTheDeadline(wire, begun, 3, 1);
+                awaitReleased(context.getBean(BufferStore.class), "dom7");
                 assertThat(service.status("dom7").protection().reason()).endsWith("(epoch 1 not acknowledged)");
                 service.stop("dom7");
             }
@@ -272,6 +275,16 @@ class UmlDeadlineTest {
                 .as("every held frame, in order").containsExactlyElementsOf(wire == null ? List.of()
                         : IntStream.range(0, n).map(i -> first.getFirst().seq() + i).boxed().toList());
         assertThat(first.getFirst().epoch()).isEqualTo(epoch);
+    }
+
+    /** The frames are out once the kernel released them; the failover records its outcomes right after. */
+    private static void awaitReleased(BufferStore store, String domain) throws InterruptedException {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (!store.holdingVif(domain).stream().allMatch(b -> b.state() == BufferState.RELEASED)) {
+            assertThat(System.nanoTime()).as("%s's buffers RELEASED: %s", domain, store.holdingVif(domain))
+                    .isLessThan(deadline);
+            Thread.sleep(10);
+        }
     }
 
     private static void awaitCommits(NetbufService service, String domain, long more) throws InterruptedException {
