@@ -122,6 +122,13 @@ for m in $modules; do
 done
 [ -x "$(command -v "$java")" ] || die "no java at '$java': set JAVA_HOME to a JDK 25"
 java=$(command -v "$java")
+# On a host whose XSAVE area is larger than linux.uml 6.1 handles (AVX-512, AMX) UML needs a shim (uml-xstate.c),
+# and its guests run with AVX-512 off (the same environment as the tests' UserModeLinux.GUEST_ENV).
+xstate_shim=$(sh "$repo/src/uml/uml-xstate.sh" "$repo/target/uml-xstate") || die "could not build the linux.uml shim"
+guest_env=""
+[ -n "$xstate_shim" ] && guest_env="export GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX512F,-AVX512CD,-AVX512BW,-AVX512DQ,\
+-AVX512VL,-AVX512_VBMI,-AVX512_VBMI2,-AVX512_IFMA,-AVX512_VNNI,-AVX512_BITALG,-AVX512_VPOPCNTDQ,\
+-AVX512_BF16,-AVX512_FP16,-AMX_BF16,-AMX_TILE,-AMX_INT8 JAVA_TOOL_OPTIONS=-XX:UseAVX=2"
 
 run_dir=${NETBUF_RUN_DIR:-$repo/target/run-uml}
 netns=${NETBUF_RUN_NETNS:-nbrun-$$}
@@ -269,6 +276,7 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t tmpfs tmpfs /run
 mkdir -p /run/tmp /run/netns
+$guest_env
 for m in $modules; do
   insmod $kernel_modules/\$m.ko || echo "NETBUF_UML_MODULE_FAILED \$m"
 done
@@ -314,7 +322,7 @@ kill -0 "$forward_pid" 2>/dev/null ||
 # UML in a session of its own (no Ctrl-C), in the namespace (its tap is there), pinned to one CPU (a netlink round
 # trip in UML is steadier so). Its stdin is the FIFO, its console the log file.
 mkdir -p "$run_dir/uml"
-setsid ip netns exec "$netns" taskset -c "$cpu" /usr/bin/linux.uml mem="${NETBUF_UML_MEM:-1500M}" \
+LD_PRELOAD=$xstate_shim setsid ip netns exec "$netns" taskset -c "$cpu" /usr/bin/linux.uml mem="${NETBUF_UML_MEM:-1500M}" \
   root=/dev/root rootfstype=hostfs rootflags=/ rw init="$run_dir/init.sh" quiet \
   umid=netbuf-run uml_dir="$run_dir/uml" eth0=tuntap,"$tap" con=null con0=fd:0,fd:1 \
   <"$console_in" >"$console" 2>&1 3>&- 9>&- &
