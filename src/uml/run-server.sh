@@ -175,15 +175,16 @@ clean_dead_run() {
   rm -f "$state"
 }
 
-# The processes that have the run directory's lock open.
+# The processes other than this script (and the subshell running this) that have the run directory's lock open.
 lock_holders() {
-  local fd pid
+  local fd pid holders=""
   for fd in /proc/[0-9]*/fd/*; do
     [ "$(readlink "$fd" 2>/dev/null)" = "$run_dir/lock" ] || continue
     pid=${fd#/proc/}
     pid=${pid%%/*}
-    [ "$pid" = $$ ] || echo -n "$pid "
+    [ "$pid" = $$ ] || [ "$pid" = "$BASHPID" ] || holders+=" $pid"
   done
+  echo "${holders# }"
 }
 
 # One run per directory: its FIFO, init and console are this run's. Only this script holds the lock (its children
