@@ -22,7 +22,8 @@ if [ -z "$jar" ]; then
 fi
 stamp() { date -u +%H:%M:%S.%3N; }
 if [ ! -f "$jar" ]; then
-  echo "release-held-output: $(stamp) FAILED: no plugin jar at $jar: build it (./mvnw install -DskipTests) or set NETBUF_PLUGIN_JAR" >&2
+  echo "release-held-output: $(stamp) FAILED: no plugin jar at $jar:" \
+    "build it (./mvnw install -DskipTests) or set NETBUF_PLUGIN_JAR" >&2
   exit 1
 fi
 echo "release-held-output: $(stamp) starting" >&2

@@ -103,6 +103,7 @@ if [ "$mode" = host ]; then
   # wait returns early when a trapped signal arrives; the JVM has exited once it is gone
   while wait "$server"; status=$?; kill -0 "$server" 2>/dev/null; do :; done
   say "$(stamp) the server's JVM exited (status $status): releasing what its plug qdiscs hold"
+  trap '' INT # an impatient second Ctrl-C reaches the whole process group: it must not stop the release
   "$release" "${release_args[@]}"
   exit "$status"
 fi
@@ -268,6 +269,9 @@ for a in --enable-native-access=ALL-UNNAMED -Djava.io.tmpdir=/run/tmp -XX:-UsePe
   server_cmd+=" $(quote "$a")"
 done
 
+release_line="JAVA_HOME=$(quote "${JAVA_HOME:-}") $(quote "$release")"
+for a in "${release_args[@]}"; do release_line+=" $(quote "$a")"; done
+
 cat > "$run_dir/init.sh" <<EOF
 #!/bin/sh
 # The guest's init (PID 1), written by src/uml/run-server.sh.
@@ -294,7 +298,7 @@ server=\$!
 wait \$server
 status=\$?
 echo "NETBUF_UML_SERVER_EXITED \$status at \$(date -u +%H:%M:%S.%3N): releasing what its plug qdiscs hold"
-JAVA_HOME=$(quote "${JAVA_HOME:-}") $(quote "$release")$(for a in "${release_args[@]}"; do printf ' %s' "$(quote "$a")"; done)
+$release_line
 halt -f
 EOF
 chmod 755 "$run_dir/init.sh"
@@ -323,7 +327,8 @@ kill -0 "$forward_pid" 2>/dev/null ||
 # UML in a session of its own (no Ctrl-C), in the namespace (its tap is there), pinned to one CPU (a netlink round
 # trip in UML is steadier so). Its stdin is the FIFO, its console the log file.
 mkdir -p "$run_dir/uml"
-LD_PRELOAD=$xstate_shim setsid ip netns exec "$netns" taskset -c "$cpu" /usr/bin/linux.uml mem="${NETBUF_UML_MEM:-1500M}" \
+LD_PRELOAD=$xstate_shim setsid ip netns exec "$netns" taskset -c "$cpu" /usr/bin/linux.uml \
+  mem="${NETBUF_UML_MEM:-1500M}" \
   root=/dev/root rootfstype=hostfs rootflags=/ rw init="$run_dir/init.sh" quiet \
   umid=netbuf-run uml_dir="$run_dir/uml" eth0=tuntap,"$tap" con=null con0=fd:0,fd:1 \
   <"$console_in" >"$console" 2>&1 3>&- 9>&- &

@@ -75,7 +75,8 @@ public final class ReleaseHeldOutput {
 
     /** The plug qdiscs the plugin made: handle {@code 4e42:} at the root of an ifb. Nobody else's are touched. */
     static List<PlugQdisc> ourPlugs(Netlink netlink) {
-        Map<Integer, Link> ifbs = netlink.ifbLinks().stream().collect(Collectors.toMap(Link::index, Function.identity()));
+        Map<Integer, Link> ifbs = netlink.ifbLinks().stream()
+                .collect(Collectors.toMap(Link::index, Function.identity()));
         return netlink.qdiscs().stream()
                 .filter(q -> PlugQdisc.KIND.equals(q.kind()) && q.parent().equals(TcHandle.ROOT)
                         && q.handle().equals(PlugQdisc.DEFAULT_HANDLE) && ifbs.containsKey(q.ifindex()))

@@ -75,7 +75,8 @@ class ReleaseHeldOutputTest {
         netlink.addRedirect(new RedirectFilter(vif, ifb, RedirectFilter.ETH_P_ALL, 10));
         netlink.addPlug(new PlugQdisc(ifb, TcHandle.of(1, 0), LIMIT));
 
-        try (Wire wire = new Wire(ns, "vif7.0", "eth0"); PlugControl createdPlug = netlink.openPlugControl(created.plug());
+        try (Wire wire = new Wire(ns, "vif7.0", "eth0");
+             PlugControl createdPlug = netlink.openPlugControl(created.plug());
              PlugControl pooledPlug = netlink.openPlugControl(pooled.plug())) {
             createdPlug.buffer(); // an epoch begins: from now on its frames wait for the backup's ack
             pooledPlug.buffer();
@@ -96,7 +97,8 @@ class ReleaseHeldOutputTest {
                     .extracting(Wire.Frame::seq).containsExactly(0, 1, 2, 3, 4);
             awaitQueued("ifb0", 0);
             assertThat(sent("ifb0")).as("the pool plug's frames left it").isGreaterThanOrEqualTo(pooledHeld);
-            assertThat(queued("ifb1")).as("the other handle's plug still holds its frames").isGreaterThanOrEqualTo(othersHeld);
+            assertThat(queued("ifb1")).as("the other handle's plug still holds its frames")
+                    .isGreaterThanOrEqualTo(othersHeld);
             assertThat(sent("ifb1")).isZero();
         }
     }
