@@ -6,8 +6,13 @@
 # JAVA_ARGS are what follows `java` (the launcher adds --enable-native-access and the server's address and port).
 # The server runs from the repository root, so ./config/application.yml and ./data/ are the top-level ones.
 #
-# On a kernel with sch_plug the server runs here, directly. On one without (the plug qdisc is what Remus needs),
-# it runs inside user-mode-linux (Debian's linux.uml 6.1 has sch_plug), which sees this machine's root over hostfs:
+# Whenever the server's JVM exits, for any reason (SIGKILL, OOM kill and JVM crashes included), the release command
+# (src/uml/release-held-output.sh) lets out whatever its plug qdiscs still hold, so no guest stays black-holed.
+#
+# On a kernel with sch_plug the server runs here, directly, as a child: SIGINT and SIGTERM are passed on to it, and
+# when it has exited the release command runs and this script exits with the JVM's status. On one without (the plug
+# qdisc is what Remus needs), it runs inside user-mode-linux (Debian's linux.uml 6.1 has sch_plug), which sees this
+# machine's root over hostfs:
 #   - the guest's only network is eth0, a tap device (UML's tuntap transport) inside a network namespace this
 #     script creates, with link-local addresses: 169.254.77.1/30 here, 169.254.77.2/30 in the guest;
 #   - 127.0.0.1:PORT here is forwarded into it by socat: each connection runs
@@ -17,7 +22,10 @@
 #     stdin is a FIFO only this script writes to); the guest's init reads it and sends the server SIGTERM, the
 #     server stops its domains and exits, and the guest halts. If the FIFO's writer goes away (this script killed),
 #     the guest reads end-of-file and stops the same way. Then the forwarder is killed and the namespace, with the
-#     tap in it, deleted. A guest that has not halted a minute after "stop", or a second Ctrl-C, gets it killed.
+#     tap in it, deleted. A guest that has not halted a minute after "stop", or a second Ctrl-C, gets it killed;
+#   - the guest's init runs the release command after the server has exited, before it halts;
+#   - a run killed with SIGKILL leaves its forwarder, namespace and maybe its guest: the run directory's state file
+#     (run.state) names them, and the next start removes them, saying so.
 #
 # Environment:
 #   NETBUF_PORT              port on 127.0.0.1 (default 8080)
@@ -32,6 +40,7 @@ set -u
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 port=${NETBUF_PORT:-8080}
+release=$repo/src/uml/release-held-output.sh
 java=${JAVA_HOME:+$JAVA_HOME/bin/}java
 mode=${NETBUF_RUN_IN:-auto}
 guest_port=8080
@@ -44,8 +53,25 @@ modules+=" net/sched/sch_plug net/sched/sch_ingress net/sched/cls_u32 net/sched/
 
 say() { echo "run-server: $*" >&2; }
 die() { say "$*"; exit 1; }
+stamp() { date -u +%H:%M:%S.%3N; }
 
 [ $# -gt 0 ] || die "usage: $0 JAVA_ARGS... (e.g. -jar src/target/netbuf-server.jar)"
+# Both reach socat's EXEC address, run as root.
+[[ "$port" =~ ^[0-9]{1,5}$ ]] && ((10#$port >= 1 && 10#$port <= 65535)) ||
+  die "NETBUF_PORT must be a port number, 1 to 65535, not '$port'"
+port=$((10#$port))
+if [ -n "${NETBUF_RUN_NETNS+set}" ]; then
+  [[ "$NETBUF_RUN_NETNS" =~ ^[A-Za-z0-9_.-]{1,64}$ && "$NETBUF_RUN_NETNS" != . && "$NETBUF_RUN_NETNS" != .. ]] ||
+    die "NETBUF_RUN_NETNS must be 1 to 64 of [A-Za-z0-9_.-], not '$NETBUF_RUN_NETNS'"
+fi
+
+# The release command works where the server does: in the namespace of its --netbuf.namespace, if it has one.
+release_args=()
+for a in "$@"; do
+  case $a in
+    --netbuf.namespace=?* | -Dnetbuf.namespace=?*) release_args=("--netbuf.namespace=${a#*=}") ;;
+  esac
+done
 
 host_has_sch_plug() {
   local release
@@ -68,7 +94,18 @@ java_version=$("$java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *ja
 
 if [ "$mode" = host ]; then
   say "$why: running the server directly on http://127.0.0.1:$port/"
-  exec "$java" --enable-native-access=ALL-UNNAMED "$@" --server.address=127.0.0.1 --server.port="$port"
+  # A background job of a script starts with SIGINT ignored, and a JVM keeps it so: env restores it.
+  env --default-signal=INT "$java" --enable-native-access=ALL-UNNAMED "$@" --server.address=127.0.0.1 \
+    --server.port="$port" &
+  server=$!
+  trap 'kill -INT "$server" 2>/dev/null' INT
+  trap 'kill -TERM "$server" 2>/dev/null' TERM
+  # wait returns early when a trapped signal arrives; the JVM has exited once it is gone
+  while wait "$server"; status=$?; kill -0 "$server" 2>/dev/null; do :; done
+  say "$(stamp) the server's JVM exited (status $status): releasing what its plug qdiscs hold"
+  trap '' INT # an impatient second Ctrl-C reaches the whole process group: it must not stop the release
+  "$release" "${release_args[@]}"
+  exit "$status"
 fi
 [ "$mode" = uml ] || die "NETBUF_RUN_IN must be auto, host or uml, not '$mode'"
 
@@ -97,9 +134,68 @@ tap=nbtap0
 boot_timeout=${NETBUF_UML_BOOT_TIMEOUT:-300}
 mkdir -p "$run_dir" || exit 1
 run_dir=$(cd "$run_dir" && pwd)
-# One run per directory: its FIFO, init and console are this run's. UML inherits the lock and holds it while it runs.
+state=$run_dir/run.state
+
+# A process as "PID START": START (field 22 of /proc/PID/stat) tells it from a later process given the same PID.
+started_at() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  set -- $stat
+  echo "${20}"
+}
+still_runs() { [ -n "$2" ] && [ "$(started_at "$1")" = "$2" ]; }
+# Adds a line to the state file: "launcher PID START", "forwarder PID START", "uml PID START" or "netns NAME".
+record() { echo "$*" >> "$state"; }
+
+# The state file of a run that did not clean up (killed with SIGKILL): kills its forwarder and its guest (each a
+# process group of its own) and deletes its namespace, with the tap in it. Refuses if its launcher still runs.
+clean_dead_run() {
+  local what pid start
+  while read -r what pid start; do
+    [ "$what" = launcher ] && still_runs "$pid" "$start" &&
+      die "another run-server.sh (PID $pid) is running in $run_dir: stop it, or set NETBUF_RUN_DIR"
+  done < "$state"
+  say "the last run in $run_dir did not clean up (its launcher was killed): removing what it left"
+  while read -r what pid start; do
+    case $what in
+      forwarder | uml)
+        if still_runs "$pid" "$start"; then
+          kill -KILL -- "-$pid" 2>/dev/null && say "killed its $what (process group $pid)"
+        fi ;;
+    esac
+  done < "$state"
+  while read -r what pid start; do
+    if [ "$what" = netns ] && ip netns list | grep -qx "$pid\( .*\)\?"; then
+      ip netns del "$pid" && say "deleted its network namespace $pid (with its tap)"
+    fi
+  done < "$state"
+  rm -f "$state"
+}
+
+# The processes other than this script (and the subshell running this) that have the run directory's lock open.
+lock_holders() {
+  local fd pid holders=""
+  for fd in /proc/[0-9]*/fd/*; do
+    [ "$(readlink "$fd" 2>/dev/null)" = "$run_dir/lock" ] || continue
+    pid=${fd#/proc/}
+    pid=${pid%%/*}
+    [ "$pid" = $$ ] || [ "$pid" = "$BASHPID" ] || holders+=" $pid"
+  done
+  echo "${holders# }"
+}
+
+# One run per directory: its FIFO, init and console are this run's. Only this script holds the lock (its children
+# close fd 9), so a lock held by no live launcher is an earlier version's forwarder left behind.
 exec 9>"$run_dir/lock"
-flock -n 9 || die "another run-server.sh is running in $run_dir: stop it, or set NETBUF_RUN_DIR"
+if ! flock -n 9; then
+  [ -f "$state" ] || die "another run-server.sh is running in $run_dir: stop it, or set NETBUF_RUN_DIR"
+  clean_dead_run
+  flock -w 10 9 || die "$run_dir/lock is still held (by PIDs $(lock_holders)): stop them, or set NETBUF_RUN_DIR"
+elif [ -f "$state" ]; then
+  clean_dead_run
+fi
+record launcher $$ "$(started_at $$)"
 console=$run_dir/console.log
 console_in=$run_dir/console-in
 uml_pid=""
@@ -124,7 +220,7 @@ cleanup() {
     ip -n "$netns" link del "$tap" 2>/dev/null
     ip netns del "$netns" || say "could not delete network namespace $netns: ip netns del $netns"
   fi
-  rm -f "$console_in" "$run_dir/server.env"
+  rm -f "$console_in" "$run_dir/server.env" "$state"
   rm -rf "$run_dir/uml"
   uml_pid="" forward_pid="" follow_pid="" made_netns=0
 }
@@ -149,6 +245,7 @@ trap 'stop; exit 143' TERM
 ip netns list | grep -qx "$netns\( .*\)\?" && die "network namespace $netns exists already: ip netns del $netns"
 ip netns add "$netns" || die "could not create network namespace $netns"
 made_netns=1
+record netns "$netns"
 ip -n "$netns" link set lo up &&
   ip -n "$netns" tuntap add dev "$tap" mode tap &&
   ip -n "$netns" addr add "$host_ip/30" dev "$tap" &&
@@ -168,6 +265,9 @@ for a in --enable-native-access=ALL-UNNAMED -Djava.io.tmpdir=/run/tmp -XX:-UsePe
     --server.address="$guest_ip" --server.port="$guest_port"; do
   server_cmd+=" $(quote "$a")"
 done
+
+release_line="JAVA_HOME=$(quote "${JAVA_HOME:-}") $(quote "$release")"
+for a in "${release_args[@]}"; do release_line+=" $(quote "$a")"; done
 
 cat > "$run_dir/init.sh" <<EOF
 #!/bin/sh
@@ -193,7 +293,9 @@ server=\$!
 # job's stdin would be /dev/null, hence the explicit /dev/console.)
 ( while read -r line; do [ "\$line" = stop ] && break; done; echo "NETBUF_UML_STOP"; kill -TERM \$server ) </dev/console &
 wait \$server
-echo "NETBUF_UML_SERVER_EXITED \$?"
+status=\$?
+echo "NETBUF_UML_SERVER_EXITED \$status at \$(date -u +%H:%M:%S.%3N): releasing what its plug qdiscs hold"
+$release_line
 halt -f
 EOF
 chmod 755 "$run_dir/init.sh"
@@ -212,8 +314,9 @@ say "guest network: tap $tap in namespace $netns ($host_ip/30 here, $guest_ip in
 # the guest boots.
 : > "$run_dir/forward.log"
 setsid socat TCP-LISTEN:"$port",bind=127.0.0.1,reuseaddr,fork \
-  EXEC:"ip netns exec $netns socat - TCP\:$guest_ip\:$guest_port" 3>&- 2>>"$run_dir/forward.log" &
+  EXEC:"ip netns exec $netns socat - TCP\:$guest_ip\:$guest_port" 3>&- 9>&- 2>>"$run_dir/forward.log" &
 forward_pid=$!
+record forwarder "$forward_pid" "$(started_at "$forward_pid")"
 sleep 0.3
 kill -0 "$forward_pid" 2>/dev/null ||
   die "cannot listen on 127.0.0.1:$port ($(tail -n 1 "$run_dir/forward.log")): stop what uses it or set NETBUF_PORT"
@@ -221,14 +324,16 @@ kill -0 "$forward_pid" 2>/dev/null ||
 # UML in a session of its own (no Ctrl-C), in the namespace (its tap is there), pinned to one CPU (a netlink round
 # trip in UML is steadier so). Its stdin is the FIFO, its console the log file.
 mkdir -p "$run_dir/uml"
-setsid ip netns exec "$netns" env ${xstate_shim:+LD_PRELOAD="$xstate_shim"} taskset -c "$cpu" /usr/bin/linux.uml mem="${NETBUF_UML_MEM:-1500M}" \
+setsid ip netns exec "$netns" env ${xstate_shim:+LD_PRELOAD="$xstate_shim"} taskset -c "$cpu" /usr/bin/linux.uml \
+  mem="${NETBUF_UML_MEM:-1500M}" \
   root=/dev/root rootfstype=hostfs rootflags=/ rw init="$run_dir/init.sh" quiet \
   umid=netbuf-run uml_dir="$run_dir/uml" eth0=tuntap,"$tap" con=null con0=fd:0,fd:1 \
-  <"$console_in" >"$console" 2>&1 3>&- &
+  <"$console_in" >"$console" 2>&1 3>&- 9>&- &
 uml_pid=$!
+record uml "$uml_pid" "$(started_at "$uml_pid")"
 
 # Show the console here; in a session of its own too, so that after Ctrl-C it still shows the shutdown.
-setsid tail -n +1 -f --pid="$uml_pid" "$console" 3>&- &
+setsid tail -n +1 -f --pid="$uml_pid" "$console" 3>&- 9>&- &
 follow_pid=$!
 
 

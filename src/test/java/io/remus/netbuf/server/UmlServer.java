@@ -40,29 +40,53 @@ final class UmlServer implements AutoCloseable {
      */
     static UmlServer start(String prefix, String password, Duration boot, List<String> jvmOptions,
                            List<String> serverArgs) throws Exception {
+        Path runDir = newRunDir(prefix);
+        List<String> javaArgs = new ArrayList<>(jvmOptions);
+        javaArgs.addAll(List.of("-cp", classPath(), NetbufServerApplication.class.getName(),
+                "--spring.datasource.url=" + dbUrl(runDir)));
+        javaArgs.addAll(serverArgs);
+        return start(prefix, runDir, password, boot, javaArgs);
+    }
+
+    /**
+     * Starts {@code mainClass} from this test class path in place of the server, in {@code runDir}: for tests of the
+     * launcher itself, with a stand-in that starts faster than Spring Boot. It must answer {@code GET /} with 200 on
+     * the launcher's {@code --server.address} and {@code --server.port}.
+     */
+    static UmlServer startStandIn(String prefix, Path runDir, Class<?> mainClass, Duration boot) throws Exception {
+        return start(prefix, runDir, "unused", boot, List.of("-cp", classPath(), mainClass.getName()));
+    }
+
+    static Path newRunDir(String prefix) throws IOException {
+        String id = Long.toString(ThreadLocalRandom.current().nextLong(1L << 30), 36);
+        return Files.createDirectories(Path.of("target", prefix + "-uml-" + id).toAbsolutePath());
+    }
+
+    private static String dbUrl(Path runDir) {
+        return "jdbc:h2:file:" + runDir.resolve("netbuf") + ";WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE";
+    }
+
+    private static UmlServer start(String prefix, Path runDir, String password, Duration boot, List<String> javaArgs)
+            throws Exception {
         Ip.requireRoot();
         requireFile(UML, "apt-get install user-mode-linux (make test installs it)");
         requireFile(Path.of("/usr/bin/socat"), "apt-get install socat (make test installs it)");
-        return new UmlServer(prefix, password, boot, jvmOptions, serverArgs);
+        return new UmlServer(prefix, runDir, password, boot, javaArgs);
     }
 
-    private UmlServer(String prefix, String password, Duration boot, List<String> jvmOptions, List<String> serverArgs)
+    private UmlServer(String prefix, Path runDir, String password, Duration boot, List<String> javaArgs)
             throws Exception {
-        String id = Long.toString(ThreadLocalRandom.current().nextLong(1L << 30), 36);
-        runDir = Path.of("target", prefix + "-uml-" + id).toAbsolutePath();
-        Files.createDirectories(runDir);
-        netns = "nb" + prefix.substring(0, Math.min(3, prefix.length())) + id;
-        dbUrl = "jdbc:h2:file:" + runDir.resolve("netbuf") + ";WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE";
+        this.runDir = runDir;
+        netns = "nb" + prefix.substring(0, Math.min(3, prefix.length()))
+                + Long.toString(ThreadLocalRandom.current().nextLong(1L << 30), 36);
+        dbUrl = dbUrl(runDir);
         port = freePort();
-        log = runDir.resolve("launcher.log");
+        log = runDir.resolve("launcher-" + netns + ".log");
 
         // env --default-signal=INT: a launcher that inherits SIGINT ignored (a JVM started in the background) could
         // not trap it, and SIGINT is what Ctrl-C sends
         List<String> command = new ArrayList<>(List.of("env", "--default-signal=INT", launcherScript().toString()));
-        command.addAll(jvmOptions);
-        command.addAll(List.of("-cp", classPath(), NetbufServerApplication.class.getName(),
-                "--spring.datasource.url=" + dbUrl));
-        command.addAll(serverArgs);
+        command.addAll(javaArgs);
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(log.toFile()).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
         pb.environment().put("NETBUF_RUN_IN", "uml");

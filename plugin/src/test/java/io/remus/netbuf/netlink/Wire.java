@@ -40,18 +40,23 @@ public final class Wire implements AutoCloseable {
     private final BlockingQueue<Frame> arrived = new LinkedBlockingQueue<>();
 
     public Wire(TestNamespace ns, String vif, String guestDev) {
-        wireNs = ns.name + "w";
+        this(ns.name, ns.guest, vif, guestDev);
+    }
+
+    /** The same with the vif in namespace {@code vifNs} and its guest end {@code guestDev} in {@code guestNs}. */
+    public Wire(String vifNs, String guestNs, String vif, String guestDev) {
+        wireNs = vifNs + "w";
         Sh.run("ip", "netns", "add", wireNs);
-        Sh.run("ip", "-n", ns.name, "link", "add", "br0", "type", "bridge", "stp_state", "0");
+        Sh.run("ip", "-n", vifNs, "link", "add", "br0", "type", "bridge", "stp_state", "0");
         // br_netfilter (built into some kernels, this host's among them) would hand bridged IPv4, IPv6 and ARP
         // frames to iptables after checking their headers, and drop runts on the way: a plain bridge forwards them
-        Sh.run("ip", "netns", "exec", ns.name, "sh", "-c", "for t in arptables iptables ip6tables; do"
+        Sh.run("ip", "netns", "exec", vifNs, "sh", "-c", "for t in arptables iptables ip6tables; do"
                 + " f=/proc/sys/net/bridge/bridge-nf-call-$t; [ ! -e $f ] || echo 0 > $f; done");
-        Sh.run("ip", "-n", ns.name, "link", "add", "wire0", "type", "veth", "peer", "name", "eth0", "netns", wireNs);
-        Sh.run("ip", "-n", ns.name, "link", "set", vif, "master", "br0");
-        Sh.run("ip", "-n", ns.name, "link", "set", "wire0", "master", "br0");
+        Sh.run("ip", "-n", vifNs, "link", "add", "wire0", "type", "veth", "peer", "name", "eth0", "netns", wireNs);
+        Sh.run("ip", "-n", vifNs, "link", "set", vif, "master", "br0");
+        Sh.run("ip", "-n", vifNs, "link", "set", "wire0", "master", "br0");
         for (String dev : List.of("br0", "wire0")) {
-            Sh.run("ip", "-n", ns.name, "link", "set", dev, "up");
+            Sh.run("ip", "-n", vifNs, "link", "set", dev, "up");
         }
         Sh.run("ip", "-n", wireNs, "link", "set", "eth0", "up");
         try {
@@ -77,7 +82,7 @@ public final class Wire implements AutoCloseable {
                     // the sniffer was stopped
                 }
             });
-            sender = new ProcessBuilder("ip", "netns", "exec", ns.guest, "python3", "-u", tool, "send", guestDev)
+            sender = new ProcessBuilder("ip", "netns", "exec", guestNs, "python3", "-u", tool, "send", guestDev)
                     .redirectError(ProcessBuilder.Redirect.INHERIT).start();
             senderIn = new OutputStreamWriter(sender.getOutputStream(), StandardCharsets.UTF_8);
             BufferedReader answers = new BufferedReader(new InputStreamReader(sender.getInputStream(), StandardCharsets.UTF_8));

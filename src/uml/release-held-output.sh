@@ -1,0 +1,35 @@
+#!/bin/sh
+# Lets out whatever the netbuf plugin's plug qdiscs hold, for after the server's JVM died without doing it (SIGKILL,
+# OOM kill, a crash): release_indefinite on every plug qdisc with the plugin's handle (4e42:) at the root of an ifb,
+# in one netlink batch. No Spring, no database. run-server.sh runs it whenever the server's JVM exits; a systemd
+# unit can run the same as ExecStopPost=.
+#
+#   src/uml/release-held-output.sh [--netbuf.namespace=/run/netns/NAME]
+#
+# Exits 0 when every plug found was released (none found is success), 1 naming what failed.
+#
+# Environment:
+#   JAVA_HOME          the JDK 25 to run (default: java on PATH)
+#   NETBUF_PLUGIN_JAR  the plugin's jar (default: plugin/target/netbuf-plugin-*.jar of this repository)
+#
+# A JVM start is most of the time this takes: C1 only, the serial collector, no perf data file, and a class-data
+# sharing archive of this command's own classes (made by its first run, next to the jar, and remade whenever the JDK
+# or the jar changes) take it from ~240 ms to ~135 ms on the 2-core development machine.
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+jar=${NETBUF_PLUGIN_JAR:-}
+if [ -z "$jar" ]; then
+  for jar in "$repo"/plugin/target/netbuf-plugin-*.jar; do break; done
+fi
+stamp() { date -u +%H:%M:%S.%3N; }
+if [ ! -f "$jar" ]; then
+  echo "release-held-output: $(stamp) FAILED: no plugin jar at $jar:" \
+    "build it (./mvnw install -DskipTests) or set NETBUF_PLUGIN_JAR" >&2
+  exit 1
+fi
+echo "release-held-output: $(stamp) starting" >&2
+"${JAVA_HOME:+$JAVA_HOME/bin/}java" --enable-native-access=ALL-UNNAMED -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
+  -XX:-UsePerfData -XX:SharedArchiveFile="${jar%.jar}.jsa" -XX:+AutoCreateSharedArchive -Xlog:cds=off \
+  -Xlog:cds+dynamic=off -cp "$jar" io.remus.netbuf.release.ReleaseHeldOutput "$@"
+status=$?
+echo "release-held-output: $(stamp) done (status $status)" >&2
+exit $status
