@@ -100,4 +100,30 @@ class HostLifecycleTest {
                 .contains("IFB_RELEASE");
         assertThat(kernel.ns().linksOfType("ifb")).isEmpty();
     }
+
+    @Test
+    void tearingDownAFailedBufferThatKeptItsClaimsRemovesWhatIsLeftAndGivesTheVifBack() throws Exception {
+        // a teardown that failed half-way leaves this: FAILED, objects in place, the vif and ifb still claimed
+        BufferRecord b = store.create("dom7", "vif7.0", 4 << 20, 3, 10, 0x4e420000);
+        for (io.remus.netbuf.model.BufferEvent e : List.of(io.remus.netbuf.model.BufferEvent.ACQUIRE_IFB,
+                io.remus.netbuf.model.BufferEvent.ADD_INGRESS, io.remus.netbuf.model.BufferEvent.ADD_REDIRECT)) {
+            b = lifecycle.advance(b, e);
+        }
+        b = lifecycle.fail(b, KernelStep.REDIRECT_DELETE, "injected: a removal that failed", false);
+        assertThat(store.holdingVif()).extracting(BufferRecord::state).containsExactly(BufferState.FAILED);
+
+        BufferRecord cleared = lifecycle.teardown(b.id());
+        assertThat(cleared.state()).isEqualTo(BufferState.FREE);
+        assertThat(store.holdingVif()).isEmpty();
+        assertThat(store.claimedIfbs()).isEmpty();
+        kernel.assertNoBufferObjects("vif7.0");
+        assertThat(store.journal(b.id())).extracting(JournalEntry::step, JournalEntry::outcome)
+                .endsWith(org.assertj.core.groups.Tuple.tuple("CLEARED", JournalEntry.Outcome.UNDONE));
+        // the vif is free again: a new install gets past the claim (on a kernel without sch_plug it stops at the plug)
+        try {
+            lifecycle.install("dom7", InterfaceName.of("vif7.0"));
+        } catch (NetbufException noPlug) {
+            assertThat(noPlug).hasMessageContaining("failed at PLUG_ADD");
+        }
+    }
 }
