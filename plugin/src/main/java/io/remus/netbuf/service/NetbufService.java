@@ -135,8 +135,9 @@ public class NetbufService {
                     installed.add(lifecycle.install(domain, vif));
                 }
                 domains.save(DomainEpochs.fresh(domain));
-                DomainProtection p = domains.findProtection(domain).map(old -> old.protectedAgainBy(driver))
-                        .orElse(DomainProtection.protectedBy(domain, driver, null));
+                DomainProtection old = protections.get(domain); // the service writes every row: its copy is current
+                DomainProtection p = old != null ? old.protectedAgainBy(driver)
+                        : DomainProtection.protectedBy(domain, driver, null);
                 domains.save(p);
                 protections.put(domain, p);
                 clocks.remove(domain);

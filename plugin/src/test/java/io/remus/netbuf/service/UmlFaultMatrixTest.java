@@ -408,6 +408,9 @@ class UmlFaultMatrixTest {
                 .withPropertyValues("spring.datasource.url=" + db, "netbuf.enabled=true",
                         // epochs stay held here for seconds on purpose; the deadline is UmlDeadlineTest's
                         "netbuf.checkpoint.ack-timeout=1h",
+                        // 64 domains starting at once share the pool's 10 connections: on a loaded 2-core machine
+                        // one waited 43 s for a connection, past Hikari's 30 s default, and failed its start
+                        "spring.datasource.hikari.connection-timeout=180000",
                         "netbuf.namespace=" + kernel.ns().file())
                 .withPropertyValues(properties);
     }
