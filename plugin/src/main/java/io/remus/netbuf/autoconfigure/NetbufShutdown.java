@@ -1,12 +1,12 @@
 package io.remus.netbuf.autoconfigure;
 
 import io.remus.netbuf.autoconfigure.NetbufProperties.OnShutdown;
+import io.remus.netbuf.persistence.DomainProtection;
 import io.remus.netbuf.service.CheckpointLoop;
 import io.remus.netbuf.service.DomainStatus;
 import io.remus.netbuf.service.FailoverReason;
 import io.remus.netbuf.service.HeldOutputDeadline;
 import io.remus.netbuf.service.NetbufService;
-import io.remus.netbuf.persistence.DomainProtection;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
