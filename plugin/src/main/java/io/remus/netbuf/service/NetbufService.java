@@ -244,6 +244,11 @@ public class NetbufService {
         List<Part> acknowledged = parts.stream().filter(p -> p.epochs().awaitingEpoch() != 0).toList();
         Map<String, EpochFailedException> failures = plugAll(acknowledged, PlugAction.RELEASE_ONE);
         failures.forEach((name, f) -> results.put(name, CheckpointResult.failed(name, f)));
+        for (Part p : acknowledged) {
+            if (!failures.containsKey(p.domain())) {
+                clock(p.domain()).committed();
+            }
+        }
 
         List<Part> next = new ArrayList<>();
         for (Part p : parts) {

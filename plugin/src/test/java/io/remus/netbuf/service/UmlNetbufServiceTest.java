@@ -188,7 +188,9 @@ class UmlNetbufServiceTest {
 
     @Test
     void theBuiltInLoopCheckpointsADomainThatAsksForIt() {
-        runner.withPropertyValues("netbuf.checkpoint.interval=20ms").run(context -> {
+        // a healthy loop commits every tick: a 500 ms deadline must never fail it over
+        runner.withPropertyValues("netbuf.checkpoint.interval=20ms", "netbuf.checkpoint.ack-timeout=500ms")
+                .run(context -> {
             context.publishEvent(new RemusDomainStarted("dom7", List.of("vif7.0", "vif7.1"), true));
             NetbufService service = context.getBean(NetbufService.class);
             CheckpointLoop loop = context.getBean(CheckpointLoop.class);
@@ -198,6 +200,9 @@ class UmlNetbufServiceTest {
                 Thread.sleep(20);
             }
             assertThat(loop.status("dom7").orElseThrow().running()).isTrue();
+            Thread.sleep(2_000); // past four deadlines
+            assertThat(service.status("dom7").protection().failovers()).as("%s", service.status("dom7")).isZero();
+            assertThat(service.status("dom7").heldFor()).isLessThan(java.time.Duration.ofMillis(500));
             context.publishEvent(new RemusDomainStopping("dom7"));
             assertThat(loop.status("dom7").orElseThrow().running()).isFalse();
             DomainEpochs e = service.epochs("dom7");
