@@ -2,6 +2,7 @@ package io.remus.netbuf.uml;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.remus.netbuf.guest.GuestJava;
 import io.remus.netbuf.guest.GuestResults;
 import io.remus.netbuf.guest.GuestTestMain;
 import java.nio.file.Files;
@@ -35,9 +36,7 @@ class UmlKernelTest {
         // ("UML ran out of memory on the host side").
         List<String> jvm = new ArrayList<>(List.of("-Xms600m", "-Xmx600m", "-XX:+AlwaysPreTouch",
                 "-XX:+UseSerialGC"));
-        System.getProperties().stringPropertyNames().stream().sorted()
-                .filter(p -> p.startsWith("netbuf.") && !p.startsWith("netbuf.uml."))
-                .forEach(p -> jvm.add("-D" + p + "=" + System.getProperty(p)));
+        jvm.addAll(GuestJava.passedOnProperties("netbuf.uml."));
         UserModeLinux.Run run = UserModeLinux.runJava(work, GuestTestMain.class.getName(),
                 List.of("uml-guest", results.toString(), only), jvm, Duration.ofMinutes(timeoutMinutes));
 

@@ -2,6 +2,7 @@ package io.remus.netbuf.xen;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.remus.netbuf.guest.GuestJava;
 import io.remus.netbuf.guest.GuestResults;
 import io.remus.netbuf.guest.GuestTestMain;
 import java.nio.file.Files;
@@ -40,9 +41,7 @@ class XenKernelTest {
         // dom0 has 1 GiB; C1 only: under TCG a JVM's C2 compilations cost more than they give in a short run
         List<String> jvm = new ArrayList<>(List.of("-Xms256m", "-Xmx512m", "-XX:+UseSerialGC",
                 "-XX:TieredStopAtLevel=1"));
-        System.getProperties().stringPropertyNames().stream().sorted()
-                .filter(p -> p.startsWith("netbuf.") && !p.startsWith("netbuf.xen."))
-                .forEach(p -> jvm.add("-D" + p + "=" + System.getProperty(p)));
+        jvm.addAll(GuestJava.passedOnProperties("netbuf.xen."));
         XenUnderQemu.Run run = XenUnderQemu.runJava(work, GuestTestMain.class.getName(),
                 List.of(XenVifTest.TAG, results.toString(), only), jvm, timeouts, cpus);
         System.out.println("[xen] on CPUs " + cpus + ": " + run.timings() + (run.vif().isEmpty() ? ""

@@ -1,6 +1,6 @@
 package io.remus.netbuf.xen;
 
-import io.remus.netbuf.uml.UserModeLinux;
+import io.remus.netbuf.guest.GuestJava;
 import java.io.ByteArrayOutputStream;
 import java.io.File;
 import java.io.IOException;
@@ -9,7 +9,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -255,17 +254,30 @@ public final class XenUnderQemu {
         }
     }
 
+    /** How a busybox initramfs's /init starts: the applets, proc, sys, dev. */
+    private static final String BUSYBOX_INIT = """
+            #!/bin/busybox sh
+            /bin/busybox --install -s /bin
+            export PATH=/bin
+            mount -t proc proc /proc
+            mount -t sysfs sysfs /sys
+            mount -t devtmpfs devtmpfs /dev
+            """;
+
+    /**
+     * The last thing dom0 does (the harness kills QEMU once it sees DONE or FAILED anyway): power off, then wait in
+     * a shell builtin; a command run now may find the 9p share already gone ("sleep: Input/output error") and end
+     * init in a panic.
+     */
+    private static final String POWER_OFF = """
+            power_off() { echo o > /proc/sysrq-trigger; while :; do :; done; }
+            """;
+
     /** The initramfs /init: modules, the host's root read-only under a tmpfs overlay, the results share, chroot. */
     private static String dom0Init(Path workDir) {
-        return """
-                #!/bin/busybox sh
-                /bin/busybox --install -s /bin
-                export PATH=/bin
-                mount -t proc proc /proc
-                mount -t sysfs sysfs /sys
-                mount -t devtmpfs devtmpfs /dev
+        return BUSYBOX_INIT + POWER_OFF + """
                 echo NETBUF_XEN_INITRAMFS
-                fail() { echo "NETBUF_XEN_FAILED $*"; sleep 5; echo o > /proc/sysrq-trigger; sleep 60; }
+                fail() { echo "NETBUF_XEN_FAILED $*"; power_off; }
                 for m in $(cat /modules/order); do
                   insmod /modules/$m.ko || fail "module $m did not load"
                 done
@@ -286,22 +298,13 @@ public final class XenUnderQemu {
     /** dom0's job in the host's root: the Xen daemons, the bridge, the domU, its vif, the Java main, power off. */
     private static String dom0Script(Path workDir, String mainClass, List<String> args, List<String> jvmOptions,
                                      Path mainOut, Path exitFile, Path vifFile) {
-        List<String> java = new ArrayList<>();
-        java.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        java.addAll(jvmOptions);
-        java.add("-Djava.io.tmpdir=/run/tmp");
-        java.add("-XX:-UsePerfData");
-        java.add("--enable-native-access=ALL-UNNAMED");
-        java.add("-cp");
-        java.add(UserModeLinux.testClassPath());
-        java.add(mainClass);
-        java.addAll(args);
-        String javaLine = java.stream().map(XenUnderQemu::quote).collect(Collectors.joining(" "));
+        String javaLine = GuestJava.shellLine(GuestJava.command(mainClass, args, jvmOptions));
         return """
                 #!/bin/sh
                 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/usr/lib/xen-4.17/bin
                 export HOME=/root LANG=C.UTF-8
-                fail() { echo "NETBUF_XEN_FAILED $*"; sleep 5; echo o > /proc/sysrq-trigger; sleep 60; }
+                %7$s
+                fail() { echo "NETBUF_XEN_FAILED $*"; power_off; }
                 mount -t proc proc /proc
                 mount -t sysfs sysfs /sys
                 mount -t devtmpfs devtmpfs /dev
@@ -340,20 +343,13 @@ public final class XenUnderQemu {
                 xl list >> %1$s/xl-create.txt 2>&1
                 echo NETBUF_XEN_DONE
                 sync
-                echo o > /proc/sysrq-trigger
-                sleep 60
-                """.formatted(workDir, DOMU_NAME, vifFile, javaLine, mainOut, exitFile);
+                power_off
+                """.formatted(workDir, DOMU_NAME, vifFile, javaLine, mainOut, exitFile, POWER_OFF.strip());
     }
 
     /** The domU's /init: its network front end, then idle (no traffic yet). */
     private static String domuInit() {
-        return """
-                #!/bin/busybox sh
-                /bin/busybox --install -s /bin
-                export PATH=/bin
-                mount -t proc proc /proc
-                mount -t sysfs sysfs /sys
-                mount -t devtmpfs devtmpfs /dev
+        return BUSYBOX_INIT + """
                 for m in $(cat /modules/order); do insmod /modules/$m.ko || echo "NETBUF_DOMU_MODULE_FAILED $m"; done
                 ip link set lo up
                 ip link set eth0 up || echo NETBUF_DOMU_NO_ETH0
@@ -474,9 +470,5 @@ public final class XenUnderQemu {
         } catch (IOException e) {
             return "(unreadable: " + e.getMessage() + ")";
         }
-    }
-
-    private static String quote(String s) {
-        return "'" + s.replace("'", "'\\''") + "'";
     }
 }
