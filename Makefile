@@ -1,4 +1,5 @@
-# Remus Netbuf: `make test` runs every test, `make run` starts the server, `make bench` runs the benchmarks.
+# Remus Netbuf: `make test` runs every test, `make run` starts the server, `make bench` runs the benchmarks,
+# `make test-xen` the Xen tests (not yet in make test).
 # Each target installs what it needs first (Debian packages when root) and finds a JDK 25 by itself.
 SHELL := /bin/bash
 
