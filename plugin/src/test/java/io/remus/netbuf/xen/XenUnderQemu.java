@@ -78,8 +78,7 @@ public final class XenUnderQemu {
         /** The last lines of the serial console, of the domU's console and of the main's output. */
         public String tail() {
             return "--- serial console: Xen and dom0 (tail) ---\n" + lastLines(console, 60)
-                    + "\n--- domU console (tail) ---\n" + lastLines(read(workDir.resolve("domu-console")
-                    .resolve("guest-" + DOMU_NAME + ".log")), 20)
+                    + "\n--- domU console (tail) ---\n" + lastLines(read(domuConsole(workDir)), 20)
                     + "\n--- dom0 java output (tail) ---\n" + lastLines(mainOutput, 60)
                     + "\n(full logs in " + workDir + ")";
         }
@@ -102,6 +101,8 @@ public final class XenUnderQemu {
     }
 
     private static final Pattern FAILED = Pattern.compile("NETBUF_XEN_FAILED (.*)");
+    /** What the domU's init prints when its network front end did not come up. */
+    private static final Pattern DOMU_FAILED = Pattern.compile("NETBUF_DOMU_(MODULE_FAILED .*|NO_ETH0)");
     /** Console lines after which nothing good follows. */
     private static final List<String> CRASHES = List.of(
             "Panic on CPU", "Kernel panic", "Oops:", "general protection fault", "segfault at", "Aborted",
@@ -196,7 +197,7 @@ public final class XenUnderQemu {
         Map<Stage, Duration> reached = new LinkedHashMap<>();
         Optional<String> failure = Optional.empty();
         try {
-            failure = watch(qemu, console, start, reached, timeouts);
+            failure = watch(qemu, console, domuConsole(workDir), start, reached, timeouts);
         } finally {
             qemu.descendants().forEach(ProcessHandle::destroyForcibly);
             qemu.destroyForcibly();
@@ -209,14 +210,21 @@ public final class XenUnderQemu {
         return new Run(last, reached, failure, exit, read(vifFile).strip(), read(console), read(mainOut), workDir);
     }
 
+    /** Where xenconsoled logs the domU's console (on the results share). */
+    private static Path domuConsole(Path workDir) {
+        return workDir.resolve("domu-console").resolve("guest-" + DOMU_NAME + ".log");
+    }
+
     /**
-     * Follows the console until DONE, a failure, QEMU's exit or a deadline: empty on DONE, else why it stopped,
-     * naming the stage it waited for.
+     * Follows the serial console (Xen and dom0) and the domU's console until DONE, a failure, a crash, QEMU's exit
+     * or a deadline: empty on DONE, else why it stopped, naming the stage it waited for.
      */
-    private static Optional<String> watch(Process qemu, Path console, long start, Map<Stage, Duration> reached,
-                                          Timeouts timeouts) throws IOException, InterruptedException {
+    private static Optional<String> watch(Process qemu, Path console, Path domuConsole, long start,
+                                          Map<Stage, Duration> reached, Timeouts timeouts)
+            throws IOException, InterruptedException {
         while (true) {
             String text = read(console);
+            String domu = read(domuConsole);
             Duration now = Duration.ofNanos(System.nanoTime() - start);
             for (Stage s : Stage.values()) {
                 String marker = s == Stage.XEN ? "Xen version" : "NETBUF_XEN_" + s + "\n";
@@ -233,14 +241,15 @@ public final class XenUnderQemu {
                 return Optional.of("dom0 reported a failure while waiting for " + waitingFor + ": "
                         + failed.group(1).strip());
             }
-            for (String crash : CRASHES) {
-                int at = text.indexOf(crash);
-                if (at >= 0) {
-                    int lineStart = text.lastIndexOf('\n', at) + 1;
-                    int lineEnd = text.indexOf('\n', at);
-                    return Optional.of("crash while waiting for " + waitingFor + ": "
-                            + text.substring(lineStart, lineEnd < 0 ? text.length() : lineEnd).strip());
-                }
+            Matcher domuFailed = DOMU_FAILED.matcher(domu);
+            if (domuFailed.find()) {
+                return Optional.of("the domU reported a failure while waiting for " + waitingFor + ": "
+                        + domuFailed.group(1).strip());
+            }
+            Optional<String> crash = crashLine(text).map(l -> "Xen or dom0: " + l)
+                    .or(() -> crashLine(domu).map(l -> "domU: " + l));
+            if (crash.isPresent()) {
+                return Optional.of("crash while waiting for " + waitingFor + ": " + crash.get());
             }
             if (!qemu.isAlive()) {
                 return Optional.of("QEMU exited (" + qemu.exitValue() + ") while waiting for " + waitingFor);
@@ -252,6 +261,19 @@ public final class XenUnderQemu {
             }
             Thread.sleep(250);
         }
+    }
+
+    /** The first console line that shows a crash. */
+    private static Optional<String> crashLine(String console) {
+        for (String crash : CRASHES) {
+            int at = console.indexOf(crash);
+            if (at >= 0) {
+                int lineEnd = console.indexOf('\n', at);
+                return Optional.of(console.substring(console.lastIndexOf('\n', at) + 1,
+                        lineEnd < 0 ? console.length() : lineEnd).strip());
+            }
+        }
+        return Optional.empty();
     }
 
     /** How a busybox initramfs's /init starts: the applets, proc, sys, dev. */
