@@ -194,16 +194,22 @@ public final class XenUnderQemu {
                 .redirectErrorStream(true)
                 .start();
         long start = System.nanoTime();
+        Runnable cleanUp = () -> {
+            qemu.destroyForcibly();
+            dom0Initramfs.toFile().delete();
+            domuInitramfs.toFile().delete();
+        };
+        // a test JVM stopped by SIGTERM or Ctrl-C (surefire's timeout, the user) cleans up too
+        Thread cleanUpAtExit = new Thread(cleanUp, "xen-under-qemu-clean-up");
+        Runtime.getRuntime().addShutdownHook(cleanUpAtExit);
         Map<Stage, Duration> reached = new LinkedHashMap<>();
         Optional<String> failure = Optional.empty();
         try {
             failure = watch(qemu, console, domuConsole(workDir), start, reached, timeouts);
         } finally {
-            qemu.descendants().forEach(ProcessHandle::destroyForcibly);
-            qemu.destroyForcibly();
+            cleanUp.run();
             qemu.waitFor(30, TimeUnit.SECONDS);
-            Files.deleteIfExists(dom0Initramfs);
-            Files.deleteIfExists(domuInitramfs);
+            Runtime.getRuntime().removeShutdownHook(cleanUpAtExit);
         }
         Stage last = reached.keySet().stream().reduce((a, b) -> b).orElse(null);
         int exit = Files.exists(exitFile) ? Integer.parseInt(Files.readString(exitFile).strip()) : -1;
