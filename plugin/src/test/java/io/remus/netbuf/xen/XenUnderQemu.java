@@ -360,6 +360,7 @@ public final class XenUnderQemu {
                 done
                 echo $vif > %3$s
                 echo NETBUF_XEN_VIF_UP
+                i=0
                 until [ "$(xenstore-read /local/domain/0/backend/vif/$domid/0/state)" = 4 ]; do
                   i=$((i + 1)); [ $i -le 600 ] || fail "$vif not connected to the domU's netfront within 300 s"
                   sleep 0.5
