@@ -1,4 +1,5 @@
-# Remus Netbuf: `make test` runs every test, `make run` starts the server, `make bench` runs the benchmarks.
+# Remus Netbuf: `make test` runs every test, `make run` starts the server, `make bench` runs the benchmarks,
+# `make test-xen` the Xen tests (not yet in make test).
 # Each target installs what it needs first (Debian packages when root) and finds a JDK 25 by itself.
 SHELL := /bin/bash
 
@@ -12,6 +13,13 @@ RUN_PACKAGES  := libnl-3-200 libnl-route-3-200 iproute2 user-mode-linux socat gc
 TEST_PACKAGES := $(RUN_PACKAGES) kmod iputils-ping python3 postgresql chromium chromium-driver gcc libc6-dev \
                  libnl-3-dev libnl-route-3-dev
 BENCH_PACKAGES := $(TEST_PACKAGES)
+# make test-xen: QEMU (TCG) boots Debian's Xen 4.17 with a Linux 6.1 dom0 that runs this machine's root over 9p, so
+# dom0 runs the Xen tools installed here; kmod's depmod indexes the unpacked kernel's modules.
+XEN_PACKAGES := qemu-system-x86 xen-utils-4.17 xen-utils-common xenstore-utils kmod
+# Unpacked (apt-get download + dpkg -x), not installed: the hypervisor, the dom0/domU kernel (the one
+# linux-image-amd64 names) and busybox-static for the initramfs. Their install hooks are for this machine's boot.
+XEN_UNPACKED := xen-hypervisor-4.17-amd64 busybox-static
+XEN_DIR := target/xen
 
 # A JDK of version 25 or newer: JAVA_HOME if it is one, else the first under /usr/lib/jvm.
 NETBUF_JDK := $(shell for j in "$$JAVA_HOME" /usr/lib/jvm/*; do \
@@ -25,10 +33,15 @@ IDLEST_CPU := a=$$(awk '/^cpu[0-9]/ {print substr($$1, 4), $$5 + $$6}' /proc/sta
   b=$$(awk '/^cpu[0-9]/ {print $$5 + $$6}' /proc/stat); \
   paste <(echo "$$a") <(echo "$$b") | awk 'NR == 1 || $$3 - $$2 > best {best = $$3 - $$2; cpu = $$1} END {print cpu}'
 
-.PHONY: test run bench jdk deps-run deps-test deps-bench
+.PHONY: test test-xen run bench jdk deps-run deps-test deps-bench deps-xen
 
 test: deps-test jdk
 	$(MVN) verify
+
+# The Xen tests (README, Xen under QEMU): not part of make test until they hold 10 runs out of 10.
+test-xen: deps-test deps-xen jdk
+	$(MVN) -q install -DskipTests
+	$(MVN) -pl plugin test -Dtest=XenKernelTest -Dsurefire.failIfNoSpecifiedTests=false $(XEN_ARGS)
 
 # The server on 127.0.0.1:8080 with the demo domain: directly on a kernel with sch_plug, else inside user-mode-linux
 # (src/uml/run-server.sh says which, and how Ctrl-C stops it).
@@ -71,8 +84,24 @@ deps-test:
 	@$(call install,$(TEST_PACKAGES))
 deps-bench:
 	@$(call install,$(BENCH_PACKAGES))
+# $(XEN_DIR)/root holds the unpacked packages, $(XEN_DIR)/xen the hypervisor (gunzipped: QEMU boots its multiboot
+# header), $(XEN_DIR)/root/lib/modules/VERSION the kernel's modules with their depmod index.
+deps-xen:
+	@$(call install,$(XEN_PACKAGES),--no-install-recommends)
+	@kernel=$$(apt-cache depends linux-image-amd64 | sed -n 's/^ *Depends: \(linux-image-6\.1\.0-[0-9]*-amd64\)$$/\1/p'); \
+	  [ -n "$$kernel" ] || { echo "apt-cache names no linux-image-6.1.0-*-amd64 for linux-image-amd64" >&2; exit 1; }; \
+	  mkdir -p $(XEN_DIR)/debs; \
+	  for p in $(XEN_UNPACKED) $$kernel; do \
+	    [ -e $(XEN_DIR)/$$p.unpacked ] && continue; \
+	    echo "Unpacking $$p into $(XEN_DIR)/root"; \
+	    (cd $(XEN_DIR)/debs && apt-get download -qq -o APT::Sandbox::User=root $$p) && dpkg -x $(XEN_DIR)/debs/$${p}_*.deb $(XEN_DIR)/root \
+	      && touch $(XEN_DIR)/$$p.unpacked || exit 1; \
+	  done; \
+	  version=$${kernel#linux-image-}; \
+	  [ -e $(XEN_DIR)/root/lib/modules/$$version/modules.dep ] || depmod -b $(XEN_DIR)/root $$version || exit 1; \
+	  [ -e $(XEN_DIR)/xen ] || gunzip -c $(XEN_DIR)/root/boot/xen-4.17-amd64.gz > $(XEN_DIR)/xen
 
-# Installs the missing packages of $(1) with apt-get when root; otherwise names them and fails.
+# Installs the missing packages of $(1) with apt-get (options $(2)) when root; otherwise names them and fails.
 define install
 missing=""; for p in $(1); do \
   dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; done; \
@@ -80,6 +109,6 @@ if [ -n "$$missing" ]; then \
   if [ "$$(id -u)" != 0 ]; then \
     echo "Missing Debian packages:$$missing. Install them as root: apt-get install$$missing" >&2; exit 1; fi; \
   echo "Installing:$$missing"; \
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) $$missing >/dev/null || exit 1; \
 fi
 endef

@@ -2,8 +2,9 @@ package io.remus.netbuf.uml;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import io.remus.netbuf.guest.GuestJava;
+import io.remus.netbuf.guest.GuestResults;
+import io.remus.netbuf.guest.GuestTestMain;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -35,11 +36,9 @@ class UmlKernelTest {
         // ("UML ran out of memory on the host side").
         List<String> jvm = new ArrayList<>(List.of("-Xms600m", "-Xmx600m", "-XX:+AlwaysPreTouch",
                 "-XX:+UseSerialGC"));
-        System.getProperties().stringPropertyNames().stream().sorted()
-                .filter(p -> p.startsWith("netbuf.") && !p.startsWith("netbuf.uml."))
-                .forEach(p -> jvm.add("-D" + p + "=" + System.getProperty(p)));
-        UserModeLinux.Run run = UserModeLinux.runJava(work, UmlGuestMain.class.getName(),
-                List.of(results.toString(), only), jvm, Duration.ofMinutes(timeoutMinutes));
+        jvm.addAll(GuestJava.passedOnProperties("netbuf.uml."));
+        UserModeLinux.Run run = UserModeLinux.runJava(work, GuestTestMain.class.getName(),
+                List.of("uml-guest", results.toString(), only), jvm, Duration.ofMinutes(timeoutMinutes));
 
         if (run.timedOut()) {
             fail("user-mode-linux did not halt within " + timeoutMinutes + " minutes\n" + run.tail());
@@ -53,21 +52,6 @@ class UmlKernelTest {
         if (run.guestExit() != 0 || !Files.exists(results)) {
             fail("the guest test runner exited " + run.guestExit() + " without results\n" + run.tail());
         }
-        JsonNode records = new ObjectMapper().readTree(results.toFile());
-        List<DynamicTest> tests = new ArrayList<>();
-        for (JsonNode r : records) {
-            String status = r.get("status").asText();
-            String name = r.get("name").asText();
-            tests.add(DynamicTest.dynamicTest("[uml] " + name, () -> {
-                if (!status.equals("SUCCESSFUL")) {
-                    fail("inside user-mode-linux: " + status + ": " + r.path("message").asText()
-                            + "\n" + r.path("trace").asText());
-                }
-            }));
-        }
-        if (records.isEmpty()) {
-            fail("the guest found no tests tagged uml-guest\n" + run.tail());
-        }
-        return tests.stream();
+        return GuestResults.tests(results, "uml", "uml-guest", run.tail()).stream();
     }
 }

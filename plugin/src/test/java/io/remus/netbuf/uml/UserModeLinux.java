@@ -1,5 +1,6 @@
 package io.remus.netbuf.uml;
 
+import io.remus.netbuf.guest.GuestJava;
 import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -112,18 +113,7 @@ public final class UserModeLinux {
         Path console = workDir.resolve("console.txt");
         Files.deleteIfExists(exitFile);
 
-        List<String> java = new ArrayList<>();
-        java.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        java.addAll(jvmOptions);
-        // the host's /tmp stays visible (the work directory may be under it): keep the guest's temporary files
-        // on its own tmpfs
-        java.add("-Djava.io.tmpdir=/run/tmp");
-        java.add("-XX:-UsePerfData");
-        java.add("--enable-native-access=ALL-UNNAMED");
-        java.add("-cp");
-        java.add(testClassPath());
-        java.add(mainClass);
-        java.addAll(args);
+        List<String> java = GuestJava.command(mainClass, args, jvmOptions);
 
         String script = """
                 #!/bin/sh
@@ -147,7 +137,7 @@ public final class UserModeLinux {
                 halt -f
                 """.formatted(shim.map(XstateShim::guestEnv).orElse(""), String.join(" ", MODULES), modules,
                 quote(workDir.toString()),
-                java.stream().map(UserModeLinux::quote).collect(Collectors.joining(" ")),
+                GuestJava.shellLine(java),
                 quote(guestOut.toString()), quote(exitFile.toString()));
         Files.writeString(init, script);
         init.toFile().setExecutable(true);
@@ -248,6 +238,6 @@ public final class UserModeLinux {
     }
 
     private static String quote(String s) {
-        return "'" + s.replace("'", "'\\''") + "'";
+        return GuestJava.quote(s);
     }
 }

@@ -1,4 +1,4 @@
-package io.remus.netbuf.uml;
+package io.remus.netbuf.guest;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.PrintWriter;
@@ -20,19 +20,23 @@ import org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder;
 import org.junit.platform.launcher.core.LauncherFactory;
 
 /**
- * Runs inside user-mode-linux: every test tagged {@code uml-guest}, writing one JSON record per test to the
- * results file given as the first argument. The host side (UmlKernelTest) turns them back into test results.
+ * Runs inside a guest kernel (user-mode-linux, Xen's dom0): every test tagged with the tag given as the first
+ * argument, writing one JSON record per test to the results file given as the second; a third argument, if not
+ * blank, selects one class ({@code FQCN}) or method ({@code FQCN#method}). The host side (UmlKernelTest,
+ * XenKernelTest) turns the records back into test results with {@link GuestResults}.
  */
-public final class UmlGuestMain {
+public final class GuestTestMain {
 
     public static void main(String[] args) throws Exception {
-        Path results = Path.of(args[0]);
+        String tag = args[0];
+        Path results = Path.of(args[1]);
+        String only = args.length > 2 ? args[2] : "";
         LauncherDiscoveryRequestBuilder request = LauncherDiscoveryRequestBuilder.request()
-                .filters(TagFilter.includeTags("uml-guest"));
-        if (args.length > 1 && args[1].contains("#")) {
-            request.selectors(DiscoverySelectors.selectMethod(args[1]));
-        } else if (args.length > 1 && !args[1].isBlank()) {
-            request.selectors(DiscoverySelectors.selectClass(args[1]));
+                .filters(TagFilter.includeTags(tag));
+        if (only.contains("#")) {
+            request.selectors(DiscoverySelectors.selectMethod(only));
+        } else if (!only.isBlank()) {
+            request.selectors(DiscoverySelectors.selectClass(only));
         } else {
             request.selectors(DiscoverySelectors.selectPackage("io.remus.netbuf"));
         }

@@ -1,0 +1,116 @@
+package io.remus.netbuf.xen;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.remus.netbuf.lifecycle.BufferLifecycle;
+import io.remus.netbuf.lifecycle.FaultInjection;
+import io.remus.netbuf.lifecycle.NetbufSettings;
+import io.remus.netbuf.lifecycle.TestDatabase;
+import io.remus.netbuf.model.BufferState;
+import io.remus.netbuf.netlink.BufferInstaller;
+import io.remus.netbuf.netlink.InterfaceName;
+import io.remus.netbuf.netlink.Netlink;
+import io.remus.netbuf.netlink.Sh;
+import io.remus.netbuf.persistence.BufferRecord;
+import io.remus.netbuf.persistence.BufferStore;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * In Xen's dom0 (XenKernelTest boots it): the vif of a real PVH domU, made by netback, buffered through the
+ * project's lifecycle, in dom0's own network namespace (dom0 is a throwaway VM).
+ */
+@Tag(XenVifTest.TAG)
+class XenVifTest {
+
+    static final String TAG = "xen-dom0";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    Netlink netlink;
+    BufferStore store;
+    BufferLifecycle lifecycle;
+    int domid;
+    String vif;
+
+    @BeforeEach
+    void setUp() {
+        // the one domU XenUnderQemu created: the only guest under dom0's vif backend
+        List<String> guests = Sh.run("xenstore-list", "/local/domain/0/backend/vif").lines().toList();
+        assertThat(guests).as("domUs with a vif backend").hasSize(1);
+        domid = Integer.parseInt(guests.getFirst().strip());
+        vif = "vif" + domid + ".0";
+        netlink = Netlink.open();
+        store = new BufferStore(TestDatabase.h2File("xen-vif"));
+        lifecycle = new BufferLifecycle(store, new BufferInstaller(netlink), NetbufSettings.defaults(),
+                FaultInjection.none());
+    }
+
+    @AfterEach
+    void tearDown() {
+        netlink.close();
+    }
+
+    @Test
+    void theDomUsVifIsNetbacksAndConnected() {
+        assertThat(Path.of("/sys/class/net", vif)).exists();
+        assertThat(Path.of("/sys/class/net", vif, "device", "driver")).as("netback drives it")
+                .satisfies(p -> assertThat(p.toRealPath().getFileName().toString()).isEqualTo("vif"));
+        String backend = Sh.run("xenstore-ls", "/local/domain/0/backend/vif/" + domid + "/0");
+        assertThat(backend).contains("bridge = \"xenbr0\"").contains("frontend-id = \"" + domid + "\"");
+        // XenbusStateConnected: the domU's netfront is up on the other end
+        assertThat(Sh.run("xenstore-read", "/local/domain/0/backend/vif/" + domid + "/0/state").strip())
+                .isEqualTo("4");
+        assertThat(Sh.run("cat", "/sys/class/net/" + vif + "/master/uevent")).contains("INTERFACE=xenbr0");
+    }
+
+    @Test
+    void aBufferOnTheVifPlugsItsIfbAndTeardownLeavesNothing() throws Exception {
+        // the ifb module makes ifb0 and ifb1 when it loads: not the buffer's
+        JsonNode ifbsBefore = JSON.readTree(Sh.run("ip", "-j", "link", "show", "type", "ifb"));
+        BufferRecord b = lifecycle.install("dom" + domid, InterfaceName.of(vif));
+        assertThat(b.state()).isEqualTo(BufferState.PLUGGED);
+        String ifb = b.ifb();
+        assertThat(kinds(tc("qdisc", "show", "dev", ifb))).as("qdiscs on %s", ifb).contains("plug");
+        assertThat(kinds(tc("qdisc", "show", "dev", vif))).as("qdiscs on %s", vif).contains("ingress");
+        JsonNode filters = tc("filter", "show", "dev", vif, "ingress");
+        assertThat(filters.findValues("to_dev")).extracting(JsonNode::asText).containsExactly(ifb);
+
+        assertThat(lifecycle.teardown(b.id()).state()).isEqualTo(BufferState.FREE);
+        assertThat(Path.of("/sys/class/net", ifb)).doesNotExist();
+        assertThat(ifbNames(JSON.readTree(Sh.run("ip", "-j", "link", "show", "type", "ifb")))).as("ifbs left")
+                .isEqualTo(ifbNames(ifbsBefore));
+        assertThat(kinds(tc("qdisc", "show", "dev", vif))).as("qdiscs left on %s", vif).doesNotContain("ingress");
+        assertThat(tc("filter", "show", "dev", vif, "ingress")).as("filters left on %s", vif).isEmpty();
+        assertThat(Files.readString(Path.of("/sys/class/net", vif, "operstate")).strip())
+                .as("the vif itself stays").isNotEqualTo("notpresent");
+    }
+
+    private static JsonNode tc(String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of("tc", "-j"));
+        command.addAll(List.of(args));
+        String out = Sh.run(command.toArray(String[]::new));
+        return JSON.readTree(out.isBlank() ? "[]" : out);
+    }
+
+    private static List<String> kinds(JsonNode qdiscs) {
+        return field(qdiscs, "kind");
+    }
+
+    private static List<String> ifbNames(JsonNode links) {
+        return field(links, "ifname");
+    }
+
+    private static List<String> field(JsonNode objects, String name) {
+        List<String> values = new ArrayList<>();
+        objects.forEach(o -> values.add(o.get(name).asText()));
+        return values;
+    }
+}
