@@ -18,8 +18,8 @@ import io.remus.netbuf.netlink.TcHandle;
 import io.remus.netbuf.persistence.BufferRecord;
 import io.remus.netbuf.persistence.BufferStore;
 import io.remus.netbuf.persistence.ClaimRefusedException;
-import io.remus.netbuf.persistence.NetbufDatabaseException;
 import io.remus.netbuf.persistence.JournalEntry.Outcome;
+import io.remus.netbuf.persistence.NetbufDatabaseException;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -117,13 +117,10 @@ public class BufferLifecycle {
         List<String> failed = new ArrayList<>();
         RuntimeException first = null;
         for (int i = 0; i < intended.size(); i++) {
-            BufferRecord b = intended.get(i);
             RuntimeException f = failures.get(i);
-            if (f == null) {
-                out.add(store.done(b, t, null));
-            } else {
-                out.add(store.stepFailed(b, t, f.getMessage()));
-                failed.add(b.vif() + ": " + f.getMessage());
+            out.add(releaseOutcome(intended.get(i), t, f));
+            if (f != null) {
+                failed.add(intended.get(i).vif() + ": " + f.getMessage());
                 first = first == null ? f : first;
             }
         }
@@ -144,11 +141,7 @@ public class BufferLifecycle {
         List<RuntimeException> failures = releaseIndefinite.apply(plugged);
         for (int i = 0; i < intended.size(); i++) {
             try {
-                if (failures.get(i) == null) {
-                    store.done(intended.get(i), t, null);
-                } else {
-                    store.stepFailed(intended.get(i), t, failures.get(i).getMessage());
-                }
+                releaseOutcome(intended.get(i), t, failures.get(i));
             } catch (NetbufDatabaseException notRecorded) {
                 refused.addSuppressed(notRecorded); // its intent stays, for recovery at the next start
             }
@@ -156,6 +149,11 @@ public class BufferLifecycle {
         long released = failures.stream().filter(f -> f == null).count();
         return refused.in("release_indefinite of " + plugged.size() + " buffers: " + released + " released in the"
                 + " kernel, " + (plugged.size() - intended.size()) + " of them not recorded as RELEASED");
+    }
+
+    /** Records a release's outcome: DONE, or FAILED with {@code failure} (the buffer stays PLUGGED). */
+    private BufferRecord releaseOutcome(BufferRecord intended, Transition t, RuntimeException failure) {
+        return failure == null ? store.done(intended, t, null) : store.stepFailed(intended, t, failure.getMessage());
     }
 
     /**

@@ -3,6 +3,7 @@ package io.remus.netbuf.netlink;
 import io.remus.netbuf.netlink.Nle.Step;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
@@ -306,6 +307,33 @@ public final class Netlink implements AutoCloseable {
     public void plugReleaseIndefinite(PlugQdisc plug) {
         try (PlugControl control = openPlugControl(plug)) {
             control.releaseIndefinite();
+        }
+    }
+
+    /**
+     * {@code release_indefinite} on many plug qdiscs in one batch ({@link #plugBatch}): a domain's failover, or the
+     * release command after the server died. Per plug, in order: null, or why its release failed.
+     *
+     * @throws NetlinkException if the batch as a whole could not be sent or answered
+     */
+    public List<NetlinkException> plugReleaseIndefinite(List<PlugQdisc> plugs) {
+        PlugControl[] controls = new PlugControl[plugs.size()];
+        int opened = 0;
+        try {
+            for (; opened < controls.length; opened++) {
+                controls[opened] = openPlugControl(plugs.get(opened));
+            }
+            int[] errors = new int[controls.length];
+            plugBatch(controls, controls.length, PlugAction.RELEASE_INDEFINITE, errors);
+            List<NetlinkException> failures = new ArrayList<>(controls.length);
+            for (int i = 0; i < controls.length; i++) {
+                failures.add(errors[i] == 0 ? null : controls[i].failure(PlugAction.RELEASE_INDEFINITE, errors[i]));
+            }
+            return failures;
+        } finally {
+            for (int i = 0; i < opened; i++) {
+                controls[i].close();
+            }
         }
     }
 

@@ -4,8 +4,6 @@ import io.remus.netbuf.netlink.Link;
 import io.remus.netbuf.netlink.Netlink;
 import io.remus.netbuf.netlink.NetlinkException;
 import io.remus.netbuf.netlink.NetlinkUnavailableException;
-import io.remus.netbuf.netlink.PlugAction;
-import io.remus.netbuf.netlink.PlugControl;
 import io.remus.netbuf.netlink.PlugQdisc;
 import io.remus.netbuf.netlink.TcHandle;
 import java.io.PrintStream;
@@ -87,29 +85,17 @@ public final class ReleaseHeldOutput {
 
     /** {@code release_indefinite} on each plug, in one batch; returns what failed, one line per plug. */
     private static List<String> release(Netlink netlink, List<PlugQdisc> plugs, PrintStream out) {
-        PlugControl[] controls = new PlugControl[plugs.size()];
-        int opened = 0;
-        try {
-            for (; opened < controls.length; opened++) {
-                controls[opened] = netlink.openPlugControl(plugs.get(opened));
-            }
-            int[] errors = new int[controls.length];
-            netlink.plugBatch(controls, controls.length, PlugAction.RELEASE_INDEFINITE, errors);
-            List<String> failed = new ArrayList<>();
-            for (int i = 0; i < controls.length; i++) {
-                PlugQdisc plug = plugs.get(i);
-                if (errors[i] == 0) {
-                    out.println("release-held-output: released plug " + plug.handle() + " on " + plug.ifb());
-                } else {
-                    failed.add(controls[i].failure(PlugAction.RELEASE_INDEFINITE, errors[i]).getMessage());
-                }
-            }
-            return failed;
-        } finally {
-            for (int i = 0; i < opened; i++) {
-                controls[i].close();
+        List<NetlinkException> failures = netlink.plugReleaseIndefinite(plugs);
+        List<String> failed = new ArrayList<>();
+        for (int i = 0; i < plugs.size(); i++) {
+            PlugQdisc plug = plugs.get(i);
+            if (failures.get(i) == null) {
+                out.println("release-held-output: released plug " + plug.handle() + " on " + plug.ifb());
+            } else {
+                failed.add(failures.get(i).getMessage());
             }
         }
+        return failed;
     }
 
     private static String took(long startedNanos) {

@@ -20,7 +20,6 @@ public class HeldOutputDeadline implements AutoCloseable {
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r ->
             Thread.ofPlatform().daemon().name("netbuf-deadline").unstarted(r));
     private volatile Throwable lastFailure;
-    private volatile long scans;
 
     public HeldOutputDeadline(NetbufService service, Duration period) {
         this.service = service;
@@ -30,7 +29,6 @@ public class HeldOutputDeadline implements AutoCloseable {
     private void scan() {
         try {
             service.failOverdue(System.nanoTime());
-            scans++;
         } catch (Throwable t) { // an Error too: the timer must not die unseen, a dead one black-holes every guest
             lastFailure = t;
             log.error("netbuf deadline scan failed: {}", t.toString(), t);
@@ -40,11 +38,6 @@ public class HeldOutputDeadline implements AutoCloseable {
     /** The last failure of a scan, for health; null if none. */
     public Throwable lastFailure() {
         return lastFailure;
-    }
-
-    /** Scans done: a test waits on this to know the timer runs. */
-    public long scans() {
-        return scans;
     }
 
     public boolean running() {

@@ -4,10 +4,12 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.remus.netbuf.lifecycle.BufferLifecycle;
+import io.remus.netbuf.lifecycle.NetbufException;
 import io.remus.netbuf.model.BufferState;
 import io.remus.netbuf.netlink.InterfaceName;
 import io.remus.netbuf.netlink.Link;
 import io.remus.netbuf.netlink.Netlink;
+import io.remus.netbuf.netlink.NetlinkException;
 import io.remus.netbuf.netlink.PlugAction;
 import io.remus.netbuf.netlink.PlugControl;
 import io.remus.netbuf.netlink.PlugQdisc;
@@ -15,7 +17,6 @@ import io.remus.netbuf.netlink.PlugStats;
 import io.remus.netbuf.netlink.TcHandle;
 import io.remus.netbuf.persistence.BufferRecord;
 import io.remus.netbuf.persistence.BufferStore;
-import io.remus.netbuf.lifecycle.NetbufException;
 import io.remus.netbuf.persistence.DomainEpochs;
 import io.remus.netbuf.persistence.DomainProtection;
 import io.remus.netbuf.persistence.DomainProtection.Driver;
@@ -26,15 +27,17 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -106,9 +109,11 @@ public class NetbufService {
         domains.allProtections().forEach(p -> protections.put(p.domain(), p));
         // output a previous run left held (its epochs open) is timed from now: its deadline starts with this run
         long now = System.nanoTime();
+        Set<String> buffered = new HashSet<>();
+        buffers.holdingVif().forEach(b -> buffered.add(b.domain()));
         for (DomainEpochs e : domains.all()) {
             if (e.openEpoch() != 0 && protection(e.domain()).state() == DomainProtection.State.PROTECTED
-                    && !live(e.domain()).isEmpty()) {
+                    && buffered.contains(e.domain())) {
                 clock(e.domain()).heldFrom(now);
             }
         }
@@ -341,31 +346,28 @@ public class NetbufService {
 
     /** One release_indefinite batch for the buffers; per buffer, null or why its release failed. */
     private List<RuntimeException> releaseIndefinite(List<BufferRecord> plugged) {
-        List<RuntimeException> failures = new ArrayList<>(java.util.Collections.nCopies(plugged.size(), null));
-        List<Integer> opened = new ArrayList<>();
-        PlugControl[] batch = new PlugControl[plugged.size()];
+        List<RuntimeException> failures = new ArrayList<>(Collections.nCopies(plugged.size(), null));
+        List<Integer> found = new ArrayList<>();
+        List<PlugQdisc> plugs = new ArrayList<>();
         for (int i = 0; i < plugged.size(); i++) {
+            BufferRecord b = plugged.get(i);
             try {
-                batch[opened.size()] = control(plugged.get(i));
-                opened.add(i);
+                plugs.add(plugOf(b, netlink.link(InterfaceName.of(b.ifb()))));
+                found.add(i);
             } catch (RuntimeException e) {
                 failures.set(i, e); // this vif's plug cannot be reached; the others are released all the same
             }
         }
-        if (opened.isEmpty()) {
+        if (plugs.isEmpty()) {
             return failures;
         }
-        int[] errors = new int[opened.size()];
         try {
-            netlink.plugBatch(batch, opened.size(), PlugAction.RELEASE_INDEFINITE, errors);
-        } catch (RuntimeException e) {
-            opened.forEach(i -> failures.set(i, e));
-            return failures;
-        }
-        for (int j = 0; j < opened.size(); j++) {
-            if (errors[j] != 0) {
-                failures.set(opened.get(j), batch[j].failure(PlugAction.RELEASE_INDEFINITE, errors[j]));
+            List<NetlinkException> released = netlink.plugReleaseIndefinite(plugs);
+            for (int j = 0; j < found.size(); j++) {
+                failures.set(found.get(j), released.get(j));
             }
+        } catch (RuntimeException e) {
+            found.forEach(i -> failures.set(i, e));
         }
         return failures;
     }
@@ -461,10 +463,8 @@ public class NetbufService {
      * Fails over every domain whose oldest held output has waited longer than its ack deadline at {@code now}
      * (System.nanoTime), each on its own: one that fails does not keep the others from theirs. Never early: the
      * age is checked again under the domain's lock, after any commit in flight.
-     *
-     * @return the domains failed over
      */
-    public List<String> failOverdue(long now) {
+    public void failOverdue(long now) {
         List<String> overdue = new ArrayList<>();
         clocks.forEach((domain, clock) -> {
             long since = clock.heldSince;
@@ -472,26 +472,22 @@ public class NetbufService {
                 overdue.add(domain);
             }
         });
-        List<String> failedOver = new ArrayList<>();
         for (String domain : overdue) {
             try {
-                if (failIfOverdue(domain)) {
-                    failedOver.add(domain);
-                }
+                failIfOverdue(domain);
             } catch (RuntimeException e) {
                 log.error("domain {}: failover after its ack deadline failed: {}", domain, e.getMessage(), e);
             }
         }
-        return failedOver;
     }
 
-    private boolean failIfOverdue(String domain) {
-        return locked(domain, () -> {
+    private void failIfOverdue(String domain) {
+        locked(domain, () -> {
             HeldClock clock = clocks.get(domain);
             long now = System.nanoTime();
             Duration timeout = ackTimeout(domain);
             if (clock == null || clock.heldSince == HeldClock.NOT_HELD || now - clock.heldSince <= timeout.toNanos()) {
-                return false;
+                return null;
             }
             DomainEpochs e = epochs(domain);
             String what = e.awaitingEpoch() != 0 ? "epoch " + e.awaitingEpoch() + " not acknowledged"
@@ -499,7 +495,7 @@ public class NetbufService {
             failoverLocked(domain, FailoverReason.ACK_OVERDUE, String.format(java.util.Locale.ROOT,
                     "backup ack overdue: output held %.1f s, deadline %s (%s)", (now - clock.heldSince) / 1e9,
                     seconds(timeout), what));
-            return true;
+            return null;
         });
     }
 
@@ -549,14 +545,21 @@ public class NetbufService {
 
     /** The status of every domain that holds a vif now, by name. */
     public List<DomainStatus> statuses() {
-        return buffers.holdingVif().stream().map(BufferRecord::domain).distinct().sorted().map(this::status).toList();
+        Map<String, DomainEpochs> epochs = new HashMap<>();
+        domains.all().forEach(e -> epochs.put(e.domain(), e)); // one read for all, as the listing does
+        return buffers.holdingVif().stream().map(BufferRecord::domain).distinct().sorted()
+                .map(d -> status(d, epochs.getOrDefault(d, DomainEpochs.fresh(d)))).toList();
     }
 
     public DomainStatus status(String domain) {
+        return status(domain, epochs(domain));
+    }
+
+    private DomainStatus status(String domain, DomainEpochs epochs) {
         HeldClock clock = clocks.get(domain);
         long since = clock == null ? HeldClock.NOT_HELD : clock.heldSince;
         Duration heldFor = since == HeldClock.NOT_HELD ? null : Duration.ofNanos(System.nanoTime() - since);
-        return new DomainStatus(domain, protection(domain), ackTimeout(domain), epochs(domain), heldFor,
+        return new DomainStatus(domain, protection(domain), ackTimeout(domain), epochs, heldFor,
                 clock == null ? null : clock.lastCheckpoint, clock == null ? 0 : clock.rate(),
                 clock == null ? null : clock.lastFailure);
     }
