@@ -1,59 +1,18 @@
 package io.remus.netbuf.xen;
 
-import static org.junit.jupiter.api.Assertions.fail;
-
-import io.remus.netbuf.guest.GuestJava;
-import io.remus.netbuf.guest.GuestResults;
-import io.remus.netbuf.guest.GuestTestMain;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 
 /**
- * The tests that need a real Xen dom0 (netback's vifs, xenstore), run in dom0 of Xen under QEMU and reported here
- * one by one. A boot, module, daemon or domU failure, a crash on the console, or a stage past its deadline fails
- * this test naming the stage, with the console tails: it never passes silently. Not part of make test (make
- * test-xen runs it). {@code -Dnetbuf.xen.class=FQCN[#method]} runs one dom0 class or method;
- * {@code -Dnetbuf.xen.cpus=LIST} pins QEMU ({@code taskset -c}, default every online CPU);
- * {@code -Dnetbuf.xen.boot-seconds=N} bounds the boot to dom0 ready (default 300),
- * {@code netbuf.xen.vif-seconds} to the vif in dom0 and connected (600), {@code netbuf.xen.timeout-minutes} the whole
- * run (20); every other {@code netbuf.*} property is passed on to the dom0 JVM. Logs stay under
- * {@code plugin/target/xen/}.
+ * The plugin's tests that need a real Xen dom0 (netback's vifs, xenstore), run in dom0 of Xen under QEMU and
+ * reported here one by one ({@link XenDom0Run} says how, and which properties it takes). Not part of make test
+ * (make test-xen runs it). Logs stay under {@code plugin/target/xen/}.
  */
 class XenKernelTest {
 
     @TestFactory
     Stream<DynamicTest> dom0Tests() throws Exception {
-        Path work = Path.of("target", "xen", "tests-" + System.currentTimeMillis()).toAbsolutePath();
-        Path results = work.resolve("results.json");
-        String only = System.getProperty("netbuf.xen.class", "");
-        String cpus = System.getProperty("netbuf.xen.cpus",
-                Files.readString(Path.of("/sys/devices/system/cpu/online")).strip());
-        XenUnderQemu.Timeouts timeouts = new XenUnderQemu.Timeouts(
-                Duration.ofSeconds(Integer.getInteger("netbuf.xen.boot-seconds", 300)),
-                Duration.ofSeconds(Integer.getInteger("netbuf.xen.vif-seconds", 600)),
-                Duration.ofMinutes(Integer.getInteger("netbuf.xen.timeout-minutes", 20)));
-        // dom0 has 1 GiB; C1 only: under TCG a JVM's C2 compilations cost more than they give in a short run
-        List<String> jvm = new ArrayList<>(List.of("-Xms256m", "-Xmx512m", "-XX:+UseSerialGC",
-                "-XX:TieredStopAtLevel=1"));
-        jvm.addAll(GuestJava.passedOnProperties("netbuf.xen."));
-        XenUnderQemu.Run run = XenUnderQemu.runJava(work, GuestTestMain.class.getName(),
-                List.of(XenVifTest.TAG, results.toString(), only), jvm, timeouts, cpus);
-        System.out.println("[xen] on CPUs " + cpus + ": " + run.timings() + (run.vif().isEmpty() ? ""
-                : "; domU's vif " + run.vif()));
-
-        if (run.failure().isPresent()) {
-            fail("Xen under QEMU: " + run.failure().get() + " (reached " + run.reached() + "; " + run.timings()
-                    + ")\n" + run.tail());
-        }
-        if (run.mainExit() != 0 || !Files.exists(results)) {
-            fail("the dom0 test runner exited " + run.mainExit() + " without results\n" + run.tail());
-        }
-        return GuestResults.tests(results, "xen dom0", XenVifTest.TAG, run.tail()).stream();
+        return XenDom0Run.tests("");
     }
 }

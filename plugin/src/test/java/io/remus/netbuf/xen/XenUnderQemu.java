@@ -42,7 +42,8 @@ public final class XenUnderQemu {
             "llc", "stp", "bridge", "tun",
             "ifb", "sch_ingress", "cls_u32", "act_mirred", "sch_plug");
     static final List<String> DOMU_MODULES = List.of("xen-netfront");
-    static final String DOMU_NAME = "netbuf-domu";
+    /** The domU's name; dom0 tests may destroy it and create it again from {@link #domuConfig}. */
+    public static final String DOMU_NAME = "netbuf-domu";
 
     /** The stages of a run, in order, each announced on the serial console by the line {@code NETBUF_XEN_<stage>}. */
     public enum Stage {
@@ -160,7 +161,7 @@ public final class XenUnderQemu {
         Map<String, Path> modulePaths = modulePaths(files.modules());
         writeInitramfs(dom0Initramfs, files.busybox(), dom0Init(workDir), modules(modulePaths, DOM0_MODULES));
         writeInitramfs(domuInitramfs, files.busybox(), domuInit(), modules(modulePaths, DOMU_MODULES));
-        Files.writeString(workDir.resolve("domu.cfg"), """
+        Files.writeString(domuConfig(workDir), """
                 name = "%s"
                 type = "pvh"
                 kernel = "%s"
@@ -214,6 +215,11 @@ public final class XenUnderQemu {
         Stage last = reached.keySet().stream().reduce((a, b) -> b).orElse(null);
         int exit = Files.exists(exitFile) ? Integer.parseInt(Files.readString(exitFile).strip()) : -1;
         return new Run(last, reached, failure, exit, read(vifFile).strip(), read(console), read(mainOut), workDir);
+    }
+
+    /** The domU's xl config file (on the results share, so dom0 sees it at the same path). */
+    public static Path domuConfig(Path workDir) {
+        return workDir.resolve("domu.cfg");
     }
 
     /** Where xenconsoled logs the domU's console (on the results share). */

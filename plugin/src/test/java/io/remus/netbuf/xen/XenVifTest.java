@@ -2,8 +2,6 @@ package io.remus.netbuf.xen;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.remus.netbuf.lifecycle.BufferLifecycle;
 import io.remus.netbuf.lifecycle.FaultInjection;
 import io.remus.netbuf.lifecycle.NetbufSettings;
@@ -17,7 +15,6 @@ import io.remus.netbuf.persistence.BufferRecord;
 import io.remus.netbuf.persistence.BufferStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -31,8 +28,7 @@ import org.junit.jupiter.api.Test;
 @Tag(XenVifTest.TAG)
 class XenVifTest {
 
-    static final String TAG = "xen-dom0";
-    private static final ObjectMapper JSON = new ObjectMapper();
+    static final String TAG = XenDom0Run.TAG;
 
     Netlink netlink;
     BufferStore store;
@@ -74,43 +70,20 @@ class XenVifTest {
     @Test
     void aBufferOnTheVifPlugsItsIfbAndTeardownLeavesNothing() throws Exception {
         // the ifb module makes ifb0 and ifb1 when it loads: not the buffer's
-        JsonNode ifbsBefore = JSON.readTree(Sh.run("ip", "-j", "link", "show", "type", "ifb"));
+        List<String> ifbsBefore = Dom0Kernel.ifbs();
         BufferRecord b = lifecycle.install("dom" + domid, InterfaceName.of(vif));
         assertThat(b.state()).isEqualTo(BufferState.PLUGGED);
         String ifb = b.ifb();
-        assertThat(kinds(tc("qdisc", "show", "dev", ifb))).as("qdiscs on %s", ifb).contains("plug");
-        assertThat(kinds(tc("qdisc", "show", "dev", vif))).as("qdiscs on %s", vif).contains("ingress");
-        JsonNode filters = tc("filter", "show", "dev", vif, "ingress");
-        assertThat(filters.findValues("to_dev")).extracting(JsonNode::asText).containsExactly(ifb);
+        assertThat(Dom0Kernel.qdiscKinds(ifb)).as("qdiscs on %s", ifb).contains("plug");
+        assertThat(Dom0Kernel.qdiscKinds(vif)).as("qdiscs on %s", vif).contains("ingress");
+        assertThat(Dom0Kernel.redirectTargets(vif)).containsExactly(ifb);
 
         assertThat(lifecycle.teardown(b.id()).state()).isEqualTo(BufferState.FREE);
         assertThat(Path.of("/sys/class/net", ifb)).doesNotExist();
-        assertThat(ifbNames(JSON.readTree(Sh.run("ip", "-j", "link", "show", "type", "ifb")))).as("ifbs left")
-                .isEqualTo(ifbNames(ifbsBefore));
-        assertThat(kinds(tc("qdisc", "show", "dev", vif))).as("qdiscs left on %s", vif).doesNotContain("ingress");
-        assertThat(tc("filter", "show", "dev", vif, "ingress")).as("filters left on %s", vif).isEmpty();
+        assertThat(Dom0Kernel.ifbs()).as("ifbs left").isEqualTo(ifbsBefore);
+        assertThat(Dom0Kernel.qdiscKinds(vif)).as("qdiscs left on %s", vif).doesNotContain("ingress");
+        assertThat(Dom0Kernel.ingressFilters(vif)).as("filters left on %s", vif).isEmpty();
         assertThat(Files.readString(Path.of("/sys/class/net", vif, "operstate")).strip())
                 .as("the vif itself stays").isNotEqualTo("notpresent");
-    }
-
-    private static JsonNode tc(String... args) throws Exception {
-        List<String> command = new ArrayList<>(List.of("tc", "-j"));
-        command.addAll(List.of(args));
-        String out = Sh.run(command.toArray(String[]::new));
-        return JSON.readTree(out.isBlank() ? "[]" : out);
-    }
-
-    private static List<String> kinds(JsonNode qdiscs) {
-        return field(qdiscs, "kind");
-    }
-
-    private static List<String> ifbNames(JsonNode links) {
-        return field(links, "ifname");
-    }
-
-    private static List<String> field(JsonNode objects, String name) {
-        List<String> values = new ArrayList<>();
-        objects.forEach(o -> values.add(o.get(name).asText()));
-        return values;
     }
 }

@@ -1,5 +1,7 @@
 package io.remus.netbuf.server.api;
 
+import io.remus.netbuf.server.ConditionalOnHypervisor;
+import io.remus.netbuf.server.HypervisorProperties.Hypervisor;
 import io.remus.netbuf.server.domain.DomainService;
 import jakarta.validation.Valid;
 import java.util.List;
@@ -14,8 +16,9 @@ import org.springframework.web.bind.annotation.ResponseStatus;
 import org.springframework.web.bind.annotation.RestController;
 
 @RestController
+@ConditionalOnHypervisor(Hypervisor.NAMESPACE)
 @RequestMapping("/api/domains")
-public class DomainController {
+public class DomainController implements KnownDomains {
 
     private final DomainService domains;
 
@@ -53,6 +56,11 @@ public class DomainController {
     @ResponseStatus(HttpStatus.NO_CONTENT)
     public void destroy(@PathVariable String name) {
         domains.destroy(checkName(name));
+    }
+
+    @Override
+    public String known(String name) {
+        return domains.get(checkName(name)).name();
     }
 
     static String checkName(String name) {

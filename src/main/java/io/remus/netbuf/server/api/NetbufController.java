@@ -4,7 +4,6 @@ import io.remus.netbuf.netlink.PlugStats;
 import io.remus.netbuf.persistence.BufferRecord;
 import io.remus.netbuf.persistence.BufferStore;
 import io.remus.netbuf.persistence.JournalEntry;
-import io.remus.netbuf.server.domain.DomainService;
 import io.remus.netbuf.service.CheckpointLoop;
 import io.remus.netbuf.service.DomainNotBufferedException;
 import io.remus.netbuf.service.DomainStatus;
@@ -39,10 +38,10 @@ public class NetbufController {
 
     private final NetbufService netbuf;
     private final BufferStore buffers;
-    private final DomainService domains;
+    private final KnownDomains domains;
     private final CheckpointLoop loop;
 
-    public NetbufController(NetbufService netbuf, BufferStore buffers, DomainService domains, CheckpointLoop loop) {
+    public NetbufController(NetbufService netbuf, BufferStore buffers, KnownDomains domains, CheckpointLoop loop) {
         this.netbuf = netbuf;
         this.buffers = buffers;
         this.domains = domains;
@@ -137,7 +136,7 @@ public class NetbufController {
 
     /** A domain the server knows (else 404). */
     private String known(String name) {
-        return domains.get(DomainController.checkName(name)).name();
+        return domains.known(name);
     }
 
     private BufferRecord find(long id) {

@@ -1,5 +1,7 @@
 package io.remus.netbuf.server.demo;
 
+import io.remus.netbuf.server.ConditionalOnHypervisor;
+import io.remus.netbuf.server.HypervisorProperties.Hypervisor;
 import io.remus.netbuf.server.domain.Domain;
 import io.remus.netbuf.server.domain.DomainService;
 import io.remus.netbuf.server.domain.DomainState;
@@ -18,6 +20,7 @@ import org.springframework.stereotype.Component;
  * server runs on without it.
  */
 @Component
+@ConditionalOnHypervisor(Hypervisor.NAMESPACE)
 @ConditionalOnProperty(prefix = "netbuf-server.demo", name = "enabled", havingValue = "true")
 @EnableConfigurationProperties(DemoProperties.class)
 public class DemoDomain implements SmartLifecycle {

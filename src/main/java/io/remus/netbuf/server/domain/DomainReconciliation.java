@@ -1,5 +1,7 @@
 package io.remus.netbuf.server.domain;
 
+import io.remus.netbuf.server.ConditionalOnHypervisor;
+import io.remus.netbuf.server.HypervisorProperties.Hypervisor;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
 
@@ -8,6 +10,7 @@ import org.springframework.stereotype.Component;
  * and its event listeners are registered) and before the web server takes requests.
  */
 @Component
+@ConditionalOnHypervisor(Hypervisor.NAMESPACE)
 public class DomainReconciliation implements SmartLifecycle {
 
     /** Before the web server (which starts in phase {@code DEFAULT_PHASE - 2048}). */

@@ -2,6 +2,8 @@ package io.remus.netbuf.server.domain;
 
 import io.remus.netbuf.events.RemusDomainStarted;
 import io.remus.netbuf.events.RemusDomainStopping;
+import io.remus.netbuf.server.ConditionalOnHypervisor;
+import io.remus.netbuf.server.HypervisorProperties.Hypervisor;
 import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.Logger;
@@ -15,6 +17,7 @@ import org.springframework.stereotype.Service;
  * Calls are serialised: a start and a destroy of the same domain must not interleave.
  */
 @Service
+@ConditionalOnHypervisor(Hypervisor.NAMESPACE)
 public class DomainService {
 
     private static final Logger log = LoggerFactory.getLogger(DomainService.class);

@@ -4,6 +4,8 @@ import io.remus.netbuf.netlink.InterfaceName;
 import io.remus.netbuf.netlink.Namespaces;
 import io.remus.netbuf.netlink.Netlink;
 import io.remus.netbuf.netlink.NetworkNamespace;
+import io.remus.netbuf.server.ConditionalOnHypervisor;
+import io.remus.netbuf.server.HypervisorProperties.Hypervisor;
 import java.util.ArrayList;
 import java.util.List;
 import org.springframework.stereotype.Component;
@@ -13,6 +15,7 @@ import org.springframework.stereotype.Component;
  * {@link Netlink} bean, so the host ends land in the namespace the plugin buffers in ({@code netbuf.namespace}).
  */
 @Component
+@ConditionalOnHypervisor(Hypervisor.NAMESPACE)
 public class NamespaceDriver implements HypervisorDriver {
 
     private final Netlink netlink;

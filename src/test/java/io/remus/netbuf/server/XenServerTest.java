@@ -1,0 +1,19 @@
+package io.remus.netbuf.server;
+
+import io.remus.netbuf.xen.XenDom0Run;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
+
+/**
+ * The server's tests that need a real Xen dom0 ({@link XenServerDom0Test}), run in dom0 of Xen under QEMU with this
+ * module's test class path and reported here one by one; {@link XenDom0Run} says how and which properties it takes.
+ * Not part of make test (make test-xen runs it). Logs stay under {@code src/target/xen/}.
+ */
+class XenServerTest {
+
+    @TestFactory
+    Stream<DynamicTest> dom0Tests() throws Exception {
+        return XenDom0Run.tests(XenServerDom0Test.class.getName());
+    }
+}
