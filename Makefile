@@ -42,6 +42,7 @@ test: deps-test jdk
 test-xen: deps-test deps-xen jdk
 	$(MVN) -q install -DskipTests
 	$(MVN) -pl plugin test -Dtest=XenKernelTest -Dsurefire.failIfNoSpecifiedTests=false $(XEN_ARGS)
+	$(MVN) -pl src test -Dtest=XenServerTest -Dsurefire.failIfNoSpecifiedTests=false $(XEN_ARGS)
 
 # The server on 127.0.0.1:8080 with the demo domain: directly on a kernel with sch_plug, else inside user-mode-linux
 # (src/uml/run-server.sh says which, and how Ctrl-C stops it).

@@ -4,6 +4,7 @@
 const $ = (sel) => document.querySelector(sel);
 let selectedBuffer = null;
 let admin = false;
+let xen = false;
 
 function csrfToken() {
   const m = document.cookie.match(/(?:^|; )XSRF-TOKEN=([^;]*)/);
@@ -90,6 +91,7 @@ async function showJournal(id) {
 }
 
 async function refreshDomains() {
+  if (xen) return refreshXenDomains();
   const domains = await call("GET", "/api/domains");
   $("#domains tbody").replaceChildren(...domains.map((d) => {
     const tr = document.createElement("tr");
@@ -108,6 +110,29 @@ async function refreshDomains() {
       cell((d.hostVifs || []).join(" ") || d.vifs, "vifs"), cell(d.state, "domain-state"), actions);
     return tr;
   }));
+}
+
+// netbuf-server.hypervisor=xen: Xen's domains as xenstore shows them, each with its Remus mark
+async function refreshXenDomains() {
+  const domains = await call("GET", "/api/domains");
+  $("#xen-domains tbody").replaceChildren(...domains.map((d) => {
+    const tr = document.createElement("tr");
+    tr.dataset.name = d.name;
+    const actions = document.createElement("td");
+    actions.className = "admin-only";
+    const button = document.createElement("button");
+    button.textContent = d.remus ? "Unmark" : "Mark for Remus";
+    button.className = d.remus ? "unmark" : "mark";
+    button.addEventListener("click", () =>
+      act(d.remus ? "DELETE" : "PUT", "/api/domains/" + encodeURIComponent(d.name) + "/remus"));
+    actions.append(button);
+    tr.append(cell(d.name, "name"), cell(d.domid, "num domid"), cell(d.state, "domain-state " + d.state),
+      cell(d.vifs.map((v) => v.name + " (" + (v.hotplugStatus || "no hotplug status") + ")").join(", "), "vifs"),
+      cell(d.remus ? "yes" : "no", "remus"), cell(d.buffered ? "yes" : "no", "buffered"),
+      cell(d.error, "last-error"), actions);
+    return tr;
+  }));
+  $("#no-xen-domains").hidden = domains.length > 0;
 }
 
 function millis(ms) {
@@ -205,6 +230,21 @@ $("#create-domain").addEventListener("submit", (ev) => {
   });
 });
 
-refreshSession().catch(showError);
-refresh();
-setInterval(refresh, 1000);
+$("#mark-domain").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  act("PUT", "/api/domains/" + encodeURIComponent($("#mark-name").value) + "/remus");
+});
+
+async function start() {
+  try {
+    xen = (await call("GET", "/api/hypervisor")).hypervisor === "XEN";
+    document.body.classList.toggle("xen", xen);
+  } catch (e) {
+    showError(e);
+  }
+  refreshSession().catch(showError);
+  refresh();
+  setInterval(refresh, 1000);
+}
+
+start();

@@ -7,6 +7,7 @@ import io.remus.netbuf.netlink.Sh;
 import io.remus.netbuf.xen.Dom0Kernel;
 import io.remus.netbuf.xen.XenDom0Run;
 import io.remus.netbuf.xen.XenUnderQemu;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -20,6 +21,15 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.openqa.selenium.By;
+import org.openqa.selenium.NoSuchElementException;
+import org.openqa.selenium.StaleElementReferenceException;
+import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.chrome.ChromeDriverService;
+import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.support.ui.WebDriverWait;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
 
@@ -39,6 +49,7 @@ class XenServerDom0Test {
 
     final Path database = Path.of(System.getProperty("java.io.tmpdir"), "xen-server-" + System.nanoTime());
     ConfigurableApplicationContext server;
+    int port;
     Http admin;
     Http anonymous;
     List<String> ifbsBefore;
@@ -63,7 +74,7 @@ class XenServerDom0Test {
         server = new SpringApplicationBuilder(NetbufServerApplication.class).run(
                 "--netbuf-server.hypervisor=xen", "--server.port=0", "--NETBUF_ADMIN_PASSWORD=" + PASSWORD,
                 "--spring.datasource.url=jdbc:h2:file:" + database + ";WRITE_DELAY=0");
-        int port = server.getEnvironment().getRequiredProperty("local.server.port", Integer.class);
+        port = server.getEnvironment().getRequiredProperty("local.server.port", Integer.class);
         System.out.printf("[xen-server] started in %.1f s on port %d%n", (System.nanoTime() - t0) / 1e9, port);
         admin = new Http(port).basic("admin", PASSWORD);
         anonymous = new Http(port);
@@ -197,6 +208,80 @@ class XenServerDom0Test {
         assertThat(Dom0Kernel.ifbs()).as("ifbs left").isEqualTo(ifbsBefore);
         assertThat(Dom0Kernel.hasLink(vif())).as("the vif stays").isTrue();
         assertThat(buffers(DOMU)).allSatisfy(b -> assertThat(b.get("state").asText()).isEqualTo("FREE"));
+    }
+
+    /**
+     * The page, in headless Chromium run in dom0 (this machine's chromium and chromedriver, over 9p): the domU's row
+     * with its domid, state and vif; a guest sees no controls; logged in, Mark for Remus buffers it, Unmark removes
+     * the buffers.
+     */
+    @Test
+    @Order(8)
+    void thePageShowsTheXenDomainAndItsRemusControlWorks() throws Exception {
+        long t0 = System.nanoTime();
+        Path profile = Files.createTempDirectory("chromium-profile");
+        ChromeOptions options = new ChromeOptions();
+        options.setBinary("/usr/bin/chromium");
+        options.addArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", "--user-data-dir=" + profile, "--window-size=1400,1000");
+        ChromeDriverService service = new ChromeDriverService.Builder()
+                .usingDriverExecutable(new java.io.File("/usr/bin/chromedriver")).usingAnyFreePort()
+                .withLogFile(profile.resolveSibling("chromedriver.log").toFile()).build();
+        WebDriver browser = new ChromeDriver(service, options);
+        try {
+            System.out.printf("[xen-server] chromium started in %.1f s%n", (System.nanoTime() - t0) / 1e9);
+            long t1 = System.nanoTime();
+            browser.get("http://127.0.0.1:" + port + "/");
+            String row = "#xen-domains tbody tr[data-name='" + DOMU + "']";
+            String shown = page(browser, "the domU's row", () -> {
+                String text = browser.findElement(By.cssSelector(row)).getText();
+                return text.contains("CONNECTED") ? text : null;
+            });
+            System.out.printf("[xen-server] the page showed the domU %.1f s after it was asked for%n",
+                    (System.nanoTime() - t1) / 1e9);
+            assertThat(browser.findElement(By.cssSelector(row + " td.domid")).getText()).isEqualTo(String.valueOf(domid));
+            assertThat(browser.findElement(By.cssSelector(row + " td.vifs")).getText())
+                    .isEqualTo(vif() + " (connected)");
+            assertThat(browser.findElement(By.cssSelector(row + " td.remus")).getText()).as(shown).isEqualTo("no");
+            assertThat(browser.findElement(By.id("create-domain")).isDisplayed()).as("the namespace form").isFalse();
+            assertThat(browser.findElement(By.cssSelector(row + " button.mark")).isDisplayed()).as("as a guest")
+                    .isFalse();
+
+            browser.findElement(By.id("login-password")).sendKeys(PASSWORD);
+            browser.findElement(By.cssSelector("#login-form button[type=submit]")).click();
+            page(browser, "logged in", () -> browser.findElement(By.id("who")).getText().equals("admin: admin")
+                    ? true : null);
+            pageClick(browser, row + " button.mark");
+            page(browser, "buffered after Mark for Remus", () -> browser.findElement(By.cssSelector(row + " td.buffered"))
+                    .getText().equals("yes") ? true : null);
+            assertBuffered(vif());
+            pageClick(browser, row + " button.unmark");
+            page(browser, "not buffered after Unmark", () -> browser.findElement(By.cssSelector(row + " td.buffered"))
+                    .getText().equals("no") ? true : null);
+            assertThat(Dom0Kernel.qdiscKinds(vif())).doesNotContain("ingress");
+            assertThat(browser.findElement(By.id("error")).isDisplayed()).as("no error shown").isFalse();
+        } finally {
+            browser.quit();
+        }
+    }
+
+    static <T> T page(WebDriver browser, String what, java.util.function.Supplier<T> probe) {
+        return new WebDriverWait(browser, Duration.ofSeconds(60)).withMessage(() -> "waiting for " + what
+                        + "; page error: " + browser.findElement(By.id("error")).getText())
+                .ignoring(StaleElementReferenceException.class).ignoring(NoSuchElementException.class)
+                .until(d -> probe.get());
+    }
+
+    static void pageClick(WebDriver browser, String css) {
+        page(browser, "a click on " + css, () -> {
+            WebElement e = browser.findElement(By.cssSelector(css));
+            if (!e.isDisplayed() || !e.isEnabled()) {
+                return null;
+            }
+            e.click();
+            return true;
+        });
     }
 
     String vif() {
