@@ -66,15 +66,11 @@ class XenAdminPageDom0Test {
                         browser.findElement(By.cssSelector(row + " td.domain-state")).getText().equals("CONNECTED"));
                 System.out.printf("[xen-page] the domU's row shown %.1f s after the page was asked for%n",
                         (System.nanoTime() - t1) / 1e9);
-                assertThat(browser.findElement(By.cssSelector(row + " td.domid")).getText())
-                        .isEqualTo(String.valueOf(domid));
-                assertThat(browser.findElement(By.cssSelector(row + " td.vifs")).getText())
-                        .isEqualTo(vif + " (connected)");
-                assertThat(browser.findElement(By.cssSelector(row + " td.remus")).getText()).isEqualTo("no");
-                assertThat(browser.findElement(By.id("create-domain")).isDisplayed()).as("the namespace form")
-                        .isFalse();
-                assertThat(browser.findElement(By.cssSelector(row + " button.mark")).isDisplayed()).as("as a guest")
-                        .isFalse();
+                assertThat(read(browser, row + " td.domid", WebElement::getText)).isEqualTo(String.valueOf(domid));
+                assertThat(read(browser, row + " td.vifs", WebElement::getText)).isEqualTo(vif + " (connected)");
+                assertThat(read(browser, row + " td.remus", WebElement::getText)).isEqualTo("no");
+                assertThat(read(browser, "#create-domain", WebElement::isDisplayed)).as("the namespace form").isFalse();
+                assertThat(read(browser, row + " button.mark", WebElement::isDisplayed)).as("as a guest").isFalse();
 
                 browser.findElement(By.id("login-password")).sendKeys(PASSWORD);
                 browser.findElement(By.cssSelector("#login-form button[type=submit]")).click();
@@ -88,7 +84,7 @@ class XenAdminPageDom0Test {
                 await(browser, "not buffered after Unmark", () ->
                         browser.findElement(By.cssSelector(row + " td.buffered")).getText().equals("no"));
                 assertThat(Dom0Kernel.qdiscKinds(vif)).doesNotContain("ingress");
-                assertThat(browser.findElement(By.id("error")).isDisplayed()).as("no error shown").isFalse();
+                assertThat(read(browser, "#error", WebElement::isDisplayed)).as("no error shown").isFalse();
                 System.out.printf("[xen-page] done %.1f s after chromium started%n", (System.nanoTime() - t0) / 1e9);
             } finally {
                 browser.quit();
@@ -105,6 +101,14 @@ class XenAdminPageDom0Test {
             throw new AssertionError("waiting for " + what + " for " + UI.toSeconds() + " s; the page shows:\n"
                     + browser.findElement(By.tagName("body")).getText(), e);
         }
+    }
+
+    /** {@code what} of the element at {@code css}, read again if the page's refresh replaced it meanwhile. */
+    static <T> T read(WebDriver browser, String css, java.util.function.Function<WebElement, T> what) {
+        return new WebDriverWait(browser, UI).ignoring(StaleElementReferenceException.class)
+                .ignoring(NoSuchElementException.class)
+                // in an Optional: until() would take a false for "not yet"
+                .until(d -> java.util.Optional.of(what.apply(d.findElement(By.cssSelector(css))))).get();
     }
 
     static void click(WebDriver browser, String css) {
