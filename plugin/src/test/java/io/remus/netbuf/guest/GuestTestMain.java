@@ -22,8 +22,8 @@ import org.junit.platform.launcher.core.LauncherFactory;
 /**
  * Runs inside a guest kernel (user-mode-linux, Xen's dom0): every test tagged with the tag given as the first
  * argument, writing one JSON record per test to the results file given as the second; a third argument, if not
- * blank, selects one class ({@code FQCN}) or method ({@code FQCN#method}). The host side (UmlKernelTest,
- * XenKernelTest) turns the records back into test results with {@link GuestResults}.
+ * blank, selects classes ({@code FQCN}) or methods ({@code FQCN#method}), separated by commas. The host side
+ * (UmlKernelTest, XenKernelTest) turns the records back into test results with {@link GuestResults}.
  */
 public final class GuestTestMain {
 
@@ -33,10 +33,11 @@ public final class GuestTestMain {
         String only = args.length > 2 ? args[2] : "";
         LauncherDiscoveryRequestBuilder request = LauncherDiscoveryRequestBuilder.request()
                 .filters(TagFilter.includeTags(tag));
-        if (only.contains("#")) {
-            request.selectors(DiscoverySelectors.selectMethod(only));
-        } else if (!only.isBlank()) {
-            request.selectors(DiscoverySelectors.selectClass(only));
+        if (!only.isBlank()) {
+            for (String one : only.split(",")) {
+                request.selectors(one.contains("#") ? DiscoverySelectors.selectMethod(one.strip())
+                        : DiscoverySelectors.selectClass(one.strip()));
+            }
         } else {
             request.selectors(DiscoverySelectors.selectPackage("io.remus.netbuf"));
         }

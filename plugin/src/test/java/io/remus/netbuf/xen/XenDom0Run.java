@@ -18,9 +18,9 @@ import org.junit.jupiter.api.DynamicTest;
  * Boots Xen, dom0 and the domU under QEMU ({@link XenUnderQemu}) and runs the tests tagged {@value #TAG} of this
  * JVM's test class path in dom0, each reported back as a dynamic test. A boot, module, daemon or domU failure, a
  * crash on the console, or a stage past its deadline fails at once naming the stage, with the console tails: it
- * never passes silently. System properties: {@code netbuf.xen.class=FQCN[#method]} runs one dom0 class or method
- * instead of {@code defaultSelection}; {@code netbuf.xen.cpus=LIST} pins QEMU ({@code taskset -c}, default every
- * online CPU); {@code netbuf.xen.boot-seconds=N} bounds the boot to dom0 ready (default 300),
+ * never passes silently. System properties: {@code netbuf.xen.class=FQCN[#method][,...]} runs these dom0 classes
+ * or methods instead of {@code defaultSelection}; {@code netbuf.xen.cpus=LIST} pins QEMU ({@code taskset -c},
+ * default every online CPU); {@code netbuf.xen.boot-seconds=N} bounds the boot to dom0 ready (default 300),
  * {@code netbuf.xen.vif-seconds} to the vif in dom0 and connected (600), {@code netbuf.xen.timeout-minutes} the
  * whole run (20); every other {@code netbuf.*} property is passed on to the dom0 JVM, and
  * {@value #DOMU_CONFIG_PROPERTY} is set there to the domU's xl config.
