@@ -12,10 +12,14 @@ remote IFACE: the same lines, for a sender on the other end of IFACE (a Xen vif:
               is sent to it as a command frame (ethertype 0x88b5; at most CHUNK frames a command), and answered
               "sent N" once every one of its frames was seen arriving on IFACE (a tap sees a frame before any
               ingress qdisc), else after 20 s "missing SEQ,...".
+ask IFACE   : the same without watching IFACE: answers "sent N" once the commands are sent. A tap on a Xen vif
+              changes what netback does (the kernel copies a tapped frame's grant-mapped pages), so a test of the
+              buffer itself takes the plug's backlog as the witness instead.
 sniff IFACE : prints "EPOCH SEQ ETHERTYPE LENGTH VLAN INNER" for every tagged frame that arrives on IFACE, in
               arrival order (VLAN -1 and INNER = ETHERTYPE for an untagged frame; LENGTH with the VLAN tag). A line
               "drops" on stdin is answered with "drops N": the frames its own socket lost so far
-              (PACKET_STATISTICS), which must stay 0 for what it saw to mean anything.
+              (PACKET_STATISTICS), which must stay 0 for what it saw to mean anything. An untagged frame that
+              arrives is reported as "other ETHERTYPE LENGTH SOURCE_MAC".
 """
 import select
 import socket
@@ -104,7 +108,8 @@ def tap(iface):
 
 
 def receive(s):
-    """The next frame that arrived: None for one sent from here or untagged, else (epoch, seq, type, len, vlan, inner)."""
+    """The next frame that arrived: None for one sent from here, "TYPE LENGTH SOURCE" for an untagged one, else
+    (epoch, seq, type, length, vlan, inner)."""
     data, ancillary, _, addr = s.recvmsg(65535, socket.CMSG_SPACE(20))
     if addr[2] == socket.PACKET_OUTGOING:
         return None
@@ -123,12 +128,12 @@ def receive(s):
     elif data[6:8] == RUNT:
         epoch, seq = data[8], int.from_bytes(data[9:12], "big")
     else:
-        return None
+        return "%s %d %s" % (hex(ethertype), length, data[6:12].hex(":"))
     return epoch, seq, ethertype, length, vlan, inner
 
 
-def remote(iface):
-    s = tap(iface)
+def remote(iface, tapped=True):
+    s = tap(iface) if tapped else None
     out = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
     out.bind((iface, 0))
     src = out.getsockname()[4][:6]
@@ -143,12 +148,12 @@ def remote(iface):
                                           ",".join("%x" % t for t in types))
             out.send(b"\xff" * 6 + src + struct.pack("!H", COMMAND) + command.encode())
             # a runt's tag keeps only the sequence number's low 3 bytes
-            waiting = {(first + at + i) & 0xFFFFFF for i in range(len(chunk))}
+            waiting = {(first + at + i) & 0xFFFFFF for i in range(len(chunk))} if tapped else set()
             deadline = time.monotonic() + 20
             while waiting and time.monotonic() < deadline:
                 if select.select([s], [], [], max(0, deadline - time.monotonic()))[0]:
                     got = receive(s)
-                    if got is not None:
+                    if isinstance(got, tuple):
                         waiting.discard(got[1] & 0xFFFFFF)
             missing += sorted(waiting)
         print("missing " + ",".join(map(str, missing)) if missing else "sent %d" % len(sizes), flush=True)
@@ -168,9 +173,12 @@ def sniff(iface):
             print("drops", drops, flush=True)
         if s in readable:
             got = receive(s)
-            if got is not None:
+            if isinstance(got, tuple):
                 print(got[0], got[1], hex(got[2]), got[3], got[4], hex(got[5]), flush=True)
+            elif got is not None:
+                print("other", got, flush=True)
 
 
 if __name__ == "__main__":
-    {"send": send, "remote": remote, "sniff": sniff}[sys.argv[1]](sys.argv[2])
+    {"send": send, "remote": remote, "ask": lambda iface: remote(iface, False), "sniff": sniff}[sys.argv[1]](
+        sys.argv[2])

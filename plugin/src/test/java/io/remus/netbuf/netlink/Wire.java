@@ -50,6 +50,7 @@ public final class Wire implements AutoCloseable {
     private final Writer senderIn;
     private final BlockingQueue<String> senderOut = new LinkedBlockingQueue<>();
     private final BlockingQueue<Frame> arrived = new LinkedBlockingQueue<>();
+    private final List<String> others = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     public Wire(TestNamespace ns, String vif, String guestDev) {
         this(ns.name, ns.guest, vif, guestDev);
@@ -66,10 +67,12 @@ public final class Wire implements AutoCloseable {
 
     /**
      * A Xen vif in this (dom0's) namespace, already a port of {@code bridge}: the wire is a new port of that bridge,
-     * and the frames are sent by the domU's own kernel.
+     * and the frames are sent by the domU's own kernel. With {@code watchVif} a send returns once the frames were
+     * seen arriving on the vif (a tap on it); without, once the domU was asked to send them.
      */
-    public static Wire onXenBridge(String bridge, String vif) {
-        return new Wire(null, "netbufwire", bridge, vif, List.of("python3", "-u", tool(), "remote", vif));
+    public static Wire onXenBridge(String bridge, String vif, boolean watchVif) {
+        return new Wire(null, "netbufwire", bridge, vif,
+                List.of("python3", "-u", tool(), watchVif ? "remote" : "ask", vif));
     }
 
     private Wire(String vifNs, String wireNs, String bridge, String vif, List<String> senderCommand) {
@@ -97,6 +100,10 @@ public final class Wire implements AutoCloseable {
                         String[] p = line.split(" ");
                         if (p[0].equals("drops")) {
                             snifferDrops.add(Long.parseLong(p[1]));
+                            continue;
+                        }
+                        if (p[0].equals("other")) {
+                            others.add(line.substring("other ".length()));
                             continue;
                         }
                         arrived.add(new Frame(Integer.parseInt(p[0]), Integer.parseInt(p[1]), Integer.decode(p[2]),
@@ -256,6 +263,11 @@ public final class Wire implements AutoCloseable {
             fail("the sniffer did not report its drops within 10 s");
         }
         return drops;
+    }
+
+    /** The untagged frames that arrived on the wire (not the sender's), as "ETHERTYPE LENGTH SOURCE_MAC". */
+    public List<String> others() {
+        return List.copyOf(others);
     }
 
     /** Frames that have arrived and not yet been taken. */

@@ -172,7 +172,7 @@ public final class XenUnderQemu {
                 type = "pvh"
                 kernel = "%s"
                 ramdisk = "%s"
-                extra = "console=hvc0 rdinit=/init"
+                extra = "console=hvc0 rdinit=/init ipv6.disable=1"
                 memory = 256
                 vcpus = 1
                 cpus = "1"
@@ -384,14 +384,12 @@ public final class XenUnderQemu {
     }
 
     /**
-     * The domU's /init: its network front end, with IPv6 off (its neighbour discovery would put frames of its own
-     * into the buffer), and the frame sender, which sends only when dom0 asks; then idle.
+     * The domU's /init: its network front end (IPv6 is off on its command line: its router solicitations would put
+     * frames of its own into the buffer), and the frame sender, which sends only when dom0 asks; then idle.
      */
     private static String domuInit() {
         return BUSYBOX_INIT + """
                 for m in $(cat /modules/order); do insmod /modules/$m.ko || echo "NETBUF_DOMU_MODULE_FAILED $m"; done
-                echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6
-                echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6
                 ip link set lo up
                 ip link set eth0 up || echo NETBUF_DOMU_NO_ETH0
                 /bin/%s eth0 &
