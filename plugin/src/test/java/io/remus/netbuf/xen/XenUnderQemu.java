@@ -34,16 +34,21 @@ import java.util.zip.GZIPOutputStream;
  */
 public final class XenUnderQemu {
 
-    /** dom0's modules, in load order (insmod does not resolve dependencies): 9p root, Xen backends, bridge, netbuf. */
+    /**
+     * dom0's modules, in load order (insmod does not resolve dependencies): 9p root, Xen backends, bridge, veth (the
+     * tests' wire), netbuf.
+     */
     static final List<String> DOM0_MODULES = List.of(
             "virtio_ring", "virtio", "virtio_pci_modern_dev", "virtio_pci_legacy_dev", "virtio_pci",
             "9pnet", "9pnet_virtio", "netfs", "fscache", "9p", "overlay",
             "xen-evtchn", "xen-privcmd", "xenfs", "xen-gntdev", "xen-gntalloc", "xen-netback", "xen-blkback",
-            "llc", "stp", "bridge", "tun",
+            "llc", "stp", "bridge", "tun", "veth",
             "ifb", "sch_ingress", "cls_u32", "act_mirred", "sch_plug");
     static final List<String> DOMU_MODULES = List.of("xen-netfront");
     /** The domU's name; dom0 tests may destroy it and create it again from {@link #domuConfig}. */
     public static final String DOMU_NAME = "netbuf-domu";
+    /** The domU's frame sender (plugin/src/test/c/xen_frames.c), in its /bin. */
+    static final String FRAME_SENDER = "xen-frames";
 
     /** The stages of a run, in order, each announced on the serial console by the line {@code NETBUF_XEN_<stage>}. */
     public enum Stage {
@@ -102,8 +107,8 @@ public final class XenUnderQemu {
     }
 
     private static final Pattern FAILED = Pattern.compile("NETBUF_XEN_FAILED (.*)");
-    /** What the domU's init prints when its network front end did not come up. */
-    private static final Pattern DOMU_FAILED = Pattern.compile("NETBUF_DOMU_(MODULE_FAILED .*|NO_ETH0)");
+    /** What the domU's init prints when its network front end did not come up, or its frame sender could not start. */
+    private static final Pattern DOMU_FAILED = Pattern.compile("NETBUF_(DOMU_MODULE_FAILED .*|DOMU_NO_ETH0|FRAMES_FAILED .*)");
     /** Console lines after which nothing good follows. */
     private static final List<String> CRASHES = List.of(
             "Panic on CPU", "Kernel panic", "Oops:", "general protection fault", "segfault at", "Aborted",
@@ -159,14 +164,16 @@ public final class XenUnderQemu {
         Files.deleteIfExists(vifFile);
 
         Map<String, Path> modulePaths = modulePaths(files.modules());
-        writeInitramfs(dom0Initramfs, files.busybox(), dom0Init(workDir), modules(modulePaths, DOM0_MODULES));
-        writeInitramfs(domuInitramfs, files.busybox(), domuInit(), modules(modulePaths, DOMU_MODULES));
+        writeInitramfs(dom0Initramfs, files.busybox(), dom0Init(workDir), modules(modulePaths, DOM0_MODULES),
+                Map.of());
+        writeInitramfs(domuInitramfs, files.busybox(), domuInit(), modules(modulePaths, DOMU_MODULES),
+                Map.of(FRAME_SENDER, compileFrameSender(workDir)));
         Files.writeString(domuConfig(workDir), """
                 name = "%s"
                 type = "pvh"
                 kernel = "%s"
                 ramdisk = "%s"
-                extra = "console=hvc0 rdinit=/init"
+                extra = "console=hvc0 rdinit=/init ipv6.disable=1"
                 memory = 256
                 vcpus = 1
                 cpus = "1"
@@ -382,15 +389,42 @@ public final class XenUnderQemu {
                 """.formatted(workDir, DOMU_NAME, vifFile, javaLine, mainOut, exitFile, POWER_OFF.strip());
     }
 
-    /** The domU's /init: its network front end, then idle (no traffic yet). */
+    /**
+     * The domU's /init: its network front end (IPv6 is off on its command line: its router solicitations would put
+     * frames of its own into the buffer), and the frame sender, which sends only when dom0 asks; then idle.
+     */
     private static String domuInit() {
         return BUSYBOX_INIT + """
                 for m in $(cat /modules/order); do insmod /modules/$m.ko || echo "NETBUF_DOMU_MODULE_FAILED $m"; done
                 ip link set lo up
                 ip link set eth0 up || echo NETBUF_DOMU_NO_ETH0
+                /bin/%s eth0 &
                 echo NETBUF_DOMU_READY
                 while true; do sleep 3600; done
-                """;
+                """.formatted(FRAME_SENDER);
+    }
+
+    /**
+     * Builds the domU's frame sender (plugin/src/test/c/xen_frames.c) static into {@code workDir}: the domU has no
+     * libc. Fails naming gcc and libc6-dev if they are missing.
+     */
+    static Path compileFrameSender(Path workDir) throws IOException, InterruptedException {
+        Path source = repository().resolve("plugin/src/test/c/xen_frames.c");
+        Path binary = workDir.resolve(FRAME_SENDER);
+        Process gcc;
+        try {
+            gcc = new ProcessBuilder("gcc", "-static", "-O2", "-Wall", "-o", binary.toString(), source.toString())
+                    .redirectErrorStream(true).start();
+        } catch (IOException e) {
+            throw new AssertionError("gcc is missing, needed to build the domU's frame sender " + source
+                    + ": apt-get install gcc libc6-dev", e);
+        }
+        String out = new String(gcc.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (gcc.waitFor() != 0) {
+            throw new AssertionError("gcc -static could not build " + source + " (a static libc needs libc6-dev:"
+                    + " apt-get install gcc libc6-dev):\n" + out);
+        }
+        return binary;
     }
 
     /** Module name (as in its file name) to its file, from the kernel's modules.dep. */
@@ -418,15 +452,19 @@ public final class XenUnderQemu {
 
     /**
      * A gzipped newc cpio: busybox as /bin/busybox, {@code init} as /init, each module as /modules/NAME.ko and
-     * their names in load order in /modules/order.
+     * their names in load order in /modules/order, each of {@code programs} as /bin/NAME.
      */
-    static void writeInitramfs(Path image, Path busybox, String init, Map<String, Path> modules) throws IOException {
+    static void writeInitramfs(Path image, Path busybox, String init, Map<String, Path> modules,
+                               Map<String, Path> programs) throws IOException {
         try (OutputStream out = new GZIPOutputStream(Files.newOutputStream(image))) {
             Cpio cpio = new Cpio(out);
             for (String dir : List.of("bin", "dev", "proc", "sys", "modules")) {
                 cpio.directory(dir);
             }
             cpio.file("bin/busybox", Files.readAllBytes(busybox), 0755);
+            for (Map.Entry<String, Path> p : programs.entrySet()) {
+                cpio.file("bin/" + p.getKey(), Files.readAllBytes(p.getValue()), 0755);
+            }
             cpio.file("init", init.getBytes(StandardCharsets.UTF_8), 0755);
             for (Map.Entry<String, Path> m : modules.entrySet()) {
                 cpio.file("modules/" + m.getKey() + ".ko", Files.readAllBytes(m.getValue()), 0644);
