@@ -119,6 +119,19 @@ public final class OutputCommit {
                 .isZero();
     }
 
+    /**
+     * {@code epochs} epochs of runts of every size, each epoch all of them in random order with a few more sent while
+     * it awaits its ack, every ethertype among each epoch's released frames; then release_indefinite.
+     */
+    public void runtEpochs(PlugControl control, int epochs) throws InterruptedException {
+        for (int epoch = 1; epoch <= epochs; epoch++) {
+            List<Wire.Frame> got = checkpoint(control, epoch, this::shuffledRunts, false,
+                    () -> shuffledRunts().subList(0, random.nextInt(8)), false);
+            assertThat(got).extracting(Wire.Frame::ethertype).contains(0x0800, 0x86DD, 0x0806);
+        }
+        releaseIndefinitely(control, epochs);
+    }
+
     /** Every runt size (14 to 59 bytes) once, in random order. */
     public List<Integer> shuffledRunts() {
         List<Integer> sizes = new ArrayList<>(Wire.RUNTS);

@@ -34,6 +34,15 @@ public final class Dom0Kernel {
                 .toList();
     }
 
+    /** The domid of the one domU the harness created: the only guest under dom0's vif backend. */
+    public static int onlyDomU() {
+        List<String> guests = Sh.run("xenstore-list", "/local/domain/0/backend/vif").lines().toList();
+        if (guests.size() != 1) {
+            throw new AssertionError("expected one domU with a vif backend, found " + guests);
+        }
+        return Integer.parseInt(guests.getFirst().strip());
+    }
+
     public static List<String> ifbs() {
         return field(json("ip", "-j", "link", "show", "type", "ifb"), "ifname");
     }

@@ -38,10 +38,7 @@ class XenVifTest {
 
     @BeforeEach
     void setUp() {
-        // the one domU XenUnderQemu created: the only guest under dom0's vif backend
-        List<String> guests = Sh.run("xenstore-list", "/local/domain/0/backend/vif").lines().toList();
-        assertThat(guests).as("domUs with a vif backend").hasSize(1);
-        domid = Integer.parseInt(guests.getFirst().strip());
+        domid = Dom0Kernel.onlyDomU();
         vif = "vif" + domid + ".0";
         netlink = Netlink.open();
         store = new BufferStore(TestDatabase.h2File("xen-vif"));
