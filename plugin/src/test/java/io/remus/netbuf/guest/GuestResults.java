@@ -30,7 +30,8 @@ public final class GuestResults {
             String status = r.get("status").asText();
             tests.add(DynamicTest.dynamicTest("[" + label + "] " + r.get("name").asText(), () -> {
                 if (!status.equals("SUCCESSFUL")) {
-                    fail("inside " + label + ": " + status + ": " + r.path("message").asText()
+                    fail("inside " + label + ": " + r.get("name").asText() + " " + status + ": "
+                            + r.path("message").asText().strip()
                             + "\n" + r.path("trace").asText());
                 }
             }));
