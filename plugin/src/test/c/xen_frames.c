@@ -3,7 +3,7 @@
  * commands as frames of ethertype 0x88b5 on the domU's vif, "EPOCH FIRST_SEQ COUNT SIZES TYPES" (SIZES one size
  * or COUNT of them, comma-separated; TYPES hex ethertypes, frame SEQ taking TYPES[SEQ % n]); it sends the tagged
  * frames netbuf-test/frames.py makes (see there), through netfront. It answers nothing: dom0 sees its frames
- * arrive on the vif. Static, so the initramfs needs no libc: gcc -static -O2 -o xen-frames xen_frames.c
+ * arrive on the vif. "STREAM EPOCH FIRST_SEQ INTERVAL_US" starts a stream of numbered frames that never ends. Static, so the initramfs needs no libc: gcc -static -O2 -o xen-frames xen_frames.c
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -92,6 +92,18 @@ int main(int argc, char **argv)
         if (got < 14)
             continue;
         command[got] = 0;
+        if (sscanf(command + 14, "STREAM %u %u %u", &epoch, &first, &count) == 3) {
+            /* numbered frames for ever, one every COUNT microseconds: the failover tests' stream. The number is
+               in this process's memory, so a backup resumed from a checkpoint sends on from the number it had. */
+            printf("NETBUF_FRAMES streaming from %u every %u us\n", first, count);
+            fflush(stdout);
+            for (unsigned seq = first;; seq++) {
+                int len = frame(f, epoch, seq, 64, 0x0800);
+                while (send(s, f, len, 0) < 0 && (errno == ENOBUFS || errno == EAGAIN))
+                    usleep(1000);
+                usleep(count);
+            }
+        }
         if (sscanf(command + 14, "%u %u %u %n", &epoch, &first, &count, &used) != 3 || count > MAX_FRAMES) {
             printf("NETBUF_FRAMES bad command: %s\n", command + 14);
             continue;

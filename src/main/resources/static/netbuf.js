@@ -129,10 +129,21 @@ async function refreshXenDomains() {
     tr.append(cell(d.name, "name"), cell(d.domid, "num domid"), cell(d.state, "domain-state " + d.state),
       cell(d.vifs.map((v) => v.name + " (" + (v.hotplugStatus || "no hotplug status") + ")").join(", "), "vifs"),
       cell(d.remus ? "yes" : "no", "remus"), cell(d.buffered ? "yes" : "no", "buffered"),
-      cell(d.error, "last-error"), actions);
+      cell(xlRemus(d.xlRemus), "xl-remus"), cell(d.error, "last-error"), actions);
     return tr;
   }));
   $("#no-xen-domains").hidden = domains.length > 0;
+}
+
+// what the follower has seen of xl remus's checkpoints of a buffered domain
+function xlRemus(f) {
+  if (!f) return "";
+  if (f.requests === 0) return "waiting for xl remus";
+  let text = "followed: " + f.checkpoints + " checkpoints";
+  if (f.lateCloses) text += ", " + f.lateCloses + " late (held over)";
+  if (f.missed) text += ", " + f.missed + " missed";
+  if (f.lastError) text += "; " + f.lastError;
+  return text;
 }
 
 function millis(ms) {

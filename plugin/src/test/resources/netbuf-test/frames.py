@@ -12,11 +12,14 @@ remote IFACE: the same lines, for a sender on the other end of IFACE (a Xen vif:
               is sent to it as a command frame (ethertype 0x88b5; at most CHUNK frames a command), and answered
               "sent N" once every one of its frames was seen arriving on IFACE (a tap sees a frame before any
               ingress qdisc), else after 20 s "missing SEQ,...".
+              A line "stream EPOCH FIRST_SEQ INTERVAL_US" starts the sender's endless stream of numbered IPv4
+              frames (64 bytes), answered "streaming" once asked.
 ask IFACE   : the same without watching IFACE: answers "sent N" once the commands are sent. A tap on a Xen vif
               changes what netback does (the kernel copies a tapped frame's grant-mapped pages), so a test of the
               buffer itself takes the plug's backlog as the witness instead.
-sniff IFACE : prints "EPOCH SEQ ETHERTYPE LENGTH VLAN INNER" for every tagged frame that arrives on IFACE, in
-              arrival order (VLAN -1 and INNER = ETHERTYPE for an untagged frame; LENGTH with the VLAN tag). A line
+sniff IFACE : prints "EPOCH SEQ ETHERTYPE LENGTH VLAN INNER AT" for every tagged frame that arrives on IFACE, in
+              arrival order (VLAN -1 and INNER = ETHERTYPE for an untagged frame; LENGTH with the VLAN tag; AT the
+              CLOCK_MONOTONIC nanoseconds it was read at, Java's System.nanoTime). A line
               "drops" on stdin is answered with "drops N": the frames its own socket lost so far
               (PACKET_STATISTICS), which must stay 0 for what it saw to mean anything. An untagged frame that
               arrives is reported as "other ETHERTYPE LENGTH SOURCE_MAC".
@@ -87,6 +90,10 @@ def send(iface):
     for line in sys.stdin:
         if not line.split():
             continue
+        if line.startswith("stream "):
+            out.send(b"\xff" * 6 + src + struct.pack("!H", COMMAND) + line.strip().upper().encode())
+            print("streaming", flush=True)
+            continue
         epoch, first, sizes, types = parse(line)
         for seq, size in zip(range(first, first + len(sizes)), sizes):
             try:
@@ -140,6 +147,10 @@ def remote(iface, tapped=True):
     for line in sys.stdin:
         if not line.split():
             continue
+        if line.startswith("stream "):
+            out.send(b"\xff" * 6 + src + struct.pack("!H", COMMAND) + line.strip().upper().encode())
+            print("streaming", flush=True)
+            continue
         epoch, first, sizes, types = parse(line)
         missing = []
         for at in range(0, len(sizes), CHUNK):
@@ -174,7 +185,7 @@ def sniff(iface):
         if s in readable:
             got = receive(s)
             if isinstance(got, tuple):
-                print(got[0], got[1], hex(got[2]), got[3], got[4], hex(got[5]), flush=True)
+                print(got[0], got[1], hex(got[2]), got[3], got[4], hex(got[5]), time.monotonic_ns(), flush=True)
             elif got is not None:
                 print("other", got, flush=True)
 

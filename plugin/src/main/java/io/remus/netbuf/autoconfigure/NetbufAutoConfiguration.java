@@ -15,6 +15,7 @@ import io.remus.netbuf.service.CheckpointLoop;
 import io.remus.netbuf.service.HeldOutputDeadline;
 import io.remus.netbuf.service.NetbufMetrics;
 import io.remus.netbuf.service.NetbufService;
+import io.remus.netbuf.xlremus.XlRemusFollower;
 import java.nio.file.Path;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
@@ -110,15 +111,22 @@ public class NetbufAutoConfiguration {
     /** Destroyed before the loop, the deadline and the service it uses: at a stop, it runs while they still work. */
     @Bean(destroyMethod = "close")
     @ConditionalOnMissingBean
-    public NetbufShutdown netbufShutdown(NetbufService service, CheckpointLoop loop, HeldOutputDeadline deadline,
-                                         NetbufProperties p) {
-        return new NetbufShutdown(service, loop, deadline, p.onShutdown());
+    public NetbufShutdown netbufShutdown(NetbufService service, CheckpointLoop loop, XlRemusFollower follower,
+                                         HeldOutputDeadline deadline, NetbufProperties p) {
+        return new NetbufShutdown(service, loop, follower, deadline, p.onShutdown());
     }
 
     @Bean(destroyMethod = "close")
     @ConditionalOnMissingBean
     public CheckpointLoop netbufCheckpointLoop(NetbufService service, NetbufProperties p) {
         return new CheckpointLoop(service, p.checkpoint().interval(), p.checkpoint().ackDelay());
+    }
+
+    /** Inert until a domain is followed: only then does it connect to xenstored. */
+    @Bean(destroyMethod = "close")
+    @ConditionalOnMissingBean
+    public XlRemusFollower netbufXlRemusFollower(NetbufService service, ObjectProvider<MeterRegistry> meters) {
+        return new XlRemusFollower(service, meters.getIfAvailable(SimpleMeterRegistry::new));
     }
 
     @Bean
@@ -129,8 +137,9 @@ public class NetbufAutoConfiguration {
 
     @Bean
     @ConditionalOnMissingBean
-    public DomainEventListener netbufDomainEventListener(NetbufService service, CheckpointLoop loop) {
-        return new DomainEventListener(service, loop);
+    public DomainEventListener netbufDomainEventListener(NetbufService service, CheckpointLoop loop,
+                                                         XlRemusFollower follower) {
+        return new DomainEventListener(service, loop, follower);
     }
 
     @Configuration(proxyBeanMethods = false)

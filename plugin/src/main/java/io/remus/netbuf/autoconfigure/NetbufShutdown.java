@@ -7,12 +7,14 @@ import io.remus.netbuf.service.DomainStatus;
 import io.remus.netbuf.service.FailoverReason;
 import io.remus.netbuf.service.HeldOutputDeadline;
 import io.remus.netbuf.service.NetbufService;
+import io.remus.netbuf.xlremus.XlRemusFollower;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * What a server stop (SIGTERM, Ctrl-C, a service stop) does to the domains still protected: nobody will
- * checkpoint them any more, so their output must not stay held. The loop and the deadline stop first; then every
+ * checkpoint them any more, so their output must not stay held. The loop, the xl remus follower and the deadline
+ * stop first; then every
  * protected domain is failed over (RELEASE, the default: the buffers stay, released, for a restarted server to
  * adopt) or its buffers are torn down (TEARDOWN). Nothing held is dropped either way.
  */
@@ -22,12 +24,15 @@ public class NetbufShutdown implements AutoCloseable {
 
     private final NetbufService service;
     private final CheckpointLoop loop;
+    private final XlRemusFollower follower;
     private final HeldOutputDeadline deadline;
     private final OnShutdown policy;
 
-    public NetbufShutdown(NetbufService service, CheckpointLoop loop, HeldOutputDeadline deadline, OnShutdown policy) {
+    public NetbufShutdown(NetbufService service, CheckpointLoop loop, XlRemusFollower follower,
+                          HeldOutputDeadline deadline, OnShutdown policy) {
         this.service = service;
         this.loop = loop;
+        this.follower = follower;
         this.deadline = deadline;
         this.policy = policy;
     }
@@ -35,6 +40,7 @@ public class NetbufShutdown implements AutoCloseable {
     @Override
     public void close() {
         loop.close();
+        follower.close();
         deadline.close();
         for (DomainStatus d : service.statuses()) {
             try {

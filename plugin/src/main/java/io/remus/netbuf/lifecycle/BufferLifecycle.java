@@ -177,12 +177,21 @@ public class BufferLifecycle {
      * holding its claims; tearing a FAILED buffer down removes what is left of it ({@link #clear}).
      */
     public BufferRecord teardown(long id) {
+        return teardown(id, false);
+    }
+
+    /**
+     * {@link #teardown(long)}, or with {@code dropHeld} the plug of a PLUGGED buffer is deleted with what it holds:
+     * for a domain that is gone, whose unacknowledged output must never reach the wire (its backup, if it has one,
+     * sends it again).
+     */
+    public BufferRecord teardown(long id, boolean dropHeld) {
         BufferRecord buffer = require(id);
         if (buffer.state() == BufferState.FAILED) {
             return clear(buffer);
         }
         try {
-            if (buffer.state() == BufferState.PLUGGED) {
+            if (buffer.state() == BufferState.PLUGGED && !dropHeld) {
                 try {
                     buffer = advance(buffer, BufferEvent.RELEASE);
                 } catch (StepFailed releaseFailed) {

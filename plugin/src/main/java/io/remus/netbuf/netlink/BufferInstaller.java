@@ -51,10 +51,15 @@ public final class BufferInstaller {
 
     // ---------------------------------------------------------------- one method per step
 
-    /** Creates the ifb (CREATE mode) and sets it up; an ifb it created but could not set up is deleted again. */
+    /**
+     * Creates the ifb (CREATE mode), without IPv6 addresses, and sets it up; an ifb it created but could not set up
+     * is deleted again. Without an address the ifb sends nothing of its own into its plug (a router solicitation,
+     * MLD reports), which would count against the limit and the backlog.
+     */
     public Link createIfb(InterfaceName ifb) {
         Link link = netlink.createIfb(ifb);
         try {
+            netlink.noIpv6Address(link);
             netlink.setUp(link);
         } catch (RuntimeException e) {
             try {
@@ -67,9 +72,12 @@ public final class BufferInstaller {
         return link;
     }
 
-    /** Sets an existing pool ifb up. */
+    /** Sets an existing pool ifb up (without IPv6 addresses if it was down: see {@link #createIfb}). */
     public Link takeIfb(InterfaceName ifb) {
         Link link = require(ifb, "take ifb");
+        if (!netlink.isUp(link)) {
+            netlink.noIpv6Address(link);
+        }
         netlink.setUp(link);
         return link;
     }

@@ -36,6 +36,7 @@ final class LibNl {
     private static final long RECEIVE_BUFFER_BYTES = 64 * 1024;
     private static final int AF_UNSPEC = 0;
     private static final int IFF_UP = 1;
+    private static final byte IN6_ADDR_GEN_MODE_NONE = 1;
     static final int NLM_F_CREATE = 0x400;
     static final int NLM_F_EXCL = 0x200;
     private static final int TCA_EGRESS_REDIR = 1;
@@ -98,6 +99,7 @@ final class LibNl {
     private static final MethodHandle rtnl_link_set_type$mh = downcall("rtnl_link_set_type", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS), LEAF);
     private static final MethodHandle rtnl_link_set_ifindex$mh = downcall("rtnl_link_set_ifindex", FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT), LEAF);
     private static final MethodHandle rtnl_link_set_flags$mh = downcall("rtnl_link_set_flags", FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT), LEAF);
+    private static final MethodHandle rtnl_link_inet6_set_addr_gen_mode$mh = downcall("rtnl_link_inet6_set_addr_gen_mode", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_BYTE), LEAF);
     private static final MethodHandle rtnl_link_unset_flags$mh = downcall("rtnl_link_unset_flags", FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT), LEAF);
     private static final MethodHandle rtnl_link_add$mh = downcall("rtnl_link_add", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
     private static final MethodHandle rtnl_link_change$mh = downcall("rtnl_link_change", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT));
@@ -403,6 +405,24 @@ final class LibNl {
                 rtnl_link_unset_flags(changes, IFF_UP);
             }
             return rtnl_link_change(s.sock, orig, changes, 0);
+        } finally {
+            rtnl_link_put(changes);
+            rtnl_link_put(orig);
+        }
+    }
+
+    /**
+     * {@code ip link set DEV addrgenmode none}: the device gets no IPv6 address of its own when it comes up, so it
+     * sends nothing of its own (an ifb would send a router solicitation and MLD reports into its plug). Only before
+     * up: the kernel applies IFLA_AF_SPEC after the flags, and not at all in RTM_NEWLINK's create.
+     */
+    static int linkNoIpv6Address(Socket s, int ifindex) {
+        MemorySegment orig = rtnl_link_alloc();
+        MemorySegment changes = rtnl_link_alloc();
+        try {
+            rtnl_link_set_ifindex(orig, ifindex);
+            int rc = rtnl_link_inet6_set_addr_gen_mode(changes, IN6_ADDR_GEN_MODE_NONE);
+            return rc < 0 ? rc : rtnl_link_change(s.sock, orig, changes, 0);
         } finally {
             rtnl_link_put(changes);
             rtnl_link_put(orig);
@@ -1068,6 +1088,10 @@ final class LibNl {
 
     private static void rtnl_link_set_flags(MemorySegment link, int flags) {
         try { rtnl_link_set_flags$mh.invokeExact(link, flags); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static int rtnl_link_inet6_set_addr_gen_mode(MemorySegment link, byte mode) {
+        try { return (int) rtnl_link_inet6_set_addr_gen_mode$mh.invokeExact(link, mode); } catch (Throwable t) { throw bindingBug(t); }
     }
 
     private static void rtnl_link_unset_flags(MemorySegment link, int flags) {

@@ -159,6 +159,17 @@ public final class Netlink implements AutoCloseable {
         checkOrGone(LibNl.linkDelete(socket, link.index()), Step.DELETE_LINK, link);
     }
 
+    /**
+     * {@code ip link set NAME addrgenmode none}, for a device that is still down: it will get no IPv6 address, so
+     * it sends nothing of its own. A kernel without IPv6 has nothing to turn off.
+     */
+    public synchronized void noIpv6Address(Link link) {
+        int rc = LibNl.linkNoIpv6Address(socket, link.index());
+        if (rc != -Nle.AF_NOSUPPORT) {
+            check(rc, Step.NO_IPV6_ADDRESS, link);
+        }
+    }
+
     /** {@code ip link set NAME up}. */
     public synchronized void setUp(Link link) {
         check(LibNl.linkSetUp(socket, link.index(), true), Step.SET_UP, link);

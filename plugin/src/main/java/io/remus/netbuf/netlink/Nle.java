@@ -7,6 +7,7 @@ final class Nle {
     static final int EXIST = 6;
     static final int INVAL = 7;
     static final int OPNOTSUPP = 10;
+    static final int AF_NOSUPPORT = 11;
     static final int OBJ_NOTFOUND = 12;
     static final int NOACCESS = 27;
     static final int PERM = 28;
@@ -59,7 +60,7 @@ final class Nle {
     enum Step {
         FIND_LINK("find link"), LIST("dump"), CREATE_IFB("create ifb"), CREATE_VETH("create veth pair"),
         DELETE_LINK("delete link"),
-        SET_UP("set link up"), SET_DOWN("set link down"),
+        SET_UP("set link up"), SET_DOWN("set link down"), NO_IPV6_ADDRESS("set addrgenmode none"),
         ADD_INGRESS("add ingress qdisc"), DELETE_INGRESS("delete ingress qdisc"),
         ADD_REDIRECT("add redirect filter"), DELETE_REDIRECT("delete redirect filter"),
         ADD_PLUG("add plug qdisc"), DELETE_PLUG("delete plug qdisc"),

@@ -18,7 +18,9 @@ public record DomainProtection(String domain, Driver driver, Duration ackTimeout
         /** The built-in checkpoint loop. */
         LOOP,
         /** An outside engine, through the checkpoint API (REST or {@code NetbufService}). */
-        API
+        API,
+        /** {@code xl remus -n} (Debian's, which cannot buffer), followed through the domain's suspend requests. */
+        XL_REMUS
     }
 
     public enum State {

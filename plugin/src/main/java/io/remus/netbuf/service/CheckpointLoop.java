@@ -120,13 +120,18 @@ public class CheckpointLoop implements ProtectionListener, AutoCloseable {
 
     @Override
     public void failedOver(String domain, String reason) {
-        background.execute(() -> {
-            synchronized (begunAt) {
-                if (begunAt.remove(domain) != null) {
-                    status.computeIfPresent(domain, (d, s) -> new Status(false, s.lastEpoch(), "failed over: " + reason));
+        try {
+            background.execute(() -> {
+                synchronized (begunAt) {
+                    if (begunAt.remove(domain) != null) {
+                        status.computeIfPresent(domain, (d, s) -> new Status(false, s.lastEpoch(),
+                                "failed over: " + reason));
+                    }
                 }
-            }
-        });
+            });
+        } catch (java.util.concurrent.RejectedExecutionException closed) {
+            // the loop is closed (a server stop fails its domains over afterwards): it checkpoints nothing any more
+        }
     }
 
     @Override

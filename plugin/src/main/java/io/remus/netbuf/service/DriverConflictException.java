@@ -2,7 +2,7 @@ package io.remus.netbuf.service;
 
 import io.remus.netbuf.persistence.DomainProtection.Driver;
 
-/** The domain's epochs are driven by someone else: the built-in loop and the checkpoint API never share a domain. */
+/** The domain's epochs are driven by someone else: no two drivers share a domain. */
 public class DriverConflictException extends EpochRefusedException {
 
     public DriverConflictException(String domain, Driver driver, String refused) {
@@ -13,6 +13,7 @@ public class DriverConflictException extends EpochRefusedException {
         return switch (driver) {
             case LOOP -> "the built-in checkpoint loop (LOOP)";
             case API -> "the checkpoint API (API)";
+            case XL_REMUS -> "xl remus, followed through xenstore (XL_REMUS)";
         };
     }
 }

@@ -6,6 +6,8 @@ public enum FailoverReason {
     ACK_OVERDUE,
     /** The built-in checkpoint loop failed to checkpoint it. */
     LOOP_FAILED,
+    /** The xl remus follower failed to checkpoint it at a suspend request. */
+    FOLLOWER_FAILED,
     /** The server is stopping ({@code netbuf.on-shutdown=release}). */
     SHUTDOWN,
     /** Someone asked for it (the failover API). */

@@ -427,13 +427,25 @@ public class NetbufService {
      * buffer has what is left of it removed.
      */
     public void stop(String domain) {
+        tearDown(domain, false);
+    }
+
+    /**
+     * The domain is gone (destroyed, or its host died): its buffers are torn down and what they hold is dropped
+     * with it, never let out: that output was never committed to a backup (which, if there is one, sends it again).
+     */
+    public void gone(String domain) {
+        tearDown(domain, true);
+    }
+
+    private void tearDown(String domain, boolean dropHeld) {
         locked(domain, () -> {
             RuntimeException first = null;
             clocks.remove(domain);
             for (BufferRecord b : live(domain)) {
                 closeControl(b.id());
                 try {
-                    lifecycle.teardown(b.id());
+                    lifecycle.teardown(b.id(), dropHeld);
                 } catch (RuntimeException e) {
                     if (first == null) {
                         first = e;

@@ -48,6 +48,41 @@ class IfbLinkTest {
         netlink.setDown(ifb);    // likewise
     }
 
+    /**
+     * An ifb with an IPv6 link-local address sends a router solicitation and MLD reports of its own, into its own
+     * plug, where they count against the limit and show in the backlog (seen in Xen's dom0 as a stray 70-byte frame):
+     * the installer's ifbs, created or taken, come up without one.
+     */
+    @Test
+    void theInstallersIfbsComeUpWithoutAnIpv6AddressOfTheirOwn() throws InterruptedException {
+        // TestNamespace turns IPv6 off for its devices; dom0's root namespace, where the ifbs live on Xen, has it on
+        boolean ipv6 = java.nio.file.Files.exists(java.nio.file.Path.of("/proc/net/if_inet6"));
+        if (ipv6) {
+            Sh.run("ip", "netns", "exec", ns.name, "sh", "-c", "echo 0 > /proc/sys/net/ipv6/conf/all/disable_ipv6;"
+                    + " echo 0 > /proc/sys/net/ipv6/conf/default/disable_ipv6");
+        }
+        BufferInstaller installer = new BufferInstaller(netlink);
+        installer.createIfb(InterfaceName.of("nbifb1"));
+        netlink.createIfb(InterfaceName.of("ifb0"));
+        installer.takeIfb(InterfaceName.of("ifb0"));
+        Link plain = netlink.createIfb(InterfaceName.of("nbifb2"));
+        netlink.setUp(plain);
+        // the control: an ifb merely set up gets a link-local address (within a moment), on a kernel with IPv6
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (ipv6 && !Sh.run("ip", "-n", ns.name, "-6", "addr", "show", "dev", "nbifb2").contains("inet6 fe80::")) {
+            assertThat(System.nanoTime()).as("the control ifb got no link-local address in 5 s").isLessThan(deadline);
+            Thread.sleep(50);
+        }
+        if (!ipv6) {
+            System.out.println("IfbLinkTest: this kernel has no IPv6, so no ifb gets an address: no control");
+        }
+        for (String dev : java.util.List.of("nbifb1", "ifb0")) {
+            assertThat(flags(dev)).contains("UP");
+            assertThat(Sh.run("ip", "-n", ns.name, "-d", "link", "show", "dev", dev)).contains("addrgenmode none");
+            assertThat(Sh.run("ip", "-n", ns.name, "-6", "addr", "show", "dev", dev)).as(dev).doesNotContain("inet6");
+        }
+    }
+
     @Test
     void aSecondIfbWithTheSameNameIsRefusedWithTheReason() {
         netlink.createIfb(InterfaceName.of("nbifb1"));

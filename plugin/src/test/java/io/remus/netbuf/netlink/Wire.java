@@ -32,6 +32,10 @@ public final class Wire implements AutoCloseable {
      * is its VLAN id and {@code inner} the type it carries; else vlan -1 and inner = ethertype) and its
      * {@code length} on the wire, VLAN tag included.
      */
+    /** A frame of a stream ({@link #stream}) and when the sniffer read it (System.nanoTime). */
+    public record Stamped(int epoch, int seq, long at) {
+    }
+
     public record Frame(int epoch, int seq, int ethertype, int length, int vlan, int inner) {
     }
 
@@ -50,6 +54,8 @@ public final class Wire implements AutoCloseable {
     private final Writer senderIn;
     private final BlockingQueue<String> senderOut = new LinkedBlockingQueue<>();
     private final BlockingQueue<Frame> arrived = new LinkedBlockingQueue<>();
+    private final List<Stamped> stamped = java.util.Collections.synchronizedList(new ArrayList<>());
+    private volatile boolean streaming;
     private final List<String> others = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     public Wire(TestNamespace ns, String vif, String guestDev) {
@@ -106,6 +112,11 @@ public final class Wire implements AutoCloseable {
                             others.add(line.substring("other ".length()));
                             continue;
                         }
+                        if (streaming) {
+                            stamped.add(new Stamped(Integer.parseInt(p[0]), Integer.parseInt(p[1]),
+                                    Long.parseLong(p[6])));
+                            continue;
+                        }
                         arrived.add(new Frame(Integer.parseInt(p[0]), Integer.parseInt(p[1]), Integer.decode(p[2]),
                                 Integer.parseInt(p[3]), Integer.parseInt(p[4]), Integer.decode(p[5])));
                     }
@@ -149,11 +160,21 @@ public final class Wire implements AutoCloseable {
         Sh.run("ip", "-n", wireNs, "link", "set", "eth0", "up");
     }
 
-    private static String tool() {
+    /** frames.py: the file itself, or a copy of it when this class runs from the plugin's test-jar (src's tests). */
+    private static synchronized String tool() {
+        java.net.URL url = Wire.class.getResource("/netbuf-test/frames.py");
         try {
-            return Path.of(Wire.class.getResource("/netbuf-test/frames.py").toURI()).toString();
-        } catch (URISyntaxException e) {
-            throw new AssertionError(e);
+            if ("file".equals(url.getProtocol())) {
+                return Path.of(url.toURI()).toString();
+            }
+            Path copy = java.nio.file.Files.createTempFile("frames", ".py");
+            copy.toFile().deleteOnExit();
+            try (java.io.InputStream in = url.openStream()) {
+                java.nio.file.Files.copy(in, copy, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            }
+            return copy.toString();
+        } catch (URISyntaxException | IOException e) {
+            throw new AssertionError("cannot read " + url, e);
         }
     }
 
@@ -213,6 +234,34 @@ public final class Wire implements AutoCloseable {
 
     private void send(int epoch, int firstSeq, int count, String sizes) {
         ask(epoch + " " + firstSeq + " " + count + " " + sizes);
+    }
+
+    /**
+     * Starts the remote sender's endless stream of numbered frames (IPv4, 64 bytes), one every {@code intervalMicros},
+     * from {@code firstSeq}. From then on every tagged frame the wire sees goes to {@link #stamped()}.
+     */
+    public void stream(int epoch, int firstSeq, int intervalMicros) {
+        streaming = true;
+        try {
+            senderIn.write("stream " + epoch + " " + firstSeq + " " + intervalMicros + "\n");
+            senderIn.flush();
+            String answer = senderOut.poll(60, TimeUnit.SECONDS);
+            if (!"streaming".equals(answer)) {
+                fail("the frame sender did not start the stream: " + answer);
+            }
+        } catch (IOException e) {
+            throw new AssertionError("the frame sender stopped", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
+    /** The stream's frames the wire saw so far, in arrival order. */
+    public List<Stamped> stamped() {
+        synchronized (stamped) {
+            return List.copyOf(stamped);
+        }
     }
 
     /** Gives the sender one line; returns its answer, "sent N" or (a remote sender) "missing SEQ,...". */

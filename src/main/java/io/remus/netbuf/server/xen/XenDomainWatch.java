@@ -10,6 +10,7 @@ import io.remus.netbuf.service.NetbufService;
 import io.remus.netbuf.xenstore.XenDomains;
 import io.remus.netbuf.xenstore.Xenstore;
 import io.remus.netbuf.xenstore.XenstoreException;
+import io.remus.netbuf.xlremus.XlRemusFollower;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -26,9 +27,10 @@ import org.springframework.stereotype.Component;
 
 /**
  * The domains Xen has, kept in step with xenstore by a watch, and the Remus marks applied to them. A marked domain
- * whose vifs are all connected is announced with {@link RemusDomainStarted} (checkpoint false: an outside
- * checkpointer drives its epochs through the API), once per domid and set of vifs; when it goes (destroyed,
- * renumbered, its vifs changed) or is unmarked, with {@link RemusDomainStopping}.
+ * whose vifs are all connected is announced with {@link RemusDomainStarted} (driver XL_REMUS: the plugin follows
+ * {@code xl remus}'s suspend requests of it), once per domid and set of vifs; when it goes (destroyed, renumbered:
+ * what its buffers hold is dropped with it), its vifs change or it is unmarked (what they hold is let out), with
+ * {@link RemusDomainStopping}.
  *
  * <p>Watched: {@code @introduceDomain} and {@code @releaseDomain} (xenstored's own events for a domain that appears
  * or dies) and dom0's {@code backend/vif} (a vif's backend made, its hotplug-status written, removed). Events that
@@ -65,6 +67,7 @@ public class XenDomainWatch implements SmartLifecycle {
 
     private final RemusMarks marks;
     private final NetbufService netbuf;
+    private final XlRemusFollower follower;
     private final ApplicationEventPublisher events;
 
     private final Object lock = new Object();
@@ -76,9 +79,11 @@ public class XenDomainWatch implements SmartLifecycle {
     private volatile boolean running;
     private Thread thread;
 
-    public XenDomainWatch(RemusMarks marks, NetbufService netbuf, ApplicationEventPublisher events) {
+    public XenDomainWatch(RemusMarks marks, NetbufService netbuf, XlRemusFollower follower,
+                          ApplicationEventPublisher events) {
         this.marks = marks;
         this.netbuf = netbuf;
+        this.follower = follower;
         this.events = events;
     }
 
@@ -103,7 +108,7 @@ public class XenDomainWatch implements SmartLifecycle {
             for (DomainStatus left : netbuf.statuses()) {
                 log.info("xen: domain {} was buffered by the last run: its buffers are removed, then installed anew"
                         + " if it is marked and running", left.domain());
-                stopping(left.domain(), "left from the last run");
+                stopping(left.domain(), "left from the last run", false);
             }
             reconcile();
         }
@@ -142,12 +147,14 @@ public class XenDomainWatch implements SmartLifecycle {
         Map<String, XenDomain> out = new TreeMap<>();
         synchronized (lock) {
             for (XenDomains.Domain d : seen) {
+                boolean isBuffered = buffered.containsKey(d.name());
                 out.put(d.name(), new XenDomain(d.name(), d.domid(), XenDomain.stateOf(d), d.vifs(),
-                        marked.contains(d.name()), buffered.containsKey(d.name()), errors.get(d.name())));
+                        marked.contains(d.name()), isBuffered, errors.get(d.name()),
+                        isBuffered ? follower.status(d.name()).orElse(null) : null));
             }
             for (String name : marked) {
                 out.putIfAbsent(name, new XenDomain(name, null, XenDomain.State.ABSENT, List.of(), true, false,
-                        errors.get(name)));
+                        errors.get(name), null));
             }
         }
         return new ArrayList<>(out.values());
@@ -207,15 +214,16 @@ public class XenDomainWatch implements SmartLifecycle {
         guests.forEach(d -> byName.putIfAbsent(d.name(), d));
         for (Map.Entry<String, Buffered> b : List.copyOf(buffered.entrySet())) {
             XenDomains.Domain now = byName.get(b.getKey());
-            String why = !marked.contains(b.getKey()) ? "unmarked"
-                    : now == null ? "domain " + b.getValue().domid() + " is gone"
+            boolean gone = now == null || now.domid() != b.getValue().domid();
+            String why = now == null ? "domain " + b.getValue().domid() + " is gone"
                     : now.domid() != b.getValue().domid() ? "domid " + b.getValue().domid() + " is now " + now.domid()
+                    : !marked.contains(b.getKey()) ? "unmarked"
                     : !vifNames(now).equals(b.getValue().vifs()) ? "vifs " + b.getValue().vifs() + " are now "
                             + vifNames(now)
                     : null;
             if (why != null) {
                 buffered.remove(b.getKey());
-                stopping(b.getKey(), why);
+                stopping(b.getKey(), why, gone);
             }
         }
         for (XenDomains.Domain d : guests) {
@@ -233,7 +241,7 @@ public class XenDomainWatch implements SmartLifecycle {
             return;
         }
         try {
-            events.publishEvent(new RemusDomainStarted(d.name(), vifs, false));
+            events.publishEvent(RemusDomainStarted.followingXlRemus(d.name(), d.domid(), vifs));
             buffered.put(d.name(), new Buffered(d.domid(), vifs));
             errors.remove(d.name());
             log.info("xen: domain {} ({}) is marked and its vifs {} are connected: buffers installed", d.name(),
@@ -245,11 +253,14 @@ public class XenDomainWatch implements SmartLifecycle {
         }
     }
 
-    /** Removing buffers must not stop the watch: a failure is logged and shown with the domain. */
-    private void stopping(String name, String why) {
+    /**
+     * Removing buffers must not stop the watch: a failure is logged and shown with the domain. {@code gone}: the
+     * domain they buffered is gone, and what they hold goes with it.
+     */
+    private void stopping(String name, String why, boolean gone) {
         try {
-            events.publishEvent(new RemusDomainStopping(name));
-            log.info("xen: domain {}: {}: buffers removed", name, why);
+            events.publishEvent(new RemusDomainStopping(name, gone));
+            log.info("xen: domain {}: {}: buffers removed{}", name, why, gone ? ", what they held dropped" : "");
         } catch (RuntimeException e) {
             errors.put(name, "removing buffers (" + why + ") failed: " + e.getMessage());
             log.error("xen: domain {}: {}: removing its buffers failed: {}", name, why, e.getMessage(), e);
