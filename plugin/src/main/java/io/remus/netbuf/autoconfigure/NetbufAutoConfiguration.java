@@ -125,8 +125,9 @@ public class NetbufAutoConfiguration {
     /** Inert until a domain is followed: only then does it connect to xenstored. */
     @Bean(destroyMethod = "close")
     @ConditionalOnMissingBean
-    public XlRemusFollower netbufXlRemusFollower(NetbufService service, ObjectProvider<MeterRegistry> meters) {
-        return new XlRemusFollower(service, meters.getIfAvailable(SimpleMeterRegistry::new));
+    public XlRemusFollower netbufXlRemusFollower(NetbufService service, ObjectProvider<MeterRegistry> meters,
+                                                 NetbufProperties p) {
+        return new XlRemusFollower(service, meters.getIfAvailable(SimpleMeterRegistry::new), p.xlRemus().lateAfter());
     }
 
     @Bean

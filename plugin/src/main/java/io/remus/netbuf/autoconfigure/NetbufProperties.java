@@ -23,6 +23,7 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param onShutdown     what a server stop does to the domains still protected: RELEASE their output
  *                       indefinitely (they run on unprotected; buffers stay for a restart to adopt) or TEARDOWN
  *                       their buffers; either way nothing held is dropped
+ * @param xlRemus        the xl remus follower's ({@code netbuf.xl-remus.*})
  */
 @ConfigurationProperties("netbuf")
 public record NetbufProperties(
@@ -35,7 +36,8 @@ public record NetbufProperties(
         @DefaultValue("") String namespace,
         @DefaultValue("true") boolean recoverOnStart,
         @DefaultValue Checkpoint checkpoint,
-        @DefaultValue("RELEASE") OnShutdown onShutdown) {
+        @DefaultValue("RELEASE") OnShutdown onShutdown,
+        @DefaultValue XlRemus xlRemus) {
 
     public enum OnShutdown { RELEASE, TEARDOWN }
 
@@ -63,5 +65,12 @@ public record NetbufProperties(
      */
     public record Checkpoint(@DefaultValue("100ms") Duration interval, @DefaultValue("0ms") Duration ackDelay,
                              @DefaultValue("2s") Duration ackTimeout, @DefaultValue("25ms") Duration deadlineScan) {
+    }
+
+    /**
+     * @param lateAfter a close that took longer than this, from the suspend request read to the epoch closed on every
+     *                  vif, is taken as possibly late (after the guest resumed): its epoch is held one more checkpoint
+     */
+    public record XlRemus(@DefaultValue("50ms") Duration lateAfter) {
     }
 }

@@ -191,7 +191,9 @@ public class BufferLifecycle {
             return clear(buffer);
         }
         try {
-            if (buffer.state() == BufferState.PLUGGED && !dropHeld) {
+            if (buffer.state() == BufferState.PLUGGED && dropHeld) {
+                buffer = advance(buffer, BufferEvent.DROP_HELD);
+            } else if (buffer.state() == BufferState.PLUGGED) {
                 try {
                     buffer = advance(buffer, BufferEvent.RELEASE);
                 } catch (StepFailed releaseFailed) {
@@ -364,6 +366,9 @@ public class BufferLifecycle {
             case PLUG_DELETE -> {
                 return kernel.removePlug(ifb, handle) ? null : ifbGone;
             }
+            case PLUG_DROP -> {
+                return kernel.dropPlug(ifb, handle) ? null : ifbGone;
+            }
             case REDIRECT_DELETE -> {
                 return kernel.removeRedirect(vif, b.protocol(), b.priority()) ? null : vifGone;
             }
@@ -384,7 +389,7 @@ public class BufferLifecycle {
             case REDIRECT_ADD, REDIRECT_DELETE -> "u32 prio " + b.priority() + " protocol 0x"
                     + Integer.toHexString(b.protocol()) + " on " + b.vif() + " -> " + b.ifb();
             case PLUG_ADD -> "plug " + new TcHandle(b.plugHandle()) + " limit " + b.limitBytes() + " on " + b.ifb();
-            case PLUG_RELEASE_INDEFINITE, PLUG_RESUME, PLUG_DELETE -> "plug " + new TcHandle(b.plugHandle()) + " on " + b.ifb();
+            case PLUG_RELEASE_INDEFINITE, PLUG_RESUME, PLUG_DELETE, PLUG_DROP -> "plug " + new TcHandle(b.plugHandle()) + " on " + b.ifb();
             case IFB_RELEASE -> (b.ifbCreated() ? "delete " : "down ") + b.ifb();
         };
     }

@@ -182,6 +182,17 @@ public final class BufferInstaller {
     }
 
     /**
+     * Deletes the plug with what it holds, unreleased: those frames are freed, never sent. Absent is done.
+     *
+     * @return false if the ifb was gone (and the plug with it)
+     */
+    public boolean dropPlug(InterfaceName ifb, TcHandle handle) {
+        Optional<Link> link = netlink.findLink(ifb);
+        link.ifPresent(l -> netlink.deletePlug(new PlugQdisc(l, handle, PlugQdisc.DEFAULT_LIMIT_BYTES)));
+        return link.isPresent();
+    }
+
+    /**
      * Deletes the redirect filter; a vif that is gone took its filters with it.
      *
      * @return false if the vif was gone

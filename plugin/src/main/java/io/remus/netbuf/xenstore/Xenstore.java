@@ -9,7 +9,7 @@ import java.util.Optional;
  * watches. One connection is safe to share between threads (libxenstore serialises requests); a watch is read by
  * one thread at a time.
  */
-public final class Xenstore implements AutoCloseable {
+public final class Xenstore implements XenstoreConnection {
 
     /** A watch event: {@code path} changed (or the watch was just set); {@code token} names the watch. */
     public record Event(String path, String token) {
@@ -30,6 +30,7 @@ public final class Xenstore implements AutoCloseable {
     }
 
     /** The value at {@code path}, or empty if the node does not exist. */
+    @Override
     public Optional<String> read(String path) {
         return LibXenstore.read(live(), path);
     }
@@ -40,15 +41,18 @@ public final class Xenstore implements AutoCloseable {
     }
 
     /** Watches {@code path} and below (or a special path such as {@code @releaseDomain}); fires once at once. */
+    @Override
     public void watch(String path, String token) {
         LibXenstore.watch(live(), path, token);
     }
 
+    @Override
     public void unwatch(String path, String token) {
         LibXenstore.unwatch(live(), path, token);
     }
 
     /** The next watch event, waiting at most {@code timeoutMillis}; empty if none came. */
+    @Override
     public Optional<Event> awaitEvent(int timeoutMillis) {
         return LibXenstore.awaitWatch(live(), timeoutMillis).map(e -> new Event(e[0], e[1]));
     }

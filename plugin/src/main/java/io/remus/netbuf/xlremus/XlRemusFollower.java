@@ -12,6 +12,7 @@ import io.remus.netbuf.service.FailoverReason;
 import io.remus.netbuf.service.NetbufService;
 import io.remus.netbuf.service.ProtectionListener;
 import io.remus.netbuf.xenstore.Xenstore;
+import io.remus.netbuf.xenstore.XenstoreConnection;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -35,7 +36,7 @@ import org.slf4j.LoggerFactory;
  * A close before the guest suspends is early, and safe (frames sent meanwhile wait one more epoch); a close after it
  * resumed would put frames of the next checkpoint's state into the epoch released at the next request. So the close
  * runs at once on this class's own thread, and afterwards the request is read again: if the guest has acknowledged
- * it already, or the close took longer than {@link #LATE_AFTER}, it may have come late, and the next request is let
+ * it already, or the close took longer than {@code netbuf.xl-remus.late-after} (50 ms), it may have come late, and the next request is let
  * pass without a checkpoint, which holds that epoch one more checkpoint (sch_plug keeps one closed epoch only, so
  * the epoch cannot be kept back while the next is closed). Latency pays for a late close, never correctness. A
  * request seen only after its acknowledgement is not followed: the open epoch then spans two checkpoints, which is
@@ -47,8 +48,6 @@ import org.slf4j.LoggerFactory;
  */
 public class XlRemusFollower implements ProtectionListener, AutoCloseable {
 
-    /** A close that took longer than this (from the request read to the plug change done) is taken as late. */
-    static final Duration LATE_AFTER = Duration.ofMillis(50);
     private static final String SUSPEND = "suspend";
     private static final String TOKEN_PREFIX = "netbuf-xl-remus:";
     private static final int POLL_MILLIS = 500;
@@ -77,7 +76,9 @@ public class XlRemusFollower implements ProtectionListener, AutoCloseable {
     static final int RECENT = 1024;
 
     private final NetbufService service;
-    private final Supplier<Xenstore> connect;
+    private final Supplier<XenstoreConnection> connect;
+    /** A close that took longer than this (from the request read to the plug change done) is taken as late. */
+    private final Duration lateAfter;
     private final Timer holdTime;
     private final Timer closeTime;
     private final Counter checkpoints;
@@ -85,17 +86,19 @@ public class XlRemusFollower implements ProtectionListener, AutoCloseable {
     private final Map<String, Followed> byToken = new ConcurrentHashMap<>();
     private final Map<String, Status> statuses = new ConcurrentHashMap<>();
     private final Object lock = new Object();
-    private Xenstore xenstore;
+    private XenstoreConnection xenstore;
     private Thread thread;
     private volatile boolean closed;
 
-    public XlRemusFollower(NetbufService service, MeterRegistry meters) {
-        this(service, Xenstore::open, meters);
+    public XlRemusFollower(NetbufService service, MeterRegistry meters, Duration lateAfter) {
+        this(service, Xenstore::open, meters, lateAfter);
     }
 
-    XlRemusFollower(NetbufService service, Supplier<Xenstore> connect, MeterRegistry meters) {
+    XlRemusFollower(NetbufService service, Supplier<XenstoreConnection> connect, MeterRegistry meters,
+                    Duration lateAfter) {
         this.service = service;
         this.connect = connect;
+        this.lateAfter = lateAfter;
         this.holdTime = Timer.builder("netbuf.xl_remus.hold")
                 .description("how long an epoch's output was held, from its epoch's opening to its release")
                 .publishPercentileHistogram().register(meters);
@@ -172,7 +175,7 @@ public class XlRemusFollower implements ProtectionListener, AutoCloseable {
 
     private void run() {
         while (!closed) {
-            Xenstore xs;
+            XenstoreConnection xs;
             synchronized (lock) {
                 xs = xenstore;
             }
@@ -197,7 +200,7 @@ public class XlRemusFollower implements ProtectionListener, AutoCloseable {
     }
 
     /** One watch event of a followed domain's {@code control/shutdown}. */
-    private void handle(Xenstore xs, Followed f) {
+    private void handle(XenstoreConnection xs, Followed f) {
         synchronized (f) {
             if (!f.following) {
                 return;
@@ -216,16 +219,21 @@ public class XlRemusFollower implements ProtectionListener, AutoCloseable {
             if (!value.equals(SUSPEND)) {
                 if (value.isEmpty() && f.requestOpen) {
                     f.requestOpen = false; // the guest's acknowledgement of the request followed
-                } else if (value.isEmpty() && f.seenAny) {
+                } else if (value.isEmpty() && f.seenAny && !f.missedAckDue) {
                     // a write of "" with no request seen: most likely a request and its ack both written before
-                    // this read; the open epoch then runs on to the next request (safe: released later, not early)
+                    // this read (its ack's event comes next); the open epoch then runs on to the next request
+                    // (safe: released later, not early)
                     f.missed++;
+                    f.missedAckDue = true;
+                } else if (value.isEmpty()) {
+                    f.missedAckDue = false;
                 }
                 f.seenAny = true;
                 f.publish();
                 return;
             }
             f.seenAny = true;
+            f.missedAckDue = false;
             if (f.requestOpen) {
                 return; // the same request, seen again
             }
@@ -243,7 +251,7 @@ public class XlRemusFollower implements ProtectionListener, AutoCloseable {
         }
     }
 
-    private void checkpoint(Xenstore xs, Followed f, long read) {
+    private void checkpoint(XenstoreConnection xs, Followed f, long read) {
         CheckpointResult r;
         try {
             r = service.checkpoint(List.of(f.domain)).getFirst();
@@ -285,7 +293,7 @@ public class XlRemusFollower implements ProtectionListener, AutoCloseable {
         f.awaitingOpenedAt = r.begun() > 1 ? f.openedAt : 0;
         f.openedAt = closedAt;
         boolean stillRequested = SUSPEND.equals(xs.read(f.path).orElse(""));
-        if (!stillRequested || closedAt - read > LATE_AFTER.toNanos()) {
+        if (!stillRequested || closedAt - read > lateAfter.toNanos()) {
             f.holdOver = true;
             f.lateCloses++;
             lateCloses.increment();
@@ -343,6 +351,8 @@ public class XlRemusFollower implements ProtectionListener, AutoCloseable {
         /** The last close may have come late: the next request takes no checkpoint. */
         boolean holdOver;
         boolean seenAny;
+        /** A missed request was counted at the first of its two events: the second is its ack. */
+        boolean missedAckDue;
         long requests;
         long checkpoints;
         long lateCloses;

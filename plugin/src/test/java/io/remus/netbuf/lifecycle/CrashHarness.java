@@ -431,7 +431,7 @@ final class CrashHarness {
     /** The install step whose object a removal step takes away (release_indefinite takes away none). */
     private static KernelStep madeBy(KernelStep removal) {
         return switch (removal) {
-            case PLUG_DELETE -> KernelStep.PLUG_ADD;
+            case PLUG_DELETE, PLUG_DROP -> KernelStep.PLUG_ADD;
             case REDIRECT_DELETE -> KernelStep.REDIRECT_ADD;
             case INGRESS_DELETE -> KernelStep.INGRESS_ADD;
             case IFB_RELEASE -> KernelStep.IFB_UP;

@@ -45,9 +45,10 @@ public final class XenDom0Run {
                 Duration.ofSeconds(Integer.getInteger("netbuf.xen.boot-seconds", 300)),
                 Duration.ofSeconds(Integer.getInteger("netbuf.xen.vif-seconds", 600)),
                 Duration.ofMinutes(Integer.getInteger("netbuf.xen.timeout-minutes", 20)));
-        // dom0 has 1 GiB; C1 only: under TCG a JVM's C2 compilations cost more than they give in a short run
+        // dom0 has 1 GiB; C1 only: under TCG a JVM's C2 compilations cost more than they give in a short run.
+        // ThreadPriorityPolicy=1 (root): Java's priorities become nice values, the xl remus follower's thread -5
         List<String> jvm = new ArrayList<>(List.of("-Xms256m", "-Xmx512m", "-XX:+UseSerialGC",
-                "-XX:TieredStopAtLevel=1", "-D" + DOMU_CONFIG_PROPERTY + "=" + XenUnderQemu.domuConfig(work)));
+                "-XX:TieredStopAtLevel=1", "-XX:ThreadPriorityPolicy=1", "-D" + DOMU_CONFIG_PROPERTY + "=" + XenUnderQemu.domuConfig(work)));
         jvm.addAll(GuestJava.passedOnProperties("netbuf.xen."));
         XenUnderQemu.Run run = XenUnderQemu.runJava(work, GuestTestMain.class.getName(),
                 List.of(TAG, results.toString(), only), jvm, timeouts, cpus);

@@ -16,6 +16,8 @@ public enum BufferEvent {
     RESUME,
     /** Delete the plug qdisc (from PLUGGED or RELEASED). */
     REMOVE_PLUG,
+    /** Delete the plug qdisc of a PLUGGED buffer with what it holds: the domain it buffers is gone. */
+    DROP_HELD,
     /** Delete the redirect from the vif to the ifb. */
     REMOVE_REDIRECT,
     /** Delete the ingress qdisc from the vif. */

@@ -17,8 +17,10 @@ public enum KernelStep {
      * plug passes output until the next epoch's {@code buffer}, as a new one does.
      */
     PLUG_RESUME,
-    /** Delete the plug qdisc. */
+    /** Delete the plug qdisc, after letting out what it holds. */
     PLUG_DELETE,
+    /** Delete the plug qdisc with what it holds, unreleased: the domain is gone. */
+    PLUG_DROP,
     /** Delete the redirect filter. */
     REDIRECT_DELETE,
     /** Delete the ingress qdisc. */

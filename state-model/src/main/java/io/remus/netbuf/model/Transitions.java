@@ -27,6 +27,7 @@ public final class Transitions {
             step(RELEASED, RESUME, PLUGGED, KernelStep.PLUG_RESUME),
             // teardown, in reverse
             step(PLUGGED, REMOVE_PLUG, REDIRECTED, KernelStep.PLUG_DELETE),
+            step(PLUGGED, DROP_HELD, REDIRECTED, KernelStep.PLUG_DROP),
             step(RELEASED, REMOVE_PLUG, REDIRECTED, KernelStep.PLUG_DELETE),
             step(REDIRECTED, REMOVE_REDIRECT, INGRESS, KernelStep.REDIRECT_DELETE),
             step(INGRESS, REMOVE_INGRESS, IFB_UP, KernelStep.INGRESS_DELETE),

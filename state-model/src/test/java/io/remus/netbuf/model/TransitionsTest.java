@@ -52,7 +52,7 @@ class TransitionsTest {
         assertThat(Transitions.allowedFrom(IFB_UP)).containsExactly(ADD_INGRESS, RELEASE_IFB, FAIL);
         assertThat(Transitions.allowedFrom(INGRESS)).containsExactly(ADD_REDIRECT, REMOVE_INGRESS, FAIL);
         assertThat(Transitions.allowedFrom(REDIRECTED)).containsExactly(ADD_PLUG, REMOVE_REDIRECT, FAIL);
-        assertThat(Transitions.allowedFrom(PLUGGED)).containsExactly(RELEASE, REMOVE_PLUG, FAIL);
+        assertThat(Transitions.allowedFrom(PLUGGED)).containsExactly(RELEASE, REMOVE_PLUG, DROP_HELD, FAIL);
         assertThat(Transitions.allowedFrom(RELEASED)).containsExactly(RESUME, REMOVE_PLUG, FAIL);
         assertThat(Transitions.allowedFrom(FAILED)).containsExactly(CLEARED);
     }
