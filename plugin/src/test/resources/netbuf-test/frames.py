@@ -19,7 +19,8 @@ ask IFACE   : the same without watching IFACE: answers "sent N" once the command
               buffer itself takes the plug's backlog as the witness instead.
 sniff IFACE : prints "EPOCH SEQ ETHERTYPE LENGTH VLAN INNER AT" for every tagged frame that arrives on IFACE, in
               arrival order (VLAN -1 and INNER = ETHERTYPE for an untagged frame; LENGTH with the VLAN tag; AT the
-              CLOCK_MONOTONIC nanoseconds it was read at, Java's System.nanoTime). A line
+              kernel's receive time, CLOCK_REALTIME nanoseconds). A line "sync" is answered "synced" once every
+              frame the socket holds has been reported. A line
               "drops" on stdin is answered with "drops N": the frames its own socket lost so far
               (PACKET_STATISTICS), which must stay 0 for what it saw to mean anything. An untagged frame that
               arrives is reported as "other ETHERTYPE LENGTH SOURCE_MAC".
@@ -36,6 +37,7 @@ PACKET_STATISTICS = 6
 TP_STATUS_VLAN_VALID = 0x10
 SO_SNDBUFFORCE = 32
 SO_RCVBUFFORCE = 33
+SO_TIMESTAMPNS = 35  # SCM_TIMESTAMPNS: the kernel's receive time, CLOCK_REALTIME, as struct timespec
 
 MAGIC = b"NBT1"
 RUNT = b"\x02\x4e"  # a runt's source MAC starts so: locally administered, unicast (a bridge forwards it)
@@ -105,11 +107,13 @@ def send(iface):
 
 
 def tap(iface):
-    """A raw socket that sees every frame on IFACE, with the VLAN tag the kernel took off in its aux data."""
+    """A raw socket that sees every frame on IFACE, with the VLAN tag the kernel took off in its aux data and the
+    time the kernel received it."""
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
     # room for a whole released plug (4 MiB of frames) while this process is slow to read them
     s.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 64 << 20)
     s.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
+    s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
     s.bind((iface, ETH_P_ALL))
     return s
 
@@ -117,12 +121,16 @@ def tap(iface):
 def receive(s):
     """The next frame that arrived: None for one sent from here, "TYPE LENGTH SOURCE" for an untagged one, else
     (epoch, seq, type, length, vlan, inner)."""
-    data, ancillary, _, addr = s.recvmsg(65535, socket.CMSG_SPACE(20))
+    data, ancillary, _, addr = s.recvmsg(65535, socket.CMSG_SPACE(20) + socket.CMSG_SPACE(16))
     if addr[2] == socket.PACKET_OUTGOING:
         return None
     ethertype = inner = struct.unpack("!H", data[12:14])[0]
     length, vlan, body = len(data), -1, 14
+    received = time.time_ns()
     for level, kind, aux in ancillary:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
+            seconds, nanos = struct.unpack("qq", aux[:16])
+            received = seconds * 1_000_000_000 + nanos
         if level == SOL_PACKET and kind == PACKET_AUXDATA:
             status, _, _, _, _, tci, tpid = struct.unpack("IIIHHHH", aux[:20])
             if status & TP_STATUS_VLAN_VALID:
@@ -136,7 +144,7 @@ def receive(s):
         epoch, seq = data[8], int.from_bytes(data[9:12], "big")
     else:
         return "%s %d %s" % (hex(ethertype), length, data[6:12].hex(":"))
-    return epoch, seq, ethertype, length, vlan, inner
+    return epoch, seq, ethertype, length, vlan, inner, received
 
 
 def remote(iface, tapped=True):
@@ -170,6 +178,13 @@ def remote(iface, tapped=True):
         print("missing " + ",".join(map(str, missing)) if missing else "sent %d" % len(sizes), flush=True)
 
 
+def report(got):
+    if isinstance(got, tuple):
+        print(got[0], got[1], hex(got[2]), got[3], got[4], hex(got[5]), got[6], flush=True)
+    elif got is not None:
+        print("other", got, flush=True)
+
+
 def sniff(iface):
     s = tap(iface)
     drops = 0
@@ -180,14 +195,15 @@ def sniff(iface):
             line = sys.stdin.readline()
             if not line:
                 return
+            if line.strip() == "sync":  # every frame the socket holds now is reported before the answer
+                while select.select([s], [], [], 0)[0]:
+                    report(receive(s))
+                print("synced", flush=True)
+                continue
             drops += struct.unpack("II", s.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8))[1]
             print("drops", drops, flush=True)
         if s in readable:
-            got = receive(s)
-            if isinstance(got, tuple):
-                print(got[0], got[1], hex(got[2]), got[3], got[4], hex(got[5]), time.monotonic_ns(), flush=True)
-            elif got is not None:
-                print("other", got, flush=True)
+            report(receive(s))
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ public final class Wire implements AutoCloseable {
      * is its VLAN id and {@code inner} the type it carries; else vlan -1 and inner = ethertype) and its
      * {@code length} on the wire, VLAN tag included.
      */
-    /** A frame of a stream ({@link #stream}) and when the sniffer read it (System.nanoTime). */
+    /** A frame of a stream ({@link #stream}) and when the kernel received it on the wire (epoch nanoseconds). */
     public record Stamped(int epoch, int seq, long at) {
     }
 
@@ -56,6 +56,7 @@ public final class Wire implements AutoCloseable {
     private final BlockingQueue<Frame> arrived = new LinkedBlockingQueue<>();
     private final List<Stamped> stamped = java.util.Collections.synchronizedList(new ArrayList<>());
     private volatile boolean streaming;
+    private final BlockingQueue<Boolean> synced = new LinkedBlockingQueue<>();
     private final List<String> others = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     public Wire(TestNamespace ns, String vif, String guestDev) {
@@ -104,6 +105,10 @@ public final class Wire implements AutoCloseable {
                 try {
                     for (String line; (line = sniffed.readLine()) != null; ) {
                         String[] p = line.split(" ");
+                        if (p[0].equals("synced")) {
+                            synced.add(Boolean.TRUE);
+                            continue;
+                        }
                         if (p[0].equals("drops")) {
                             snifferDrops.add(Long.parseLong(p[1]));
                             continue;
@@ -251,6 +256,22 @@ public final class Wire implements AutoCloseable {
             }
         } catch (IOException e) {
             throw new AssertionError("the frame sender stopped", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
+    /** Returns once every frame the sniffer's socket has received so far is in {@link #stamped()} (or the others). */
+    public void sync() {
+        try {
+            snifferIn.write("sync\n");
+            snifferIn.flush();
+            if (synced.poll(120, TimeUnit.SECONDS) == null) {
+                fail("the sniffer did not catch up within 120 s");
+            }
+        } catch (IOException e) {
+            throw new AssertionError("the sniffer stopped", e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new AssertionError(e);
