@@ -164,6 +164,9 @@ class XlRemusFailoverDom0Test {
                     .filter(d -> d.get("buffered").asBoolean() && d.get("domid").asInt() == primary
                             && !d.get("xlRemus").isNull()));
         }
+        if (followed && round == 1) {
+            System.out.println("[xl-remus] the follower's thread runs at nice " + followerNice());
+        }
         Path log = logs.resolve("round-" + round + ".log");
         Process remus = new ProcessBuilder("xl", "-vvv", "remus", "-F", "-n", "-i", "200", "-s", "", DOMU,
                 "xl -vvv migrate-receive -r").redirectErrorStream(true).redirectOutput(log.toFile()).start();
@@ -201,8 +204,10 @@ class XlRemusFailoverDom0Test {
         JsonNode backup = XenServerDom0Test.await("the backup running as " + DOMU, BACKUP_UP,
                 () -> domain().filter(d -> d.get("domid").asInt() != primary && d.get("state").asText()
                         .equals("CONNECTED")));
-        XenServerDom0Test.await("the backup's frames on the wire", Duration.ofSeconds(60),
-                () -> wire.stamped().size() > fromPrimary.size() + 20 ? Optional.of(backup) : Optional.empty());
+        XenServerDom0Test.await("the backup's frames on the wire", Duration.ofSeconds(180), () -> {
+            wire.sync();
+            return wire.stamped().size() > fromPrimary.size() + 20 ? Optional.of(backup) : Optional.empty();
+        });
         List<Wire.Stamped> all = wire.stamped();
         Wire.Stamped first = all.get(fromPrimary.size());
         if (remus.isAlive()) {
@@ -313,6 +318,19 @@ class XlRemusFailoverDom0Test {
 
     JsonNode list() {
         return anonymous.get("/api/domains").json();
+    }
+
+    /** The nice value of this JVM's thread netbuf-xl-remus (field 19 of its stat), or "none" if there is none. */
+    static String followerNice() throws IOException {
+        try (var tasks = Files.list(Path.of("/proc/self/task"))) {
+            for (Path task : tasks.toList()) {
+                if (Files.readString(task.resolve("comm")).strip().equals("netbuf-xl-remus")) {
+                    String stat = Files.readString(task.resolve("stat"));
+                    return stat.substring(stat.lastIndexOf(')') + 2).split(" ")[16];
+                }
+            }
+        }
+        return "none";
     }
 
     static long epochNanos() {

@@ -71,7 +71,9 @@ public final class GuestTestMain {
                 if (id.isTest() || t != null) {
                     records.add(record(id, result.getStatus().name(), t == null ? null : String.valueOf(t.getMessage()),
                             t == null ? null : trace(t), ms));
-                    System.out.println(result.getStatus() + " " + name(id) + " (" + ms + " ms)");
+                    System.out.println(result.getStatus() + " " + name(id) + " (" + ms + " ms)"
+                            + (t == null ? "" : ": " + String.valueOf(t.getMessage()).strip().lines().limit(6)
+                                    .collect(java.util.stream.Collectors.joining(" / "))));
                 }
             }
         });
