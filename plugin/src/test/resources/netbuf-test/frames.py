@@ -20,7 +20,8 @@ ask IFACE   : the same without watching IFACE: answers "sent N" once the command
 sniff IFACE : prints "EPOCH SEQ ETHERTYPE LENGTH VLAN INNER AT" for every tagged frame that arrives on IFACE, in
               arrival order (VLAN -1 and INNER = ETHERTYPE for an untagged frame; LENGTH with the VLAN tag; AT the
               kernel's receive time, CLOCK_REALTIME nanoseconds). A line "sync" is answered "synced" once every
-              frame the socket holds has been reported. A line
+              frame the kernel received before the line was read has been reported (not every frame the socket
+              holds: under a stream faster than this reader that would never end). A line
               "drops" on stdin is answered with "drops N": the frames its own socket lost so far
               (PACKET_STATISTICS), which must stay 0 for what it saw to mean anything. An untagged frame that
               arrives is reported as "other ETHERTYPE LENGTH SOURCE_MAC".
@@ -178,11 +179,11 @@ def remote(iface, tapped=True):
         print("missing " + ",".join(map(str, missing)) if missing else "sent %d" % len(sizes), flush=True)
 
 
-def report(got):
+def report(got, flush=True):
     if isinstance(got, tuple):
-        print(got[0], got[1], hex(got[2]), got[3], got[4], hex(got[5]), got[6], flush=True)
+        print(got[0], got[1], hex(got[2]), got[3], got[4], hex(got[5]), got[6], flush=flush)
     elif got is not None:
-        print("other", got, flush=True)
+        print("other", got, flush=flush)
 
 
 def sniff(iface):
@@ -195,15 +196,19 @@ def sniff(iface):
             line = sys.stdin.readline()
             if not line:
                 return
-            if line.strip() == "sync":  # every frame the socket holds now is reported before the answer
+            if line.strip() == "sync":
+                asked = time.time_ns()
                 while select.select([s], [], [], 0)[0]:
-                    report(receive(s))
+                    got = receive(s)
+                    report(got, flush=False)
+                    if isinstance(got, tuple) and got[6] >= asked:
+                        break
                 print("synced", flush=True)
                 continue
             drops += struct.unpack("II", s.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8))[1]
             print("drops", drops, flush=True)
-        if s in readable:
-            report(receive(s))
+        if s in readable:  # one write for all the frames that are waiting, not one per frame
+            report(receive(s), flush=not select.select([s], [], [], 0)[0])
 
 
 if __name__ == "__main__":

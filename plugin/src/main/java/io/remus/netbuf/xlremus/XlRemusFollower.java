@@ -169,10 +169,6 @@ public class XlRemusFollower implements ProtectionListener, AutoCloseable {
         return Optional.ofNullable(statuses.get(domain));
     }
 
-    public List<Status> statuses() {
-        return List.copyOf(statuses.values());
-    }
-
     private void run() {
         while (!closed) {
             XenstoreConnection xs;
