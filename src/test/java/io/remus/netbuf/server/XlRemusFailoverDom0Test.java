@@ -62,7 +62,7 @@ class XlRemusFailoverDom0Test {
     }
     static final Duration BACKUP_UP = Duration.ofSeconds(240);
     static final int STREAM_EPOCH = 77;
-    static final int STREAM_INTERVAL_MICROS = 5_000;
+    static final int STREAM_INTERVAL_MICROS = 20_000;
 
     /** One round's outcome. */
     record Round(int round, boolean followed, long requests, long checkpoints, long lateCloses, Double holdP50,

@@ -268,7 +268,10 @@ public final class Wire implements AutoCloseable {
             snifferIn.write("sync\n");
             snifferIn.flush();
             if (synced.poll(120, TimeUnit.SECONDS) == null) {
-                fail("the sniffer did not catch up within 120 s");
+                List<Stamped> seen = stamped();
+                fail("the sniffer did not catch up within 120 s: " + seen.size() + " stream frames read"
+                        + (seen.isEmpty() ? "" : ", the last received by the kernel "
+                        + (System.currentTimeMillis() - seen.getLast().at() / 1_000_000) + " ms ago"));
             }
         } catch (IOException e) {
             throw new AssertionError("the sniffer stopped", e);
