@@ -207,8 +207,8 @@ def sniff(iface):
                 continue
             drops += struct.unpack("II", s.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8))[1]
             print("drops", drops, flush=True)
-        if s in readable:  # one write for all the frames that are waiting, not one per frame
-            report(receive(s), flush=not select.select([s], [], [], 0)[0])
+        if s in readable:
+            report(receive(s))
 
 
 if __name__ == "__main__":

@@ -262,7 +262,7 @@ public final class Wire implements AutoCloseable {
         }
     }
 
-    /** Returns once every frame the sniffer's socket has received so far is in {@link #stamped()} (or the others). */
+    /** Returns once every frame the kernel gave the sniffer before this call is in {@link #stamped()} (or the others). */
     public void sync() {
         try {
             snifferIn.write("sync\n");
