@@ -3,13 +3,16 @@
  * commands as frames of ethertype 0x88b5 on the domU's vif, "EPOCH FIRST_SEQ COUNT SIZES TYPES" (SIZES one size
  * or COUNT of them, comma-separated; TYPES hex ethertypes, frame SEQ taking TYPES[SEQ % n]); it sends the tagged
  * frames netbuf-test/frames.py makes (see there), through netfront. It answers nothing: dom0 sees its frames
- * arrive on the vif. "STREAM EPOCH FIRST_SEQ INTERVAL_US" starts a stream of numbered frames that never ends. Static, so the initramfs needs no libc: gcc -static -O2 -o xen-frames xen_frames.c
+ * arrive on the vif. "STREAM EPOCH FIRST_SEQ INTERVAL_US" starts a stream of numbered frames that never ends;
+ * "SHELL COMMAND" runs COMMAND with /bin/sh in the background (the guest-view tests' address and server). Static,
+ * so the initramfs needs no libc: gcc -static -O2 -o xen-frames xen_frames.c
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <net/if.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +85,7 @@ int main(int argc, char **argv)
     }
     memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
     setsockopt(s, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf);
+    signal(SIGCHLD, SIG_IGN); /* shell commands' children are not waited for */
     printf("NETBUF_FRAMES_READY on %s\n", ifname);
     fflush(stdout);
     for (;;) {
@@ -112,6 +116,16 @@ int main(int argc, char **argv)
                     usleep(1000);
                 usleep(count);
             }
+        }
+        if (strncmp(command + 14, "SHELL ", 6) == 0) {
+            /* a shell command for the guest-view tests (an address, a server); its output goes to the console */
+            printf("NETBUF_FRAMES shell: %s\n", command + 20);
+            fflush(stdout);
+            if (fork() == 0) {
+                execl("/bin/sh", "sh", "-c", command + 20, (char *)NULL);
+                _exit(127);
+            }
+            continue;
         }
         if (sscanf(command + 14, "%u %u %u %n", &epoch, &first, &count, &used) != 3 || count > MAX_FRAMES) {
             printf("NETBUF_FRAMES bad command: %s\n", command + 14);

@@ -13,7 +13,8 @@ remote IFACE: the same lines, for a sender on the other end of IFACE (a Xen vif:
               "sent N" once every one of its frames was seen arriving on IFACE (a tap sees a frame before any
               ingress qdisc), else after 20 s "missing SEQ,...".
               A line "stream EPOCH FIRST_SEQ INTERVAL_US" starts the sender's endless stream of numbered IPv4
-              frames (64 bytes), answered "streaming" once asked.
+              frames (64 bytes), answered "streaming" once asked. A line "shell COMMAND" has the sender run
+              COMMAND with /bin/sh in the domU (its output on the domU's console), answered "asked".
 ask IFACE   : the same without watching IFACE: answers "sent N" once the commands are sent. A tap on a Xen vif
               changes what netback does (the kernel copies a tapped frame's grant-mapped pages), so a test of the
               buffer itself takes the plug's backlog as the witness instead.
@@ -97,6 +98,10 @@ def send(iface):
             out.send(b"\xff" * 6 + src + struct.pack("!H", COMMAND) + line.strip().upper().encode())
             print("streaming", flush=True)
             continue
+        if line.startswith("shell "):
+            out.send(b"\xff" * 6 + src + struct.pack("!H", COMMAND) + b"SHELL " + line[6:].strip().encode())
+            print("asked", flush=True)
+            continue
         epoch, first, sizes, types = parse(line)
         for seq, size in zip(range(first, first + len(sizes)), sizes):
             try:
@@ -159,6 +164,10 @@ def remote(iface, tapped=True):
         if line.startswith("stream "):
             out.send(b"\xff" * 6 + src + struct.pack("!H", COMMAND) + line.strip().upper().encode())
             print("streaming", flush=True)
+            continue
+        if line.startswith("shell "):
+            out.send(b"\xff" * 6 + src + struct.pack("!H", COMMAND) + b"SHELL " + line[6:].strip().encode())
+            print("asked", flush=True)
             continue
         epoch, first, sizes, types = parse(line)
         missing = []

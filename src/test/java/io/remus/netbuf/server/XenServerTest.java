@@ -8,7 +8,8 @@ import org.junit.jupiter.api.TestFactory;
 /**
  * The server's tests that need a real Xen dom0 ({@link XenServerDom0Test}), run in dom0 of Xen under QEMU with this
  * module's test class path and reported here one by one; {@link XenDom0Run} says how and which properties it takes.
- * Not part of make test (make test-xen runs it). Logs stay under {@code src/target/xen/}.
+ * Part of make test; {@code -Dnetbuf.xen.class} runs the slow dom0 classes instead (make test-xen, make
+ * test-xen-failover). Logs stay under {@code src/target/xen/}.
  */
 class XenServerTest {
 

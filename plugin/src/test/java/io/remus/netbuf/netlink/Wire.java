@@ -183,6 +183,30 @@ public final class Wire implements AutoCloseable {
         }
     }
 
+    /**
+     * Has the frame sender in the Xen domU behind {@code vif} run {@code command} with /bin/sh, in the background
+     * (its output goes to the domU's console). Returns once the command frame is sent.
+     */
+    public static void shellInDomU(String vif, String command) {
+        try {
+            Process ask = new ProcessBuilder("python3", "-u", tool(), "ask", vif)
+                    .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            try (Writer in = new OutputStreamWriter(ask.getOutputStream(), StandardCharsets.UTF_8)) {
+                in.write("shell " + command + "\n");
+            }
+            String answer = new String(ask.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+            if (!ask.waitFor(60, TimeUnit.SECONDS) || !answer.equals("asked")) {
+                ask.destroyForcibly();
+                fail("the frame sender on " + vif + " was not asked to run '" + command + "': " + answer);
+            }
+        } catch (IOException e) {
+            throw new AssertionError("cannot start the frame tool (python3 is needed)", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
     /** {@code ip ARGS} in the vif's namespace. */
     private void ip(String... args) {
         List<String> command = new ArrayList<>(List.of("ip"));
