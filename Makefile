@@ -68,8 +68,8 @@ test-xen-failover: deps-test deps-xen jdk
 
 xen-failover:
 	$(MVN) -pl src test -Dtest=XenServerTest -Dsurefire.failIfNoSpecifiedTests=false \
-	    -Dnetbuf.xen.class=io.remus.netbuf.server.XlRemusFailoverDom0Test -Dnetbuf.xen.failovers=$(FAILOVERS) \
-	    -Dnetbuf.xen.control-failovers=$(CONTROL) -Dnetbuf.xen.timeout-minutes=$$((10 + 6 * ($(FAILOVERS) + $(CONTROL)))) \
+	    -Dnetbuf.xen.class=io.remus.netbuf.server.XlRemusFailoverDom0Test -Dnetbuf.dom0.failovers=$(FAILOVERS) \
+	    -Dnetbuf.dom0.control-failovers=$(CONTROL) -Dnetbuf.xen.timeout-minutes=$$((10 + 6 * ($(FAILOVERS) + $(CONTROL)))) \
 	    $(XEN_ARGS)
 
 # make test-xen-runs RUNS=N: make test-xen N times (default 10), a line per run: how README's pass rate is measured.

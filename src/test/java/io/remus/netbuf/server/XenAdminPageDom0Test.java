@@ -36,7 +36,7 @@ class XenAdminPageDom0Test {
 
     static final String PASSWORD = "xen-page-test-password";
     static final String DOMU = XenUnderQemu.DOMU_NAME;
-    static final Duration UI = Duration.ofSeconds(Integer.getInteger("netbuf.xen.page-seconds", 300));
+    static final Duration UI = Duration.ofSeconds(Integer.getInteger("netbuf.dom0.page-seconds", 300));
 
     @Test
     void thePageShowsTheXenDomainAndItsRemusControlWorks() throws Exception {

@@ -36,8 +36,8 @@ import org.springframework.context.ConfigurableApplicationContext;
  * backup resumes from its last checkpoint and sends on from number S. Output commit held iff the wire saw no number
  * &ge; S before the backup came. Each failover's backup is the next round's primary.
  *
- * <p>With the domain marked (the follower on), {@code netbuf.xen.failovers} rounds (default 2) must all hold; then
- * the control, unmarked (no buffering, as Debian's xl remus -n is), {@code netbuf.xen.control-failovers} rounds
+ * <p>With the domain marked (the follower on), {@code netbuf.dom0.failovers} rounds (default 2) must all hold; then
+ * the control, unmarked (no buffering, as Debian's xl remus -n is), {@code netbuf.dom0.control-failovers} rounds
  * (default 1) must show the violation at least once. The kill is placed at another point of the checkpoint cycle
  * each round ({@link KillAt}), found from xenstore (the request, the guest's ack) and from the primary's vif (its
  * frames stop while the guest is suspended and come again when it is resumed). One line per round.
@@ -127,7 +127,7 @@ class XlRemusFailoverDom0Test {
     @Order(1)
     void withTheFollowerNoFailoverLetsOutANumberTheBackupSendsAgain() throws Exception {
         assertThat(admin.put("/api/domains/" + DOMU + "/remus", "").status()).isEqualTo(200);
-        int n = Integer.getInteger("netbuf.xen.failovers", 2);
+        int n = Integer.getInteger("netbuf.dom0.failovers", 2);
         List<Round> followed = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             Round r = failover(true);
@@ -142,7 +142,7 @@ class XlRemusFailoverDom0Test {
     @Order(2)
     void withoutBufferingTheSameFailoverLetsThemOut() throws Exception {
         assertThat(admin.delete("/api/domains/" + DOMU + "/remus").status()).isEqualTo(204);
-        int n = Integer.getInteger("netbuf.xen.control-failovers", 1);
+        int n = Integer.getInteger("netbuf.dom0.control-failovers", 1);
         List<Round> control = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             Round r = failover(false);

@@ -45,7 +45,7 @@ class XlRemusGuestViewDom0Test {
     static final String PEER_IP = "169.254.71.1";
     static final String DOMU_IP = "169.254.71.2";
     static final int BLOB_BYTES = 1 << 20;
-    static final int PINGS = Integer.getInteger("netbuf.xen.pings", 40);
+    static final int PINGS = Integer.getInteger("netbuf.dom0.pings", 40);
     static final Duration BACKUP_UP = Duration.ofSeconds(240);
     static final Pattern RTT = Pattern.compile("icmp_seq=\\d+ ttl=\\d+ time=([0-9.]+) ms");
 
