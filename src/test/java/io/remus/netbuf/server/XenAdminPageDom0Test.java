@@ -28,7 +28,8 @@ import org.springframework.context.ConfigurableApplicationContext;
 /**
  * The page in {@code xen} mode, in headless Chromium run in dom0 (this machine's chromium and chromedriver, over
  * 9p): the domU's row with its domid, state and vif; no controls for a guest; logged in, "Mark for Remus" buffers
- * it and "Unmark" removes the buffers. Under QEMU's TCG Chromium is slow to start and to render (see README), so
+ * it, the row shows xl remus's checkpoints followed once {@code xl remus -n} runs, and "Unmark" removes the
+ * buffers. Under QEMU's TCG Chromium is slow to start and to render (see README), so
  * this class is not in XenServerTest's default selection: {@code -Dnetbuf.xen.class=} this class runs it.
  */
 @Tag(XenDom0Run.TAG)
@@ -81,6 +82,22 @@ class XenAdminPageDom0Test {
                         browser.findElement(By.cssSelector(row + " td.buffered")).getText().equals("yes"));
                 assertThat(Dom0Kernel.qdiscKinds(vif)).as("qdiscs on %s", vif).contains("ingress");
                 assertThat(Dom0Kernel.redirectTargets(vif)).hasSize(1);
+                await(browser, "waiting for xl remus", () ->
+                        browser.findElement(By.cssSelector(row + " td.xl-remus")).getText()
+                                .equals("waiting for xl remus"));
+                // the admin's next step: xl remus -n as usual (here to a black hole: no backup is needed to see
+                // its checkpoints followed); killed afterwards, the domain's state no longer matters to this test
+                Process remus = new ProcessBuilder("xl", "remus", "-F", "-n", "-b", "-i", "200", DOMU, "blackhole")
+                        .redirectErrorStream(true).redirectOutput(profile.resolveSibling("xl-remus.log").toFile())
+                        .start();
+                try {
+                    await(browser, "the page showing xl remus's checkpoints followed", () -> browser.findElement(
+                            By.cssSelector(row + " td.xl-remus")).getText().matches("followed: [1-9][0-9]* checkpoints.*"));
+                    System.out.printf("[xen-page] the page shows: %s%n", read(browser, row + " td.xl-remus",
+                            WebElement::getText));
+                } finally {
+                    XlRemusFailoverDom0Test.kill(remus);
+                }
                 click(browser, row + " button.unmark");
                 await(browser, "not buffered after Unmark", () ->
                         browser.findElement(By.cssSelector(row + " td.buffered")).getText().equals("no"));
