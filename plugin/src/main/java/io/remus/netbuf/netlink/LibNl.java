@@ -4,6 +4,7 @@ import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 import java.lang.foreign.Arena;
@@ -740,6 +741,115 @@ final class LibNl {
 
     record QdiscRow(int ifindex, int handle, int parent, String kind,
                     long bytes, long packets, long backlogBytes, long backlogPackets, long drops) {
+    }
+
+    // ---------------------------------------------------------------- one qdisc
+
+    private static final short RTM_NEWQDISC = 36;
+    private static final short RTM_GETQDISC = 38;
+    private static final short NLM_F_ECHO = 0x8;
+    private static final int TCMSG_BYTES = 20;
+    private static final int TCA_KIND = 1, TCA_STATS2 = 7, TCA_STATS_BASIC = 1, TCA_STATS_QUEUE = 3;
+    private static final int ENOENT = 2, ENODEV = 19;
+    /** Sequence numbers of single gets, apart from libnl's and the batches'. */
+    private static final java.util.concurrent.atomic.AtomicInteger getSeq = new java.util.concurrent.atomic.AtomicInteger();
+
+    /**
+     * {@code tc -s qdisc show dev LINK root} (or {@code ingress}) without a dump: one RTM_GETQDISC for the qdisc at
+     * {@code parent} of link {@code ifindex}, answered with that qdisc alone, so its cost does not grow with the
+     * number of qdiscs on the host (a dump of every qdisc per buffer made teardown quadratic). Returns null when the
+     * link has no such qdisc (or only the kernel's built-in one, or the link is gone); a negative libnl code in
+     * {@code error[0]} on failure. NLM_F_ECHO: kernels before 6.9 send a get's answer only to those who ask for it
+     * so; NLM_F_ACK ends the answer.
+     */
+    static QdiscRow qdisc(Socket s, int ifindex, int parent, int[] error) {
+        int seq = 0x30000000 | (getSeq.incrementAndGet() & 0x0FFFFFFF);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment request = arena.allocate(16 + TCMSG_BYTES, 4);
+            request.set(JAVA_INT, 0, 16 + TCMSG_BYTES);
+            request.set(JAVA_SHORT, 4, RTM_GETQDISC);
+            request.set(JAVA_SHORT, 6, (short) (NLM_F_REQUEST | NLM_F_ACK | NLM_F_ECHO));
+            request.set(JAVA_INT, 8, seq);
+            request.set(JAVA_INT, 16 + 4, ifindex);
+            request.set(JAVA_INT, 16 + 12, parent);
+            int sent = nl_sendto(s.sock, request, request.byteSize());
+            if (sent < 0) {
+                error[0] = sent;
+                return null;
+            }
+            MemorySegment peer = arena.allocate(12, 4);
+            MemorySegment recvOut = arena.allocate(ADDRESS);
+            QdiscRow found = null;
+            while (true) {
+                int n = nl_recv(s.sock, peer, recvOut, MemorySegment.NULL);
+                if (n <= 0) {
+                    error[0] = n < 0 ? n : -Nle.INVAL;
+                    return null;
+                }
+                long data = recvOut.get(JAVA_LONG, 0);
+                try {
+                    for (long at = 0; at + 16 <= n; ) {
+                        int len = Raw.ALL.get(JAVA_INT, data + at);
+                        if (len < 16) {
+                            break;
+                        }
+                        short type = Raw.ALL.get(JAVA_SHORT, data + at + 4);
+                        if (Raw.ALL.get(JAVA_INT, data + at + 8) == seq) {
+                            if (type == RTM_NEWQDISC) {
+                                found = qdiscRow(data + at, len);
+                            } else if (type == NLMSG_ERROR) {
+                                int errno = Math.abs(Raw.ALL.get(JAVA_INT, data + at + 16));
+                                if (errno == 0 || errno == ENOENT || errno == ENODEV) {
+                                    return errno == 0 ? found : null;
+                                }
+                                error[0] = -Math.abs(nl_syserr2nlerr(errno));
+                                return null;
+                            }
+                        }
+                        at += (len + 3) & ~3L;
+                    }
+                } finally {
+                    free(data);
+                }
+            }
+        }
+    }
+
+    /** An RTM_NEWQDISC message at {@code msg} of {@code len} bytes: its tcmsg, kind and TCA_STATS2 counters. */
+    private static QdiscRow qdiscRow(long msg, int len) {
+        long tcm = msg + 16;
+        String kind = null;
+        long bytes = 0, packets = 0, backlogBytes = 0, backlogPackets = 0, drops = 0;
+        for (long a = tcm + TCMSG_BYTES; a + 4 <= msg + len; ) {
+            int alen = Short.toUnsignedInt(Raw.ALL.get(JAVA_SHORT, a));
+            int atype = Raw.ALL.get(JAVA_SHORT, a + 2) & 0x3FFF;
+            if (alen < 4) {
+                break;
+            }
+            if (atype == TCA_KIND) {
+                kind = Raw.ALL.getString(a + 4);
+            } else if (atype == TCA_STATS2) {
+                for (long b = a + 4; b + 4 <= a + alen; ) {
+                    int blen = Short.toUnsignedInt(Raw.ALL.get(JAVA_SHORT, b));
+                    int btype = Raw.ALL.get(JAVA_SHORT, b + 2) & 0x3FFF;
+                    if (blen < 4) {
+                        break;
+                    }
+                    if (btype == TCA_STATS_BASIC && blen >= 4 + 12) { // struct gnet_stats_basic
+                        bytes = Raw.ALL.get(JAVA_LONG_UNALIGNED, b + 4);
+                        packets = Integer.toUnsignedLong(Raw.ALL.get(JAVA_INT, b + 12));
+                    } else if (btype == TCA_STATS_QUEUE && blen >= 4 + 12) { // struct gnet_stats_queue
+                        backlogPackets = Integer.toUnsignedLong(Raw.ALL.get(JAVA_INT, b + 4));
+                        backlogBytes = Integer.toUnsignedLong(Raw.ALL.get(JAVA_INT, b + 8));
+                        drops = Integer.toUnsignedLong(Raw.ALL.get(JAVA_INT, b + 12));
+                    }
+                    b += (blen + 3) & ~3L;
+                }
+            }
+            a += (alen + 3) & ~3L;
+        }
+        return new QdiscRow(Raw.ALL.get(JAVA_INT, tcm + 4), Raw.ALL.get(JAVA_INT, tcm + 8),
+                Raw.ALL.get(JAVA_INT, tcm + 12), kind, bytes, packets, backlogBytes, backlogPackets, drops);
     }
 
     /** Every qdisc in the socket's namespace with its counters; a negative code in {@code error[0]} on failure. */

@@ -356,9 +356,16 @@ public final class Netlink implements AutoCloseable {
         return new PlugControl(this, plug, LibNl.plugObject(plug.ifb().index(), plug.handle().value()));
     }
 
-    /** {@code tc -s qdisc show dev IFB}: the plug qdisc's counters, or empty when the ifb has no such plug qdisc. */
+    /**
+     * {@code tc -s qdisc show dev IFB root}: the plug qdisc's counters, or empty when the ifb has no such plug qdisc
+     * (or is gone). One get of that qdisc, not a dump of every qdisc: teardown's drain wait reads it every
+     * millisecond.
+     */
     public synchronized Optional<PlugStats> plugStats(PlugQdisc plug) {
-        return Optional.ofNullable(plugStats(List.of(plug)).get(plug));
+        LibNl.QdiscRow r = qdiscRow(plug.ifb(), TcHandle.ROOT);
+        return r != null && r.handle() == plug.handle().value() && PlugQdisc.KIND.equals(r.kind())
+                ? Optional.of(new PlugStats(r.bytes(), r.packets(), r.backlogBytes(), r.backlogPackets(), r.drops()))
+                : Optional.empty();
     }
 
     /**
@@ -399,8 +406,16 @@ public final class Netlink implements AutoCloseable {
     }
 
     private boolean hasQdisc(Link link, TcHandle parent, String kind) {
-        return qdiscRows().stream().anyMatch(r -> r.ifindex() == link.index() && r.parent() == parent.value()
-                && kind.equals(r.kind()));
+        LibNl.QdiscRow r = qdiscRow(link, parent);
+        return r != null && kind.equals(r.kind());
+    }
+
+    /** The qdisc at {@code parent} (root or ingress) of the link, or null if it has none of its own. */
+    private LibNl.QdiscRow qdiscRow(Link link, TcHandle parent) {
+        int[] error = new int[1];
+        LibNl.QdiscRow row = LibNl.qdisc(socket, link.index(), parent.value(), error);
+        check(error[0], Step.LIST, link.name().value());
+        return row;
     }
 
     private List<LibNl.QdiscRow> qdiscRows() {

@@ -12,7 +12,8 @@ import java.util.function.ToDoubleFunction;
 
 /**
  * Gauges over all live buffers: how many in each state, and the sum of the plug qdiscs' backlog and drops, read from
- * the kernel at most once a second (a scrape must not dump the qdiscs once per gauge).
+ * the kernel at most once a second, in one link dump and one qdisc dump for all buffers (a scrape must not dump the
+ * qdiscs once per gauge, nor once per buffer).
  */
 public class NetbufMetrics implements MeterBinder {
 
@@ -52,13 +53,10 @@ public class NetbufMetrics implements MeterBinder {
         long bytes = 0;
         long packets = 0;
         long drops = 0;
-        for (BufferRecord b : live) {
-            PlugStats stats = service.stats(b).orElse(null);
-            if (stats != null) {
-                bytes += stats.backlogBytes();
-                packets += stats.backlogPackets();
-                drops += stats.drops();
-            }
+        for (PlugStats stats : service.stats(live).values()) { // one qdisc dump for all, as the listing reads them
+            bytes += stats.backlogBytes();
+            packets += stats.backlogPackets();
+            drops += stats.drops();
         }
         snapshot = new Snapshot(System.nanoTime(), live, bytes, packets, drops);
         return snapshot;

@@ -42,6 +42,24 @@ class PlugQdiscTest extends NamespaceTest {
     }
 
     @Test
+    void plugStatsReadsThatPlugAloneAndIsEmptyForAnyOtherQdiscOrAGoneIfb() {
+        Link a = netlink.createIfb(InterfaceName.of("nbifb7"));
+        Link b = netlink.createIfb(InterfaceName.of("nbifb8"));
+        netlink.setUp(a);
+        netlink.setUp(b);
+        PlugQdisc onA = PlugQdisc.on(a, PlugQdisc.DEFAULT_LIMIT_BYTES);
+        netlink.addPlug(PlugQdisc.on(b, PlugQdisc.DEFAULT_LIMIT_BYTES));
+        assertThat(netlink.plugStats(onA)).as("an ifb with the kernel's own root qdisc").isEmpty();
+        netlink.addPlug(onA);
+        assertThat(netlink.plugStats(onA)).contains(new PlugStats(0, 0, 0, 0, 0));
+        assertThat(netlink.plugStats(new PlugQdisc(a, new TcHandle(0x4e430000), PlugQdisc.DEFAULT_LIMIT_BYTES)))
+                .as("a plug of another handle").isEmpty();
+        ns.deleteLink("nbifb7");
+        assertThat(netlink.plugStats(onA)).as("the ifb gone").isEmpty();
+        assertThat(netlink.plugStats(PlugQdisc.on(b, PlugQdisc.DEFAULT_LIMIT_BYTES))).isPresent();
+    }
+
+    @Test
     void aSecondPlugOnTheSameIfbIsRefused() {
         Link ifb = netlink.createIfb(InterfaceName.of("nbifb7"));
         netlink.addPlug(PlugQdisc.on(ifb, PlugQdisc.DEFAULT_LIMIT_BYTES));
