@@ -50,13 +50,13 @@ class XlRemusGuestViewDom0Test {
     static final Pattern RTT = Pattern.compile("icmp_seq=\\d+ ttl=\\d+ time=([0-9.]+) ms");
 
     /** One configuration's figures. */
-    record View(String config, int replies, double rttP50, double rttP99, double transferSeconds, long requests,
-                long checkpoints) {
+    record View(String config, int replies, int duplicates, double rttP50, double rttP99, double transferSeconds,
+                long requests, long checkpoints) {
 
         String line() {
-            return String.format(Locale.ROOT, "[guest-view] %-26s ping: %d of %d replies, RTT p50 %.0f ms p99 %.0f"
-                            + " ms; 1 MiB from the domU over TCP in %.1f s (%.0f KiB/s)%s", config, replies, PINGS,
-                    rttP50, rttP99, transferSeconds, 1024 / transferSeconds,
+            return String.format(Locale.ROOT, "[guest-view] %-26s ping: %d of %d replies (%d duplicates), RTT p50 %.0f"
+                            + " ms p99 %.0f ms; 1 MiB from the domU over TCP in %.1f s (%.0f KiB/s)%s", config,
+                    replies, PINGS, duplicates, rttP50, rttP99, transferSeconds, 1024 / transferSeconds,
                     requests < 0 ? "" : String.format(Locale.ROOT, "; follower: %d suspend requests, %d checkpoints",
                             requests, checkpoints));
         }
@@ -107,6 +107,7 @@ class XlRemusGuestViewDom0Test {
         views.add(underRemus(200, false));
         assertThat(admin.put("/api/domains/" + DOMU + "/remus", "").status()).isEqualTo(200);
         views.add(underRemus(200, true));
+        views.add(underRemus(200, true, true));
         views.add(underRemus(100, true));
         assertThat(admin.delete("/api/domains/" + DOMU + "/remus").status()).isEqualTo(204);
         views.add(underRemus(100, false));
@@ -118,21 +119,39 @@ class XlRemusGuestViewDom0Test {
 
     /** Replicates the domU with xl remus at {@code -i interval}, measures, then fails it over to its backup. */
     View underRemus(int interval, boolean followed) throws Exception {
+        return underRemus(interval, followed, false);
+    }
+
+    /**
+     * The same; with {@code tapped}, a packet socket on the vif that takes no frame (its filter returns 0) while it
+     * is measured: the kernel copies a frame's pages for a tap, so netback completes the domU's transmit requests
+     * at once instead of when the buffered frame is freed.
+     */
+    View underRemus(int interval, boolean followed, boolean tapped) throws Exception {
         int primary = domid();
         if (followed) {
             XenServerDom0Test.await("the primary " + primary + " followed", BACKUP_UP, () -> domain()
                     .filter(d -> d.get("buffered").asBoolean() && d.get("domid").asInt() == primary
                             && !d.get("xlRemus").isNull()));
         }
-        String config = "xl remus -i " + interval + (followed ? ", followed" : ", unbuffered");
-        Path log = logs.resolve("remus-i" + interval + (followed ? "-followed" : "-unbuffered") + ".log");
+        String config = "xl remus -i " + interval + (followed ? ", followed" : ", unbuffered")
+                + (tapped ? ", tap" : "");
+        Path log = logs.resolve("remus-i" + interval + (followed ? "-followed" : "-unbuffered") + (tapped ? "-tap" : "")
+                + ".log");
         Process remus = new ProcessBuilder("xl", "-vvv", "remus", "-F", "-n", "-i", String.valueOf(interval), "-s",
                 "", DOMU, "xl -vvv migrate-receive -r").redirectErrorStream(true).redirectOutput(log.toFile()).start();
         View view;
         try (Xenstore xs = Xenstore.open()) {
             // past the first, whole copy of its memory: checkpoints of dirty pages only
             XlRemusFailoverDom0Test.awaitRequests(xs, "/local/domain/" + primary + "/control/shutdown", 3, remus, log);
-            view = measure(config, primary, followed);
+            Process tap = tapped ? nullTap("vif" + primary + ".0") : null;
+            try {
+                view = measure(config, primary, followed);
+            } finally {
+                if (tap != null) {
+                    tap.destroyForcibly();
+                }
+            }
         }
         XlRemusFailoverDom0Test.kill(remus);
         Sh.run("xl", "destroy", String.valueOf(primary));
@@ -150,9 +169,15 @@ class XlRemusGuestViewDom0Test {
         Sh.Result ping = Sh.tryRun("ip", "netns", "exec", PEER_NS, "ping", "-c", String.valueOf(PINGS), "-i", "0.25",
                 "-W", "30", "-w", "180", DOMU_IP);
         List<Double> rtts = new ArrayList<>();
-        Matcher m = RTT.matcher(ping.out());
-        while (m.find()) {
-            rtts.add(Double.parseDouble(m.group(1)));
+        int duplicates = 0;
+        for (String line : ping.out().lines().toList()) {
+            Matcher m = RTT.matcher(line);
+            if (line.contains("DUP!")) {
+                duplicates++;
+                System.out.println("[guest-view] " + config + ": " + line);
+            } else if (m.find()) {
+                rtts.add(Double.parseDouble(m.group(1)));
+            }
         }
         rtts.sort(null);
         String fetch = Sh.run("ip", "netns", "exec", PEER_NS, "timeout", "300", "python3", "-c", """
@@ -172,12 +197,37 @@ class XlRemusGuestViewDom0Test {
         String[] f = fetch.split(" ");
         assertThat(Integer.parseInt(f[0])).as(config + ": bytes of the blob received").isEqualTo(BLOB_BYTES);
         Optional<XlRemusFollower.Status> after = followerStatus(domid, followed);
-        View v = new View(config, rtts.size(), percentile(rtts, 0.5), percentile(rtts, 0.99),
+        View v = new View(config, rtts.size(), duplicates, percentile(rtts, 0.5), percentile(rtts, 0.99),
                 Double.parseDouble(f[1]), after.map(a -> a.requests() - before.map(XlRemusFollower.Status::requests)
                 .orElse(0L)).orElse(-1L), after.map(a -> a.checkpoints() - before.map(
                 XlRemusFollower.Status::checkpoints).orElse(0L)).orElse(-1L));
         System.out.println(v.line());
+        if (followed) {
+            for (var b : anonymous.get("/api/netbuf/buffers").json()) {
+                if (b.get("domain").asText().equals(DOMU)) {
+                    System.out.println("[guest-view] " + config + ": buffer " + b);
+                }
+            }
+        }
         return v;
+    }
+
+    /** A packet socket on {@code vif} whose filter takes no frame, held open until the process is killed. */
+    static Process nullTap(String vif) throws IOException {
+        Process tap = new ProcessBuilder("python3", "-c", """
+                import socket, struct, sys, time
+                s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+                insn = struct.pack("HBBI", 0x06, 0, 0, 0)  # BPF_RET | BPF_K, 0: take nothing
+                buf = __import__("ctypes").create_string_buffer(insn)
+                fprog = struct.pack("HL", 1, __import__("ctypes").addressof(buf))
+                s.setsockopt(socket.SOL_SOCKET, 26, fprog)  # SO_ATTACH_FILTER
+                s.bind((sys.argv[1], 0))
+                print("tapped", flush=True)
+                time.sleep(3600)
+                """, vif).redirectErrorStream(true).start();
+        String answer = new java.io.BufferedReader(new java.io.InputStreamReader(tap.getInputStream())).readLine();
+        assertThat(answer).as("the null tap on " + vif).isEqualTo("tapped");
+        return tap;
     }
 
     Optional<XlRemusFollower.Status> followerStatus(int domid, boolean followed) {
