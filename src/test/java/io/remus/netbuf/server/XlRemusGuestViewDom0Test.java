@@ -48,15 +48,17 @@ class XlRemusGuestViewDom0Test {
     static final int PINGS = Integer.getInteger("netbuf.dom0.pings", 40);
     static final Duration BACKUP_UP = Duration.ofSeconds(240);
     static final Pattern RTT = Pattern.compile("icmp_seq=\\d+ ttl=\\d+ time=([0-9.]+) ms");
+    /** ping's summary; with -w it sends until PINGS replies came, so more requests than PINGS under a long RTT. */
+    static final Pattern SENT = Pattern.compile("(\\d+) packets transmitted");
 
     /** One configuration's figures. */
-    record View(String config, int replies, int duplicates, double rttP50, double rttP99, double transferSeconds,
-                long requests, long checkpoints) {
+    record View(String config, int sent, int replies, int duplicates, double rttP50, double rttP99,
+                double transferSeconds, long requests, long checkpoints) {
 
         String line() {
-            return String.format(Locale.ROOT, "[guest-view] %-26s ping: %d of %d replies (%d duplicates), RTT p50 %.0f"
-                            + " ms p99 %.0f ms; 1 MiB from the domU over TCP in %.1f s (%.0f KiB/s)%s", config,
-                    replies, PINGS, duplicates, rttP50, rttP99, transferSeconds, 1024 / transferSeconds,
+            return String.format(Locale.ROOT, "[guest-view] %-26s ping: %d replies to %d requests (%d duplicates),"
+                            + " RTT p50 %.0f ms p99 %.0f ms; 1 MiB from the domU over TCP in %.1f s (%.0f KiB/s)%s",
+                    config, replies, sent, duplicates, rttP50, rttP99, transferSeconds, 1024 / transferSeconds,
                     requests < 0 ? "" : String.format(Locale.ROOT, "; follower: %d suspend requests, %d checkpoints",
                             requests, checkpoints));
         }
@@ -197,7 +199,9 @@ class XlRemusGuestViewDom0Test {
         String[] f = fetch.split(" ");
         assertThat(Integer.parseInt(f[0])).as(config + ": bytes of the blob received").isEqualTo(BLOB_BYTES);
         Optional<XlRemusFollower.Status> after = followerStatus(domid, followed);
-        View v = new View(config, rtts.size(), duplicates, percentile(rtts, 0.5), percentile(rtts, 0.99),
+        Matcher sent = SENT.matcher(ping.out());
+        View v = new View(config, sent.find() ? Integer.parseInt(sent.group(1)) : -1, rtts.size(), duplicates,
+                percentile(rtts, 0.5), percentile(rtts, 0.99),
                 Double.parseDouble(f[1]), after.map(a -> a.requests() - before.map(XlRemusFollower.Status::requests)
                 .orElse(0L)).orElse(-1L), after.map(a -> a.checkpoints() - before.map(
                 XlRemusFollower.Status::checkpoints).orElse(0L)).orElse(-1L));
