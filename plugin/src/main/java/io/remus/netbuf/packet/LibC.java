@@ -1,0 +1,187 @@
+package io.remus.netbuf.packet;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+
+/**
+ * The only class in this package that touches {@code java.lang.foreign}: libc's {@code socket}, {@code setsockopt},
+ * {@code bind} and {@code close} for one AF_PACKET socket, and {@code strerror} for messages. Every call speaks
+ * ints to the rest of the package: a file descriptor or 0 on success, {@code -errno} on failure. Structs live in an
+ * arena scoped to the call.
+ */
+final class LibC {
+
+    // sys/socket.h, linux/if_packet.h, linux/if_ether.h, linux/filter.h (x86-64 and aarch64 share these values)
+    private static final int AF_PACKET = 17;
+    private static final int SOCK_RAW = 3;
+    private static final int SOCK_CLOEXEC = 0x80000;
+    private static final int SOL_SOCKET = 1;
+    private static final int SO_ATTACH_FILTER = 26;
+    private static final short ETH_P_ALL = 3;
+    private static final short BPF_RET_K = 0x06; // BPF_RET | BPF_K: return the constant k
+
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final Linker.Option ERRNO_STATE = Linker.Option.captureCallState("errno");
+    /** strerror neither blocks nor calls back: skip the thread-state transition. The syscalls are plain downcalls. */
+    private static final Linker.Option LEAF = Linker.Option.critical(false);
+    private static final MemoryLayout CALL_STATE = Linker.Option.captureStateLayout();
+    private static final VarHandle ERRNO = CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
+
+    /** struct sock_filter: one classic BPF instruction. */
+    private static final StructLayout SOCK_FILTER = MemoryLayout.structLayout(
+            JAVA_SHORT.withName("code"), JAVA_BYTE.withName("jt"), JAVA_BYTE.withName("jf"), JAVA_INT.withName("k"));
+    /** struct sock_fprog: the instruction count, padded to the pointer's alignment, then the instructions. */
+    private static final StructLayout SOCK_FPROG = MemoryLayout.structLayout(
+            JAVA_SHORT.withName("len"), MemoryLayout.paddingLayout(ADDRESS.byteSize() - JAVA_SHORT.byteSize()),
+            ADDRESS.withName("filter"));
+    /** struct sockaddr_ll, 20 bytes; sll_protocol is in network byte order. */
+    private static final StructLayout SOCKADDR_LL = MemoryLayout.structLayout(
+            JAVA_SHORT.withName("sll_family"), JAVA_SHORT.withOrder(ByteOrder.BIG_ENDIAN).withName("sll_protocol"),
+            JAVA_INT.withName("sll_ifindex"), JAVA_SHORT.withName("sll_hatype"), JAVA_BYTE.withName("sll_pkttype"),
+            JAVA_BYTE.withName("sll_halen"), MemoryLayout.sequenceLayout(8, JAVA_BYTE).withName("sll_addr"));
+
+    private static final VarHandle FILTER_CODE = field(SOCK_FILTER, "code");
+    private static final VarHandle FILTER_K = field(SOCK_FILTER, "k");
+    private static final VarHandle FPROG_LEN = field(SOCK_FPROG, "len");
+    private static final VarHandle FPROG_FILTER = field(SOCK_FPROG, "filter");
+    private static final VarHandle LL_FAMILY = field(SOCKADDR_LL, "sll_family");
+    private static final VarHandle LL_PROTOCOL = field(SOCKADDR_LL, "sll_protocol");
+    private static final VarHandle LL_IFINDEX = field(SOCKADDR_LL, "sll_ifindex");
+
+    private static final String NATIVE_ACCESS_DENIED = "the JVM denies native access: start it with"
+            + " --enable-native-access=ALL-UNNAMED (or the manifest attribute Enable-Native-Access: ALL-UNNAMED)";
+    private static String unavailable;
+
+    private static final MethodHandle socket$mh = downcall("socket", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), ERRNO_STATE);
+    private static final MethodHandle setsockopt$mh = downcall("setsockopt", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT), ERRNO_STATE);
+    private static final MethodHandle bind$mh = downcall("bind", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT), ERRNO_STATE);
+    private static final MethodHandle close$mh = downcall("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT), ERRNO_STATE);
+    private static final MethodHandle strerror$mh = downcall("strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT), LEAF);
+
+    private LibC() {
+    }
+
+    /** Why the calls cannot be made (native access denied, a symbol missing), or null when they can. */
+    static String unavailable() {
+        return unavailable;
+    }
+
+    private static MethodHandle downcall(String name, FunctionDescriptor descriptor, Linker.Option... options) {
+        if (unavailable != null) {
+            return null;
+        }
+        var symbol = LINKER.defaultLookup().find(name);
+        if (symbol.isEmpty()) {
+            unavailable = "libc has no symbol " + name;
+            return null;
+        }
+        try {
+            return LINKER.downcallHandle(symbol.get(), descriptor, options);
+        } catch (IllegalCallerException e) {
+            unavailable = NATIVE_ACCESS_DENIED;
+            return null;
+        }
+    }
+
+    private static VarHandle field(StructLayout layout, String name) {
+        return layout.varHandle(MemoryLayout.PathElement.groupElement(name));
+    }
+
+    /** A Throwable out of invokeExact means the binding itself is wrong (a descriptor mismatch), not the kernel. */
+    private static AssertionError bindingBug(Throwable t) {
+        return new AssertionError("libc binding bug", t);
+    }
+
+    /**
+     * {@code socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0)}: the file descriptor, or {@code -errno}. Protocol 0
+     * registers no packet hook, so the socket receives nothing until {@link #bindAllProtocols} binds it.
+     */
+    static int openPacketSocket() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CALL_STATE);
+            int fd = socket(state, AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+            return fd < 0 ? -errno(state) : fd;
+        }
+    }
+
+    /** {@code SO_ATTACH_FILTER} with the one instruction {@code ret #0}: every frame is dropped. 0 or {@code -errno}. */
+    static int attachAcceptNothingFilter(int fd) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment insn = arena.allocate(SOCK_FILTER);
+            FILTER_CODE.set(insn, 0L, BPF_RET_K);
+            FILTER_K.set(insn, 0L, 0);
+            MemorySegment prog = arena.allocate(SOCK_FPROG);
+            FPROG_LEN.set(prog, 0L, (short) 1);
+            FPROG_FILTER.set(prog, 0L, insn);
+            MemorySegment state = arena.allocate(CALL_STATE);
+            int rc = setsockopt(state, fd, SOL_SOCKET, SO_ATTACH_FILTER, prog, (int) prog.byteSize());
+            return rc < 0 ? -errno(state) : 0;
+        }
+    }
+
+    /**
+     * {@code bind} to {@code ifindex} for ETH_P_ALL: the kernel hands the socket every frame the device sends or
+     * receives (and the filter drops it). 0 or {@code -errno}; ENODEV when no device has that index.
+     */
+    static int bindAllProtocols(int fd, int ifindex) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment addr = arena.allocate(SOCKADDR_LL);
+            LL_FAMILY.set(addr, 0L, (short) AF_PACKET);
+            LL_PROTOCOL.set(addr, 0L, ETH_P_ALL);
+            LL_IFINDEX.set(addr, 0L, ifindex);
+            MemorySegment state = arena.allocate(CALL_STATE);
+            int rc = bind(state, fd, addr, (int) addr.byteSize());
+            return rc < 0 ? -errno(state) : 0;
+        }
+    }
+
+    /** {@code close}: 0 or {@code -errno}. On Linux the descriptor is released even when close reports an error. */
+    static int close(int fd) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CALL_STATE);
+            return close(state, fd) < 0 ? -errno(state) : 0;
+        }
+    }
+
+    /** {@code strerror(errno)}, e.g. {@code No such device}. */
+    static String errorText(int errno) {
+        MemorySegment text = strerror(errno);
+        return text.equals(MemorySegment.NULL) ? "errno " + errno : text.reinterpret(1024).getString(0);
+    }
+
+    private static int errno(MemorySegment state) {
+        return (int) ERRNO.get(state, 0L);
+    }
+
+    private static int socket(MemorySegment state, int domain, int type, int protocol) {
+        try { return (int) socket$mh.invokeExact(state, domain, type, protocol); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static int setsockopt(MemorySegment state, int fd, int level, int name, MemorySegment value, int length) {
+        try { return (int) setsockopt$mh.invokeExact(state, fd, level, name, value, length); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static int bind(MemorySegment state, int fd, MemorySegment addr, int length) {
+        try { return (int) bind$mh.invokeExact(state, fd, addr, length); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static int close(MemorySegment state, int fd) {
+        try { return (int) close$mh.invokeExact(state, fd); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static MemorySegment strerror(int errno) {
+        try { return (MemorySegment) strerror$mh.invokeExact(errno); } catch (Throwable t) { throw bindingBug(t); }
+    }
+}
