@@ -99,7 +99,7 @@ public class NetbufAutoConfiguration {
                                        BufferRecovery recoveredFirst, ObjectProvider<MeterRegistry> meters,
                                        NetbufProperties p) {
         return new NetbufService(lifecycle, domains, netlink, meters.getIfAvailable(SimpleMeterRegistry::new),
-                p.checkpoint().ackTimeout());
+                p.checkpoint().ackTimeout(), p.copyHeldFrames());
     }
 
     @Bean(destroyMethod = "close")

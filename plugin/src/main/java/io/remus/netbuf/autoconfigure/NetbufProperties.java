@@ -24,6 +24,10 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  *                       indefinitely (they run on unprotected; buffers stay for a restart to adopt) or TEARDOWN
  *                       their buffers; either way nothing held is dropped
  * @param xlRemus        the xl remus follower's ({@code netbuf.xl-remus.*})
+ * @param copyHeldFrames whether each checkpointed vif gets a packet tap that takes no frame: the kernel then copies
+ *                       the frames a Xen guest sends out of its pages as they enter the buffer, and netback
+ *                       completes them at once; without it the guest waits for each held frame, and its TCP slows
+ *                       to a crawl under checkpointing
  */
 @ConfigurationProperties("netbuf")
 public record NetbufProperties(
@@ -37,7 +41,8 @@ public record NetbufProperties(
         @DefaultValue("true") boolean recoverOnStart,
         @DefaultValue Checkpoint checkpoint,
         @DefaultValue("RELEASE") OnShutdown onShutdown,
-        @DefaultValue XlRemus xlRemus) {
+        @DefaultValue XlRemus xlRemus,
+        @DefaultValue("true") boolean copyHeldFrames) {
 
     public enum OnShutdown { RELEASE, TEARDOWN }
 

@@ -1,6 +1,7 @@
 package io.remus.netbuf.netlink;
 
 import io.remus.netbuf.netlink.Nle.Step;
+import io.remus.netbuf.packet.VifTap;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -51,6 +52,16 @@ public final class Netlink implements AutoCloseable {
     /** {@link #openInNamespace(Path)} on the namespace's file: {@code ip -n NAME ...}. */
     public static Netlink openInNamespace(NetworkNamespace namespace) {
         return openInNamespace(namespace.file());
+    }
+
+    /**
+     * A null tap on {@code vif} in this socket's network namespace ({@link VifTap}): the kernel then copies the
+     * frames a Xen guest sends through it out of the guest's pages, so netback completes them at once instead of
+     * when a plug lets them out.
+     */
+    public VifTap openNullTap(Link vif) {
+        return namespace == null ? VifTap.open(vif.index(), vif.name().value())
+                : LibNl.inNamespace(namespace, () -> VifTap.open(vif.index(), vif.name().value()));
     }
 
     private static LibNl.Socket connect() {

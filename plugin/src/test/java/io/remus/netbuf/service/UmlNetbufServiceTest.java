@@ -215,6 +215,45 @@ class UmlNetbufServiceTest {
     }
 
     @Test
+    void aCheckpointedVifHasANullTapUntilItsDomainFailsOverOrStops() {
+        runner.run(context -> {
+            context.publishEvent(new RemusDomainStarted("dom7", List.of("vif7.0", "vif7.1")));
+            NetbufService service = context.getBean(NetbufService.class);
+            List<Integer> vifs = List.of(ifindex("vif7.0"), ifindex("vif7.1"));
+            assertThat(tappedIfindexes()).as("before the first epoch nothing is held").isEmpty();
+            service.beginEpoch("dom7");
+            assertThat(tappedIfindexes()).containsExactlyInAnyOrderElementsOf(vifs);
+            service.beginEpoch("dom7");
+            assertThat(tappedIfindexes()).as("one tap a vif, however many epochs").hasSize(2);
+            service.failover("dom7");
+            assertThat(tappedIfindexes()).isEmpty();
+            service.resume("dom7");
+            service.beginEpoch("dom7");
+            assertThat(tappedIfindexes()).containsExactlyInAnyOrderElementsOf(vifs);
+            context.publishEvent(new RemusDomainStopping("dom7"));
+            assertThat(tappedIfindexes()).isEmpty();
+        });
+        runner.withPropertyValues("netbuf.copy-held-frames=false").run(context -> {
+            context.publishEvent(new RemusDomainStarted("dom7", List.of("vif7.0", "vif7.1")));
+            context.getBean(NetbufService.class).beginEpoch("dom7");
+            assertThat(tappedIfindexes()).isEmpty();
+            context.publishEvent(new RemusDomainStopping("dom7"));
+        });
+    }
+
+    int ifindex(String vif) {
+        return Integer.parseInt(Sh.run("ip", "netns", "exec", kernel.ns().name, "cat",
+                "/sys/class/net/" + vif + "/ifindex").strip());
+    }
+
+    /** The devices packet sockets of every protocol are bound to in the vifs' namespace ({@code /proc/net/packet}). */
+    List<Integer> tappedIfindexes() {
+        return Sh.run("ip", "netns", "exec", kernel.ns().name, "cat", "/proc/net/packet").lines().skip(1)
+                .map(l -> l.strip().split("\\s+")).filter(f -> f.length > 4 && f[3].equals("0003"))
+                .map(f -> Integer.parseInt(f[4])).toList();
+    }
+
+    @Test
     void failoverReleasesEverythingAndTheDomainRunsUnprotected() {
         runner.run(context -> {
             context.publishEvent(new RemusDomainStarted("dom7", List.of("vif7.0", "vif7.1")));
