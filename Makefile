@@ -39,7 +39,7 @@ IDLEST_CPU := a=$$(awk '/^cpu[0-9]/ {print substr($$1, 4), $$5 + $$6}' /proc/sta
 
 # XenKernelTest and XenServerTest boot Xen under QEMU: they held 10 runs out of 10 (README), so they are part of it.
 test: deps-test deps-xen jdk
-	$(MVN) verify
+	$(MVN) verify $(XEN_ARGS)
 
 # The Xen tests alone (README, Xen under QEMU), and the slow ones make test leaves out: the page in a browser in
 # dom0 and the short form of the xl remus failover proof.
