@@ -781,7 +781,7 @@ public class NetbufService {
     private PlugControl control(BufferRecord b) {
         PlugControl control = controls.computeIfAbsent(b.id(),
                 id -> netlink.openPlugControl(plugOf(b, netlink.link(InterfaceName.of(b.ifb())))));
-        if (copyHeldFrames) {
+        if (copyHeldFrames && !taps.containsKey(b.id())) { // the hot path only looks
             taps.computeIfAbsent(b.id(), id -> openTap(b));
         }
         return control;
