@@ -312,7 +312,7 @@ class XlRemusFailoverDom0Test {
      */
     static void kill(List<ProcessHandle> sender) {
         sender.forEach(ProcessHandle::destroyForcibly);
-        ProcessHandle.allProcesses().filter(p -> p.info().commandLine()
+        ProcessHandle.allProcesses().filter(p -> !sender.contains(p)).filter(p -> p.info().commandLine()
                 .filter(c -> c.contains("libxl-save-helper") && c.contains("--save-domain")).isPresent())
                 .forEach(p -> {
                     System.out.println("[xl-remus] killing a save helper still there: " + p.pid() + " "
