@@ -34,7 +34,7 @@ IDLEST_CPU := a=$$(awk '/^cpu[0-9]/ {print substr($$1, 4), $$5 + $$6}' /proc/sta
   b=$$(awk '/^cpu[0-9]/ {print $$5 + $$6}' /proc/stat); \
   paste <(echo "$$a") <(echo "$$b") | awk 'NR == 1 || $$3 - $$2 > best {best = $$3 - $$2; cpu = $$1} END {print cpu}'
 
-.PHONY: test test-xen test-xen-runs test-xen-failover xen-failover test-xen-guest-view run bench jdk deps-run \
+.PHONY: test test-xen xen-suite test-xen-runs test-xen-failover xen-failover test-xen-guest-view run bench jdk deps-run \
 	deps-test deps-bench deps-xen
 
 # XenKernelTest and XenServerTest boot Xen under QEMU: they held 10 runs out of 10 (README), so they are part of it.
@@ -46,12 +46,17 @@ test: deps-test deps-xen jdk
 test-xen: deps-test deps-xen jdk
 	$(MVN) -q install -DskipTests
 	@# every part runs (each boots its own Xen); the target fails if any did
-	$(MVN) -pl plugin test -Dtest=XenKernelTest -Dsurefire.failIfNoSpecifiedTests=false $(XEN_ARGS); plugin=$$?; \
-	$(MVN) -pl src test -Dtest=XenServerTest -Dsurefire.failIfNoSpecifiedTests=false $(XEN_ARGS); server=$$?; \
+	$(MAKE) --no-print-directory xen-suite; suite=$$?; \
 	$(MVN) -pl src test -Dtest=XenServerTest -Dsurefire.failIfNoSpecifiedTests=false \
 	    -Dnetbuf.xen.class=io.remus.netbuf.server.XenAdminPageDom0Test $(XEN_ARGS); page=$$?; \
 	$(MAKE) --no-print-directory xen-failover FAILOVERS=2 CONTROL=1; failover=$$?; \
-	[ $$plugin -eq 0 ] && [ $$server -eq 0 ] && [ $$page -eq 0 ] && [ $$failover -eq 0 ]
+	[ $$suite -eq 0 ] && [ $$page -eq 0 ] && [ $$failover -eq 0 ]
+
+# The Xen part of make test, after an install: XenKernelTest, then XenServerTest, each with its own boot; both run.
+xen-suite:
+	$(MVN) -pl plugin test -Dtest=XenKernelTest -Dsurefire.failIfNoSpecifiedTests=false $(XEN_ARGS); plugin=$$?; \
+	$(MVN) -pl src test -Dtest=XenServerTest -Dsurefire.failIfNoSpecifiedTests=false $(XEN_ARGS); server=$$?; \
+	[ $$plugin -eq 0 ] && [ $$server -eq 0 ]
 
 # What the guest sees under xl remus (README): ping and a TCP transfer from the domU, without xl remus and at -i 200
 # and -i 100, unbuffered and followed; about 20 minutes under TCG.
@@ -72,8 +77,10 @@ xen-failover:
 	    -Dnetbuf.dom0.control-failovers=$(CONTROL) -Dnetbuf.xen.timeout-minutes=$$((10 + 6 * ($(FAILOVERS) + $(CONTROL)))) \
 	    $(XEN_ARGS)
 
-# make test-xen-runs RUNS=N: make test-xen N times (default 10), a line per run: how README's pass rate is measured.
-test-xen-runs:
+# make test-xen-runs RUNS=N: the Xen part of make test N times (default 10), a line per run: how README's pass rate
+# is measured.
+test-xen-runs: deps-test deps-xen jdk
+	$(MVN) -q install -DskipTests
 	bash plugin/src/test/sh/xen-runs.sh $(or $(RUNS),10)
 
 # The server on 127.0.0.1:8080 with the demo domain: directly on a kernel with sch_plug, else inside user-mode-linux

@@ -1,7 +1,7 @@
 #!/bin/bash
-# make test-xen-runs RUNS=N: runs make test-xen N times in a row and prints, per run, its result, its time and what
-# failed (the first line of each failing test's message: a crash signature from the console, a stage that timed
-# out, or an assertion). This is how README's pass rate of the Xen tests is measured. Logs: target/xen-runs/.
+# make test-xen-runs RUNS=N: runs the Xen part of make test (make xen-suite) N times in a row and prints, per run, its
+# result, its time and what failed (the first line of each failing test's message: a crash signature from the
+# console, a stage that timed out, or an assertion). This is how README's pass rate of the Xen tests is measured. Logs: target/xen-runs/.
 set -u
 runs=${1:-10}
 out=target/xen-runs/$(date +%Y%m%d-%H%M%S)
@@ -9,7 +9,7 @@ mkdir -p "$out"
 passed=0
 for i in $(seq 1 "$runs"); do
     start=$(date +%s)
-    make test-xen XEN_ARGS="${XEN_ARGS:-}" >"$out/run-$i.log" 2>&1
+    make xen-suite XEN_ARGS="${XEN_ARGS:-}" >"$out/run-$i.log" 2>&1
     rc=$?
     took=$(( $(date +%s) - start ))
     if [ "$rc" -eq 0 ]; then
