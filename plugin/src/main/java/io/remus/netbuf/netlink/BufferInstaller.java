@@ -1,5 +1,6 @@
 package io.remus.netbuf.netlink;
 
+import io.remus.netbuf.model.BufferEvent;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.List;
@@ -230,6 +231,64 @@ public final class BufferInstaller {
             }
         });
         return link.isPresent();
+    }
+
+    // ---------------------------------------------------------------- a step for many buffers
+
+    /**
+     * Runs {@code step}'s kernel call for each of {@code buffers} (a domain's vifs): the step's one place where an
+     * event of the table meets the kernel. Per buffer, in order, what it came to; one buffer's failure does not
+     * keep the others from their step.
+     *
+     * @throws IllegalArgumentException for an event without a kernel call (FAIL, CLEARED)
+     */
+    public List<StepOutcome> run(BufferEvent step, List<BufferObjects> buffers) {
+        List<StepOutcome> outcomes = new java.util.ArrayList<>(buffers.size());
+        for (BufferObjects b : buffers) {
+            try {
+                outcomes.add(StepOutcome.done(runOne(step, b)));
+            } catch (RuntimeException e) {
+                outcomes.add(StepOutcome.failed(e));
+            }
+        }
+        return outcomes;
+    }
+
+    /** One buffer's kernel call for {@code step}; returns the journal's note, if any. */
+    private String runOne(BufferEvent step, BufferObjects b) {
+        String vifGone = "vif " + b.vif() + " is gone: it took its ingress qdisc and filter with it";
+        String ifbGone = "ifb " + b.ifb() + " is gone: it took its plug qdisc with it";
+        switch (step) {
+            case ACQUIRE_IFB -> {
+                if (b.ifbCreated()) {
+                    createIfb(b.ifb());
+                } else {
+                    takeIfb(b.ifb());
+                }
+            }
+            case ADD_INGRESS -> addIngress(b.vif());
+            case ADD_REDIRECT -> addRedirect(b.vif(), b.ifb(), b.protocol(), b.priority());
+            case ADD_PLUG -> addPlug(b.ifb(), b.plugHandle(), b.limitBytes());
+            case RELEASE -> releasePlug(b.ifb(), b.plugHandle());
+            case RESUME -> requirePlug(b.ifb(), b.plugHandle());
+            case REMOVE_PLUG -> {
+                return removePlug(b.ifb(), b.plugHandle()) ? null : ifbGone;
+            }
+            case DROP_HELD -> {
+                return dropPlug(b.ifb(), b.plugHandle()) ? null : ifbGone;
+            }
+            case REMOVE_REDIRECT -> {
+                return removeRedirect(b.vif(), b.protocol(), b.priority()) ? null : vifGone;
+            }
+            case REMOVE_INGRESS -> {
+                return removeIngress(b.vif()) ? null : vifGone;
+            }
+            case RELEASE_IFB -> {
+                return releaseIfb(b.ifb(), b.ifbCreated()) ? null : "ifb " + b.ifb() + " is gone";
+            }
+            case FAIL, CLEARED -> throw new IllegalArgumentException(step + " has no kernel call");
+        }
+        return null;
     }
 
     // ---------------------------------------------------------------- all steps at once
