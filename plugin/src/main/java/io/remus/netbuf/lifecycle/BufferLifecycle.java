@@ -1,19 +1,17 @@
 package io.remus.netbuf.lifecycle;
 
 import static io.remus.netbuf.model.BufferEvent.ACQUIRE_IFB;
-import static io.remus.netbuf.model.BufferEvent.ADD_INGRESS;
-import static io.remus.netbuf.model.BufferEvent.ADD_PLUG;
-import static io.remus.netbuf.model.BufferEvent.ADD_REDIRECT;
 
 import io.remus.netbuf.model.BufferEvent;
 import io.remus.netbuf.model.BufferMachine;
 import io.remus.netbuf.model.BufferState;
-import io.remus.netbuf.model.KernelStep;
 import io.remus.netbuf.model.Transition;
 import io.remus.netbuf.netlink.BufferInstaller;
+import io.remus.netbuf.netlink.BufferObjects;
 import io.remus.netbuf.netlink.IfbMode;
 import io.remus.netbuf.netlink.InterfaceName;
 import io.remus.netbuf.netlink.PlugQdisc;
+import io.remus.netbuf.netlink.StepOutcome;
 import io.remus.netbuf.netlink.TcHandle;
 import io.remus.netbuf.persistence.BufferRecord;
 import io.remus.netbuf.persistence.BufferStore;
@@ -22,25 +20,31 @@ import io.remus.netbuf.persistence.JournalEntry.Outcome;
 import io.remus.netbuf.persistence.NetbufDatabaseException;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
-import java.util.function.Function;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
 
 /**
- * Drives each buffer through its state machine, one kernel step per transition, write-ahead: the step's intent is
- * committed before the kernel is touched and its outcome after, so that whatever instant a crash hits, the database
- * names every kernel object that may exist. The machine ({@link BufferMachine}) decides which events are legal; the
- * kernel work happens here, outside it, so a netlink error surfaces as an exception instead of vanishing inside a
- * state-machine action.
+ * Drives buffers through their state machines, a domain's buffers together: each step of {@link BufferEvent}'s table
+ * is one transaction of intents (each written by its buffer's machine, in its interceptor, before the state
+ * changes), one kernel call for all of them ({@link BufferInstaller#run}), and one transaction of outcomes. So
+ * whatever instant a crash hits, the database names every kernel object that may exist. A kernel failure is recorded
+ * (that buffer stays where it was) and reaches the caller as an exception.
+ *
+ * <p>Each buffer has one living {@link BufferMachine}, made when the buffer is created, restored from its row the first
+ * time it is needed after a restart, and dropped when the buffer ends (FREE or FAILED). After a database failure the
+ * machines involved are dropped too: the row is what holds, and the next use restores from it.
  */
 public class BufferLifecycle {
-
-    private static final List<BufferEvent> INSTALL = List.of(ACQUIRE_IFB, ADD_INGRESS, ADD_REDIRECT, ADD_PLUG);
 
     private final BufferStore store;
     private final BufferInstaller kernel;
     private final NetbufSettings settings;
     private final FaultInjection faults;
+    private final ConcurrentMap<Long, BufferMachine> machines = new ConcurrentHashMap<>();
 
     public BufferLifecycle(BufferStore store, BufferInstaller kernel, NetbufSettings settings, FaultInjection faults) {
         this.store = store;
@@ -53,186 +57,245 @@ public class BufferLifecycle {
         return store;
     }
 
-    /**
-     * Installs a buffer on {@code vif}: FREE → IFB_UP → INGRESS → REDIRECTED → PLUGGED. If a step fails, the steps
-     * made are undone in reverse and the buffer ends FAILED with the step and the reason.
-     *
-     * @throws io.remus.netbuf.persistence.ClaimRefusedException if another buffer holds the vif (nothing is done)
-     * @throws NetbufException if a step failed (the buffer is then FAILED)
-     */
+    /** How many buffers have a living machine now. */
+    public int livingMachines() {
+        return machines.size();
+    }
+
+    /** {@link #install(String, List)} of one vif. */
     public BufferRecord install(String domain, InterfaceName vif) {
-        BufferRecord buffer;
+        return install(domain, List.of(vif)).getFirst();
+    }
+
+    /**
+     * Installs a buffer on each of {@code vifs}, all of them together: FREE → IFB_UP → INGRESS → REDIRECTED →
+     * PLUGGED, a step at a time for every vif. All or nothing: if a step fails on one vif, every vif's steps are
+     * undone in reverse; the buffers whose step failed end FAILED with the step and the reason, the others FREE.
+     *
+     * @throws ClaimRefusedException if another buffer holds one of the vifs (nothing is done)
+     * @throws NetbufException if a step failed (after the rollback)
+     */
+    public List<BufferRecord> install(String domain, List<InterfaceName> vifs) {
+        List<BufferRecord> buffers;
         try {
-            buffer = store.create(domain, vif.value(), settings.limitBytes(), settings.protocol(), settings.priority(),
-                    PlugQdisc.DEFAULT_HANDLE.value());
+            buffers = store.createAll(domain, vifs.stream().map(InterfaceName::value).toList(), settings.limitBytes(),
+                    settings.protocol(), settings.priority(), PlugQdisc.DEFAULT_HANDLE.value());
         } catch (NetbufDatabaseException e) {
-            throw e.in("install on vif " + vif + " not started, the kernel was not changed");
+            throw e.in("install on " + vifs + " not started, the kernel was not changed");
         }
-        try {
-            for (BufferEvent event : INSTALL) {
-                buffer = advance(buffer, event);
+        buffers.forEach(b -> machines.put(b.id(), BufferMachine.restoredTo(b.state())));
+        for (BufferEvent event : BufferEvent.install()) {
+            Stepped stepped = step(buffers, event, null, false);
+            buffers = stepped.buffers;
+            if (!stepped.failures.isEmpty()) {
+                throw installFailed(buffers, event, stepped.failures);
             }
-            return buffer;
-        } catch (StepFailed failure) {
-            boolean undone = rollBackAndFail(failure);
-            throw new NetbufException("install of buffer " + buffer.id() + " on vif " + vif + " failed at "
-                    + failure.step + " and was " + (undone ? "rolled back" : "left FAILED with objects in place")
-                    + ": " + failure.getCause().getMessage(), failure.getCause());
         }
+        return buffers;
+    }
+
+    /** Rolls the domain's buffers back after {@code event} failed on some, fails those, and describes it. */
+    private NetbufException installFailed(List<BufferRecord> buffers, BufferEvent event,
+                                          Map<Long, RuntimeException> failures) {
+        Rolled rolled;
+        try {
+            rolled = rollBack(buffers);
+        } catch (NetbufDatabaseException e) {
+            failures.values().forEach(e::addSuppressed);
+            throw e.in("install on " + vifs(buffers) + " failed at " + event + " (" + firstMessage(failures)
+                    + ") and its undo stopped");
+        }
+        List<String> parts = new ArrayList<>();
+        RuntimeException first = null;
+        for (BufferRecord b : rolled.buffers) {
+            RuntimeException failure = failures.get(b.id());
+            StepFailure undo = rolled.stuck.get(b.id());
+            if (failure == null && undo == null) {
+                continue;
+            }
+            String reason = failure != null ? failure.getMessage() : "another vif of the domain failed at " + event;
+            if (undo != null) {
+                reason += "; undo failed at " + undo.step + ": " + undo.cause.getMessage();
+                if (failure != null) {
+                    failure.addSuppressed(undo.cause);
+                }
+            }
+            fail(b, failure != null ? event : undo.step, reason, undo == null);
+            if (failure != null) {
+                parts.add("install of buffer " + b.id() + " on vif " + b.vif() + " failed at " + event + " and was "
+                        + (undo == null ? "rolled back" : "left FAILED with objects in place") + ": "
+                        + failure.getMessage());
+                first = first == null ? failure : first;
+            } else {
+                parts.add("buffer " + b.id() + " on vif " + b.vif() + " was left FAILED with objects in place: "
+                        + reason);
+            }
+        }
+        String others = buffers.size() > failures.size() ? " (the domain's other vifs were rolled back with it)" : "";
+        return new NetbufException(String.join("; ", parts) + others, first);
     }
 
     /** PLUGGED → RELEASED: release_indefinite, when the backup is lost and the guest runs on unprotected. */
     public BufferRecord release(long id) {
         BufferRecord buffer = require(id);
-        try {
-            return advance(buffer, BufferEvent.RELEASE);
-        } catch (StepFailed failure) {
-            throw new NetbufException("release of buffer " + id + " failed: " + failure.getCause().getMessage(),
-                    failure.getCause());
-        }
+        Stepped s = step(List.of(buffer), BufferEvent.RELEASE, null, false);
+        s.throwFirst("release of buffer " + id + " failed");
+        return s.buffers.getFirst();
     }
 
     /**
-     * PLUGGED → RELEASED for several buffers at once (a domain's failover): every intent first, then one kernel
-     * batch, {@code releaseIndefinite}, which returns per buffer null or why its release failed, then every outcome.
-     * Each intent's journal line says {@code why}.
+     * PLUGGED → RELEASED for a domain's buffers at once (its failover), each intent's journal line saying {@code why}.
      * A buffer whose release failed stays PLUGGED with the failure journaled; the others are RELEASED all the same.
+     * If the database refuses the intents the plugs are released all the same, since a guest whose backup is lost
+     * must not stay black-holed until the database is back (a release makes no kernel object for recovery to find).
      *
      * @return the buffers as recorded afterwards, in the order given
      * @throws NetbufException naming every buffer whose release failed, after all of them were recorded
      */
-    public List<BufferRecord> releaseAll(List<BufferRecord> plugged, String why,
-                                         Function<List<BufferRecord>, List<RuntimeException>> releaseIndefinite) {
-        Transition t = transition(BufferState.PLUGGED, BufferEvent.RELEASE);
-        List<BufferRecord> intended = new ArrayList<>(plugged.size());
-        for (BufferRecord b : plugged) {
-            try {
-                intended.add(store.intent(require(b.id()), t, describe(KernelStep.PLUG_RELEASE_INDEFINITE, b) + ": " + why));
-            } catch (NetbufDatabaseException e) {
-                throw releaseNotRecorded(plugged, intended, releaseIndefinite, t, e);
-            }
+    public List<BufferRecord> releaseAll(List<BufferRecord> plugged, String why) {
+        if (plugged.isEmpty()) {
+            return List.of();
         }
-        List<RuntimeException> failures = releaseIndefinite.apply(intended);
-        List<BufferRecord> out = new ArrayList<>(intended.size());
-        List<String> failed = new ArrayList<>();
-        RuntimeException first = null;
-        for (int i = 0; i < intended.size(); i++) {
-            RuntimeException f = failures.get(i);
-            out.add(releaseOutcome(intended.get(i), t, f));
-            if (f != null) {
-                failed.add(intended.get(i).vif() + ": " + f.getMessage());
-                first = first == null ? f : first;
-            }
+        Stepped s = step(plugged, BufferEvent.RELEASE, why, true);
+        if (!s.failures.isEmpty()) {
+            List<String> failed = new ArrayList<>();
+            s.buffers.stream().filter(b -> s.failures.containsKey(b.id()))
+                    .forEach(b -> failed.add(b.vif() + ": " + s.failures.get(b.id()).getMessage()));
+            throw new NetbufException("release_indefinite failed on " + String.join("; ", failed),
+                    s.failures.values().iterator().next());
         }
-        if (first != null) {
-            throw new NetbufException("release_indefinite failed on " + String.join("; ", failed), first);
-        }
-        return out;
+        return s.buffers;
     }
 
-    /**
-     * The database refused an intent: the plugs are released all the same, since a guest whose backup is lost must
-     * not stay black-holed until the database is back (a release makes no kernel object for recovery to find). The
-     * outcomes of the intents recorded are written if the database takes them.
-     */
-    private NetbufDatabaseException releaseNotRecorded(List<BufferRecord> plugged, List<BufferRecord> intended,
-            Function<List<BufferRecord>, List<RuntimeException>> releaseIndefinite, Transition t,
-            NetbufDatabaseException refused) {
-        List<RuntimeException> failures = releaseIndefinite.apply(plugged);
-        for (int i = 0; i < intended.size(); i++) {
-            try {
-                releaseOutcome(intended.get(i), t, failures.get(i));
-            } catch (NetbufDatabaseException notRecorded) {
-                refused.addSuppressed(notRecorded); // its intent stays, for recovery at the next start
-            }
-        }
-        long released = failures.stream().filter(f -> f == null).count();
-        return refused.in("release_indefinite of " + plugged.size() + " buffers: " + released + " released in the"
-                + " kernel, " + (plugged.size() - intended.size()) + " of them not recorded as RELEASED");
-    }
-
-    /** Records a release's outcome: DONE, or FAILED with {@code failure} (the buffer stays PLUGGED). */
-    private BufferRecord releaseOutcome(BufferRecord intended, Transition t, RuntimeException failure) {
-        return failure == null ? store.done(intended, t, null) : store.stepFailed(intended, t, failure.getMessage());
-    }
-
-    /**
-     * RELEASED → PLUGGED: a failed-over buffer protected again. Its plug stays released, so output flows until the
-     * domain's next epoch begins and closes it.
-     */
+    /** {@link #resumeAll} of one buffer. */
     public BufferRecord resume(long id) {
-        BufferRecord buffer = require(id);
-        try {
-            return advance(buffer, BufferEvent.RESUME);
-        } catch (StepFailed failure) {
-            throw new NetbufException("resume of buffer " + id + " (vif " + buffer.vif() + ") failed: "
-                    + failure.getCause().getMessage(), failure.getCause());
-        }
+        return resumeAll(List.of(require(id))).getFirst();
     }
 
     /**
-     * Removes the buffer's kernel objects in reverse order and ends FREE. From PLUGGED it first passes through
-     * RELEASED, so the frames of the last epoch leave instead of being dropped (if that release fails, the plug is
-     * already gone or broken, and the removal goes on). A removal that fails leaves the buffer FAILED, still
-     * holding its claims; tearing a FAILED buffer down removes what is left of it ({@link #clear}).
+     * RELEASED → PLUGGED for a failed-over domain's buffers, protected again: all of them or none (the ones resumed
+     * are released again if one fails). Their plugs stay released, so output flows until the domain's next epoch
+     * begins and closes them.
      */
+    public List<BufferRecord> resumeAll(List<BufferRecord> released) {
+        Stepped s = step(released, BufferEvent.RESUME, null, false);
+        if (!s.failures.isEmpty()) {
+            BufferRecord failed = s.buffers.stream().filter(b -> s.failures.containsKey(b.id())).findFirst().orElseThrow();
+            RuntimeException cause = s.failures.get(failed.id());
+            List<BufferRecord> resumed = s.buffers.stream().filter(b -> !s.failures.containsKey(b.id())).toList();
+            if (!resumed.isEmpty()) {
+                try {
+                    step(resumed, BufferEvent.RELEASE, "back to released: another vif of the domain could not resume",
+                            true).throwFirst("release after a failed resume");
+                } catch (RuntimeException suppressed) {
+                    cause.addSuppressed(suppressed);
+                }
+            }
+            throw new NetbufException("resume of buffer " + failed.id() + " (vif " + failed.vif() + ") failed: "
+                    + cause.getMessage(), cause);
+        }
+        return s.buffers;
+    }
+
+    /** {@link #teardown(List, boolean)} of one buffer, letting out what it holds. */
     public BufferRecord teardown(long id) {
         return teardown(id, false);
     }
 
-    /**
-     * {@link #teardown(long)}, or with {@code dropHeld} the plug of a PLUGGED buffer is deleted with what it holds:
-     * for a domain that is gone, whose unacknowledged output must never reach the wire (its backup, if it has one,
-     * sends it again).
-     */
+    /** {@link #teardown(List, boolean)} of one buffer. */
     public BufferRecord teardown(long id, boolean dropHeld) {
-        BufferRecord buffer = require(id);
-        if (buffer.state() == BufferState.FAILED) {
-            return clear(buffer);
-        }
-        try {
-            if (buffer.state() == BufferState.PLUGGED && dropHeld) {
-                buffer = advance(buffer, BufferEvent.DROP_HELD);
-            } else if (buffer.state() == BufferState.PLUGGED) {
+        return teardown(List.of(require(id)), dropHeld).getFirst();
+    }
+
+    /**
+     * Removes the buffers' kernel objects in reverse order, a step at a time for all of them, and ends them FREE.
+     * From PLUGGED they first pass through RELEASED, so the frames of the last epoch leave instead of being dropped
+     * (if a release fails, the plug is already gone or broken, and the removal goes on); with {@code dropHeld} the
+     * plug is deleted with what it holds instead, for a domain that is gone, whose unacknowledged output must never
+     * reach the wire. A removal that fails leaves its buffer FAILED, still holding its claims; a FAILED buffer has
+     * what is left of it removed ({@link #clear}).
+     *
+     * @return the buffers afterwards, in the order given
+     * @throws NetbufException for the first buffer that could not be torn down (the others with it, suppressed),
+     *                         after every buffer was tried
+     */
+    public List<BufferRecord> teardown(List<BufferRecord> buffers, boolean dropHeld) {
+        Map<Long, BufferRecord> current = new LinkedHashMap<>();
+        buffers.forEach(b -> current.put(b.id(), require(b.id())));
+        List<RuntimeException> problems = new ArrayList<>();
+        List<BufferRecord> live = new ArrayList<>();
+        for (BufferRecord b : current.values()) {
+            if (b.state() == BufferState.FAILED) {
                 try {
-                    buffer = advance(buffer, BufferEvent.RELEASE);
-                } catch (StepFailed releaseFailed) {
-                    // journaled; with the plug gone or broken there is nothing to let out: remove what is left
-                    buffer = releaseFailed.buffer;
+                    current.put(b.id(), clear(b));
+                } catch (NetbufException e) {
+                    problems.add(e);
                 }
+            } else if (b.state() != BufferState.FREE) {
+                live.add(b);
             }
-            return rollBack(buffer);
-        } catch (StepFailed failure) {
-            BufferRecord failed = fail(failure.buffer, failure.step, failure.getCause().getMessage(), false);
-            throw new NetbufException("teardown of buffer " + failed.id() + " failed at " + failure.step + ": "
-                    + failure.getCause().getMessage(), failure.getCause());
         }
+        List<BufferRecord> plugged = live.stream().filter(b -> b.state() == BufferState.PLUGGED).toList();
+        Map<Long, StepFailure> stuck = new LinkedHashMap<>();
+        if (!plugged.isEmpty()) {
+            BufferEvent first = dropHeld ? BufferEvent.DROP_HELD : BufferEvent.RELEASE;
+            Stepped s = step(plugged, first, null, false);
+            s.buffers.forEach(b -> current.put(b.id(), b));
+            if (dropHeld) {
+                s.failures.forEach((id, e) -> stuck.put(id, new StepFailure(first, e)));
+            } // a failed release is journaled; with the plug gone or broken there is nothing to let out
+        }
+        List<BufferRecord> removing = live.stream().map(b -> current.get(b.id()))
+                .filter(b -> !stuck.containsKey(b.id())).toList();
+        Rolled rolled = rollBack(removing);
+        rolled.buffers.forEach(b -> current.put(b.id(), b));
+        stuck.putAll(rolled.stuck);
+        stuck.forEach((id, f) -> {
+            BufferRecord failed = fail(current.get(id), f.step, f.cause.getMessage(), false);
+            current.put(id, failed);
+            problems.add(new NetbufException("teardown of buffer " + id + " failed at " + f.step + ": "
+                    + f.cause.getMessage(), f.cause));
+        });
+        if (!problems.isEmpty()) {
+            RuntimeException first = problems.getFirst();
+            problems.subList(1, problems.size()).forEach(first::addSuppressed);
+            throw first;
+        }
+        return List.copyOf(current.values());
     }
 
-    /** Undoes every step of {@code buffer} down to FREE, each removal write-ahead like the steps that made it. */
-    BufferRecord rollBack(BufferRecord buffer) throws StepFailed {
-        while (buffer.state() != BufferState.FREE) {
-            buffer = advance(buffer, backward(buffer.state()));
+    /**
+     * Undoes every step of the buffers down to FREE, write-ahead like the steps that made them: a step at a time, the
+     * buffers furthest from FREE first, so that a domain's buffers stopped at different steps come down together.
+     * A buffer whose removal fails stops there (with the failure journaled) and is reported in {@link Rolled#stuck}.
+     */
+    Rolled rollBack(List<BufferRecord> buffers) {
+        Map<Long, BufferRecord> current = new LinkedHashMap<>();
+        buffers.forEach(b -> current.put(b.id(), b));
+        Map<Long, StepFailure> stuck = new LinkedHashMap<>();
+        while (true) {
+            List<BufferRecord> moving = current.values().stream()
+                    .filter(b -> b.state() != BufferState.FREE && !stuck.containsKey(b.id())).toList();
+            if (moving.isEmpty()) {
+                break;
+            }
+            int top = moving.stream().mapToInt(b -> stepsToFree(b.state())).max().orElseThrow();
+            List<BufferRecord> batch = moving.stream().filter(b -> stepsToFree(b.state()) == top).toList();
+            BufferEvent back = BufferEvent.backward(batch.getFirst().state());
+            Stepped s = step(batch, back, null, false);
+            s.buffers.forEach(b -> current.put(b.id(), b));
+            s.failures.forEach((id, e) -> stuck.put(id, new StepFailure(back, e)));
         }
-        return buffer;
+        return new Rolled(List.copyOf(current.values()), stuck);
     }
 
-    /** Undoes what the failed install made and marks it FAILED; true if every step was undone. */
-    private boolean rollBackAndFail(StepFailed failure) {
-        try {
-            BufferRecord free = rollBack(failure.buffer);
-            fail(free, failure.step, failure.getCause().getMessage(), true);
-            return true;
-        } catch (NetbufDatabaseException e) {
-            e.addSuppressed(failure.getCause());
-            throw e.in("install of buffer " + failure.buffer.id() + " failed at " + failure.step + " ("
-                    + failure.getCause().getMessage() + ") and its undo stopped");
-        } catch (StepFailed undoFailed) {
-            failure.getCause().addSuppressed(undoFailed.getCause());
-            fail(undoFailed.buffer, failure.step, failure.getCause().getMessage() + "; undo failed at "
-                    + undoFailed.step + ": " + undoFailed.getCause().getMessage(), false);
-            return false;
+    /** How many removals take a buffer in {@code state} to FREE. */
+    private static int stepsToFree(BufferState state) {
+        int n = 0;
+        for (BufferState s = state; s != BufferState.FREE; s = BufferEvent.backward(s).target()) {
+            n++;
         }
+        return n;
     }
 
     /**
@@ -253,171 +316,228 @@ public class BufferLifecycle {
                 }
                 kernel.releaseIfb(ifb, b.ifbCreated());
             }
-            transition(BufferState.FAILED, BufferEvent.CLEARED);
-            return store.settle(b, BufferState.FREE, Outcome.UNDONE, BufferEvent.CLEARED.name(),
-                    "what was left of the failed buffer removed");
+            BufferRecord[] cleared = new BufferRecord[1];
+            machineFor(b).fire(BufferEvent.CLEARED, t -> cleared[0] = store.settle(b, t.target(), Outcome.UNDONE,
+                    t.event().name(), "what was left of the failed buffer removed"));
+            dropMachine(b.id());
+            return cleared[0];
         } catch (RuntimeException e) {
+            dropMachine(b.id());
             store.note(b.id(), BufferEvent.CLEARED.name(), Outcome.FAILED, b.state(), "could not clear", e.getMessage());
             throw new NetbufException("buffer " + b.id() + " (vif " + b.vif() + ") is FAILED and what is left of it"
                     + " could not be removed: " + e.getMessage(), e);
         }
     }
 
-    BufferRecord fail(BufferRecord buffer, KernelStep step, String reason, boolean released) {
-        BufferMachine machine = BufferMachine.start(buffer.state());
+    /** One step of one buffer, for tests that need a buffer half-way; throws NetbufException if the kernel refused. */
+    BufferRecord advance(BufferRecord buffer, BufferEvent event) {
+        Stepped s = step(List.of(buffer), event, null, false);
+        s.throwFirst(event + " of buffer " + buffer.id() + " failed");
+        return s.buffers.getFirst();
+    }
+
+    /** FAIL: the buffer is FAILED at {@code step}; its claims go with {@code released} (every object undone). */
+    BufferRecord fail(BufferRecord buffer, BufferEvent step, String reason, boolean released) {
+        BufferRecord[] failed = new BufferRecord[1];
         try {
-            Transition t = machine.fire(BufferEvent.FAIL);
-            return store.failed(buffer, t, step, reason, released);
+            machineFor(buffer).fire(BufferEvent.FAIL, t -> failed[0] = store.failed(buffer, t, step, reason, released));
         } finally {
-            machine.stop();
+            dropMachine(buffer.id());
         }
+        return failed[0];
     }
 
     /**
-     * One transition: the machine checks the event, the intent is committed, the kernel step runs, the outcome is
-     * committed. A kernel failure is recorded (the buffer stays in the source state) and thrown as StepFailed. A
-     * database that refuses the intent stops the transition before the kernel is touched; one that refuses the
-     * outcome leaves the intent recorded, for recovery to resolve at the next start. Either is thrown as a
-     * {@link NetbufDatabaseException} saying which: undoing earlier steps would need the database too, so
-     * nothing more is tried.
+     * One step of the table for several buffers: the intents in one transaction, each written by its buffer's
+     * machine as it takes the transition; the kernel call for all of them; the outcomes in one transaction. A kernel
+     * failure is recorded (that buffer stays in its source state, and so does its machine) and returned by buffer
+     * id. A database that refuses the intents stops the step before the kernel is touched (unless
+     * {@code evenIfNotRecorded}: see {@link #releaseAll}); one that refuses the outcomes leaves the intents recorded,
+     * for recovery to resolve at the next start. Either is thrown as a {@link NetbufDatabaseException} saying which.
      */
-    BufferRecord advance(BufferRecord buffer, BufferEvent event) throws StepFailed {
-        Transition t = transition(buffer.state(), event);
-        KernelStep step = t.kernelStep().orElseThrow(() -> new IllegalArgumentException(event + " has no kernel step"));
-        String about = "buffer " + buffer.id() + " (vif " + buffer.vif() + ", " + buffer.state() + "): " + step;
-        BufferRecord intended;
-        try {
-            intended = step == KernelStep.IFB_UP ? intendIfb(buffer, t) : store.intent(buffer, t, describe(step, buffer));
-        } catch (NetbufDatabaseException e) {
-            throw e.in(about + " not started, the kernel was not changed");
-        } catch (RuntimeException e) {
-            throw new StepFailed(step, buffer, e);
+    private Stepped step(List<BufferRecord> buffers, BufferEvent event, String why, boolean evenIfNotRecorded) {
+        if (buffers.isEmpty()) {
+            return new Stepped(List.of(), Map.of());
         }
-        faults.afterIntent(step);
-        String detail;
+        List<BufferRecord> intended;
         try {
-            detail = runKernelStep(step, intended);
-        } catch (RuntimeException e) {
-            BufferRecord failed;
-            try {
-                failed = store.stepFailed(intended, t, e.getMessage());
-            } catch (NetbufDatabaseException notRecorded) {
-                notRecorded.addSuppressed(e);
-                throw notRecorded.in(about + " failed in the kernel (" + e.getMessage() + "), and its intent stays"
-                        + " recorded for recovery at the next start");
+            intended = writeIntents(buffers, event, why);
+        } catch (PoolEmpty e) {
+            Map<Long, RuntimeException> failures = new LinkedHashMap<>();
+            buffers.forEach(b -> failures.put(b.id(), e.getCause() instanceof RuntimeException r ? r : e));
+            return new Stepped(buffers, failures);
+        } catch (NetbufDatabaseException e) {
+            if (evenIfNotRecorded) {
+                List<StepOutcome> outcomes = kernel.run(event, buffers.stream().map(BufferLifecycle::objects).toList());
+                long done = outcomes.stream().filter(StepOutcome::ok).count();
+                throw e.in(event + " of " + vifs(buffers) + ": done in the kernel on " + done + " of " + buffers.size()
+                        + ", none recorded");
             }
-            throw new StepFailed(step, failed, e);
+            throw e.in(event + " of " + vifs(buffers) + " not started, the kernel was not changed");
         }
-        faults.afterKernel(step);
+        faults.afterIntent(event);
+        List<StepOutcome> outcomes = kernel.run(event, intended.stream().map(BufferLifecycle::objects).toList());
+        faults.afterKernel(event);
+
+        List<BufferRecord> after = new ArrayList<>(intended.size());
+        Map<Long, RuntimeException> failures = new LinkedHashMap<>();
         try {
-            return store.done(intended, t, detail);
+            store.transaction("the outcome of " + event + " for " + vifs(intended), () -> {
+                for (int i = 0; i < intended.size(); i++) {
+                    BufferRecord b = intended.get(i);
+                    Transition t = new Transition(b.state(), event, event.target());
+                    StepOutcome o = outcomes.get(i);
+                    after.add(o.ok() ? store.done(b, t, o.note()) : store.stepFailed(b, t, o.failure().getMessage()));
+                }
+                return null;
+            });
         } catch (NetbufDatabaseException e) {
-            throw e.in(about + " done in the kernel; its intent stays recorded for recovery at the next start");
+            intended.forEach(b -> dropMachine(b.id()));
+            outcomes.stream().filter(o -> !o.ok()).forEach(o -> e.addSuppressed(o.failure()));
+            throw e.in(event + " of " + vifs(intended) + " done in the kernel; its intents stay recorded for recovery"
+                    + " at the next start");
+        }
+        for (int i = 0; i < after.size(); i++) {
+            BufferRecord b = after.get(i);
+            if (!outcomes.get(i).ok()) {
+                failures.put(b.id(), outcomes.get(i).failure());
+                machineFor(b).restore(b.state());
+            } else if (b.state() == BufferState.FREE) {
+                dropMachine(b.id());
+            }
+        }
+        return new Stepped(after, failures);
+    }
+
+    /**
+     * The intents of {@code event} for every buffer, one transaction: each buffer's machine takes the transition and
+     * its interceptor writes the intent. Acquiring an ifb claims it with the intent: by name from the buffer id, or
+     * free ifbs of the pool, tried again if another install claimed one of them meanwhile.
+     */
+    private List<BufferRecord> writeIntents(List<BufferRecord> buffers, BufferEvent event, String why) {
+        for (int attempt = 1; ; attempt++) {
+            List<String> poolIfbs = event == ACQUIRE_IFB && settings.ifbMode() == IfbMode.POOL ? freePoolIfbs(buffers)
+                    : List.of();
+            List<BufferRecord> intended = new ArrayList<>(buffers.size());
+            try {
+                return store.transaction("the intent of " + event + " for " + vifs(buffers), () -> {
+                    for (int i = 0; i < buffers.size(); i++) {
+                        BufferRecord b = buffers.get(i);
+                        String ifb = poolIfbs.isEmpty() ? null : poolIfbs.get(i);
+                        machineFor(b).fire(event, t -> intended.add(writeIntent(b, t, ifb, why)));
+                    }
+                    return intended;
+                });
+            } catch (ClaimRefusedException taken) {
+                restoreMachines(buffers);
+                if (attempt == 3) {
+                    throw new PoolEmpty(taken);
+                }
+            } catch (RuntimeException e) {
+                restoreMachines(buffers);
+                throw e;
+            }
         }
     }
 
-    /** The transition {@code event} takes from {@code state}, as the machine allows it. */
-    private static Transition transition(BufferState state, BufferEvent event) {
-        BufferMachine machine = BufferMachine.start(state);
-        try {
-            return machine.fire(event);
-        } finally {
-            machine.stop();
+    private BufferRecord writeIntent(BufferRecord b, Transition t, String poolIfb, String why) {
+        if (t.event() == ACQUIRE_IFB) {
+            return poolIfb != null ? store.intentWithIfb(b, t, poolIfb, false)
+                    : store.intentWithIfb(b, t, settings.ifbPrefix() + b.id(), true);
         }
+        String detail = describe(t.event(), b);
+        return store.intent(b, t, why == null ? detail : detail + ": " + why);
     }
 
-    /** Picks the ifb and claims it together with the intent: by name from the buffer id, or the first free in the pool. */
-    private BufferRecord intendIfb(BufferRecord buffer, Transition t) {
-        if (settings.ifbMode() == IfbMode.CREATE) {
-            return store.intentWithIfb(buffer, t, settings.ifbPrefix() + buffer.id(), true);
-        }
+    /** A free pool ifb for each buffer, or PoolEmpty naming the fix. */
+    private List<String> freePoolIfbs(List<BufferRecord> buffers) {
         Set<InterfaceName> claimed = new HashSet<>();
         store.claimedIfbs().forEach(name -> claimed.add(InterfaceName.of(name)));
-        for (InterfaceName candidate : kernel.freePoolIfbs(claimed)) {
-            try {
-                return store.intentWithIfb(buffer, t, candidate.value(), false);
-            } catch (ClaimRefusedException taken) {
-                // another install claimed it between the listing and the claim: try the next one
-            }
+        List<InterfaceName> free = kernel.freePoolIfbs(claimed);
+        if (free.size() < buffers.size()) {
+            throw new PoolEmpty(BufferInstaller.poolEmpty());
         }
-        throw BufferInstaller.poolEmpty();
+        return free.subList(0, buffers.size()).stream().map(InterfaceName::value).toList();
     }
 
-    /** Runs the step; returns what the journal should add to its outcome (a removal that found its device gone). */
-    private String runKernelStep(KernelStep step, BufferRecord b) {
-        InterfaceName vif = InterfaceName.of(b.vif());
-        InterfaceName ifb = InterfaceName.of(b.ifb());
-        TcHandle handle = new TcHandle(b.plugHandle());
-        String vifGone = "vif " + vif + " is gone: it took its ingress qdisc and filter with it";
-        String ifbGone = "ifb " + ifb + " is gone: it took its plug qdisc with it";
-        switch (step) {
-            case IFB_UP -> {
-                if (b.ifbCreated()) {
-                    kernel.createIfb(ifb);
-                } else {
-                    kernel.takeIfb(ifb);
-                }
-            }
-            case INGRESS_ADD -> kernel.addIngress(vif);
-            case REDIRECT_ADD -> kernel.addRedirect(vif, ifb, b.protocol(), b.priority());
-            case PLUG_ADD -> kernel.addPlug(ifb, handle, b.limitBytes());
-            case PLUG_RELEASE_INDEFINITE -> kernel.releasePlug(ifb, handle);
-            case PLUG_RESUME -> kernel.requirePlug(ifb, handle);
-            case PLUG_DELETE -> {
-                return kernel.removePlug(ifb, handle) ? null : ifbGone;
-            }
-            case PLUG_DROP -> {
-                return kernel.dropPlug(ifb, handle) ? null : ifbGone;
-            }
-            case REDIRECT_DELETE -> {
-                return kernel.removeRedirect(vif, b.protocol(), b.priority()) ? null : vifGone;
-            }
-            case INGRESS_DELETE -> {
-                return kernel.removeIngress(vif) ? null : vifGone;
-            }
-            case IFB_RELEASE -> {
-                return kernel.releaseIfb(ifb, b.ifbCreated()) ? null : "ifb " + ifb + " is gone";
-            }
+    /** The living machine of {@code b}, restored from its row if it has none (after a restart) or disagrees. */
+    private BufferMachine machineFor(BufferRecord b) {
+        BufferMachine machine = machines.computeIfAbsent(b.id(), id -> BufferMachine.restoredTo(b.state()));
+        if (machine.state() != b.state()) {
+            machine.restore(b.state()); // the row holds: e.g. recovery settled it
         }
-        return null;
+        return machine;
     }
 
-    private static String describe(KernelStep step, BufferRecord b) {
+    private void restoreMachines(List<BufferRecord> rows) {
+        rows.forEach(b -> {
+            BufferMachine m = machines.get(b.id());
+            if (m != null) {
+                m.restore(b.state());
+            }
+        });
+    }
+
+    private void dropMachine(long id) {
+        BufferMachine m = machines.remove(id);
+        if (m != null) {
+            m.stop();
+        }
+    }
+
+    private static BufferObjects objects(BufferRecord b) {
+        return new BufferObjects(InterfaceName.of(b.vif()), InterfaceName.of(b.ifb()), b.ifbCreated(), b.protocol(),
+                b.priority(), new TcHandle(b.plugHandle()), b.limitBytes());
+    }
+
+    private static String describe(BufferEvent step, BufferRecord b) {
         return switch (step) {
-            case IFB_UP -> "ifb " + b.ifb();
-            case INGRESS_ADD, INGRESS_DELETE -> "ingress ffff: on " + b.vif();
-            case REDIRECT_ADD, REDIRECT_DELETE -> "u32 prio " + b.priority() + " protocol 0x"
+            case ACQUIRE_IFB -> "ifb " + b.ifb();
+            case ADD_INGRESS, REMOVE_INGRESS -> "ingress ffff: on " + b.vif();
+            case ADD_REDIRECT, REMOVE_REDIRECT -> "u32 prio " + b.priority() + " protocol 0x"
                     + Integer.toHexString(b.protocol()) + " on " + b.vif() + " -> " + b.ifb();
-            case PLUG_ADD -> "plug " + new TcHandle(b.plugHandle()) + " limit " + b.limitBytes() + " on " + b.ifb();
-            case PLUG_RELEASE_INDEFINITE, PLUG_RESUME, PLUG_DELETE, PLUG_DROP -> "plug " + new TcHandle(b.plugHandle()) + " on " + b.ifb();
-            case IFB_RELEASE -> (b.ifbCreated() ? "delete " : "down ") + b.ifb();
+            case ADD_PLUG -> "plug " + new TcHandle(b.plugHandle()) + " limit " + b.limitBytes() + " on " + b.ifb();
+            case RELEASE, RESUME, REMOVE_PLUG, DROP_HELD -> "plug " + new TcHandle(b.plugHandle()) + " on " + b.ifb();
+            case RELEASE_IFB -> (b.ifbCreated() ? "delete " : "down ") + b.ifb();
+            case FAIL, CLEARED -> step.name();
         };
     }
 
-    /** The teardown event out of each state: the reverse of the step that led into it. */
-    static BufferEvent backward(BufferState state) {
-        return switch (state) {
-            case PLUGGED, RELEASED -> BufferEvent.REMOVE_PLUG;
-            case REDIRECTED -> BufferEvent.REMOVE_REDIRECT;
-            case INGRESS -> BufferEvent.REMOVE_INGRESS;
-            case IFB_UP -> BufferEvent.RELEASE_IFB;
-            case FREE, FAILED -> throw new IllegalArgumentException("nothing to undo in " + state);
-        };
+    private static String vifs(List<BufferRecord> buffers) {
+        return buffers.size() == 1 ? "buffer " + buffers.getFirst().id() + " (vif " + buffers.getFirst().vif() + ")"
+                : "buffers " + buffers.stream().map(b -> b.id() + " (" + b.vif() + ")").toList();
+    }
+
+    private static String firstMessage(Map<Long, RuntimeException> failures) {
+        return failures.values().iterator().next().getMessage();
     }
 
     private BufferRecord require(long id) {
         return store.find(id).orElseThrow(() -> new IllegalArgumentException("no buffer " + id));
     }
 
-    /** A kernel step failed; carries the buffer as the database has it after recording the failure. */
-    static final class StepFailed extends Exception {
-        final KernelStep step;
-        final BufferRecord buffer;
+    /** A step's buffers as recorded afterwards, in order, and the kernel failures by buffer id. */
+    private record Stepped(List<BufferRecord> buffers, Map<Long, RuntimeException> failures) {
+        void throwFirst(String what) {
+            if (!failures.isEmpty()) {
+                RuntimeException cause = failures.values().iterator().next();
+                throw new NetbufException(what + ": " + cause.getMessage(), cause);
+            }
+        }
+    }
 
-        StepFailed(KernelStep step, BufferRecord buffer, RuntimeException cause) {
+    /** What a rollback came to: the buffers as recorded, and those a removal failed on, by id. */
+    record Rolled(List<BufferRecord> buffers, Map<Long, StepFailure> stuck) {
+    }
+
+    /** A step that failed in the kernel, and why. */
+    record StepFailure(BufferEvent step, RuntimeException cause) {
+    }
+
+    /** No free pool ifb for every buffer: the step fails for all of them before any intent. */
+    private static final class PoolEmpty extends RuntimeException {
+        PoolEmpty(RuntimeException cause) {
             super(cause.getMessage(), cause);
-            this.step = step;
-            this.buffer = buffer;
         }
     }
 }

@@ -1,9 +1,8 @@
 package io.remus.netbuf.lifecycle;
 
-import io.remus.netbuf.lifecycle.BufferLifecycle.StepFailed;
-import io.remus.netbuf.model.BufferEvent;
+import io.remus.netbuf.lifecycle.BufferLifecycle.Rolled;
+import io.remus.netbuf.lifecycle.BufferLifecycle.StepFailure;
 import io.remus.netbuf.model.BufferState;
-import io.remus.netbuf.model.KernelStep;
 import io.remus.netbuf.model.Transition;
 import io.remus.netbuf.model.Transitions;
 import io.remus.netbuf.netlink.BufferInstaller;
@@ -18,7 +17,6 @@ import io.remus.netbuf.persistence.BufferRecord;
 import io.remus.netbuf.persistence.BufferStore;
 import io.remus.netbuf.persistence.JournalEntry.Outcome;
 import java.util.ArrayList;
-import java.util.EnumSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -46,9 +44,6 @@ public class BufferRecovery {
             return rolledBack + adopted + repaired + cleared + orphans + failed;
         }
     }
-
-    private static final Set<KernelStep> FORWARD = EnumSet.of(KernelStep.IFB_UP, KernelStep.INGRESS_ADD,
-            KernelStep.REDIRECT_ADD, KernelStep.PLUG_ADD, KernelStep.PLUG_RELEASE_INDEFINITE, KernelStep.PLUG_RESUME);
 
     private final BufferLifecycle lifecycle;
     private final BufferStore store;
@@ -84,34 +79,26 @@ public class BufferRecovery {
     private void rollBackInterrupted(BufferRecord b, Counts c) {
         BufferRecord buffer = b;
         if (b.pendingStep() != null) {
-            Transition t = pendingTransition(b);
-            // a forward step may have happened: count it as done so its object is undone with the rest;
-            // a removal step may not have: stay where we were and do it again (removals are idempotent)
-            BufferState settled = FORWARD.contains(b.pendingStep()) ? t.target() : t.source();
+            Transition t = Transitions.require(b.state(), b.pendingStep());
+            // a step that makes something may have happened: count it as done so its object is undone with the
+            // rest; a removal may not have: stay where we were and do it again (removals are idempotent)
+            BufferState settled = b.pendingStep().takenAsDoneIfInFlight() ? t.target() : t.source();
             buffer = store.settle(b, settled, Outcome.INTERRUPTED, b.pendingStep().name(),
                     "in flight at restart; " + (settled == t.target() ? "taken as done, to be undone" : "to be redone"));
         }
-        try {
-            lifecycle.rollBack(buffer);
+        Rolled rolled = lifecycle.rollBack(List.of(buffer));
+        StepFailure f = rolled.stuck().get(b.id());
+        if (f == null) {
             c.rolledBack++;
             c.lines.add("buffer " + b.id() + " (" + b.vif() + "): interrupted in " + b.state()
                     + (b.pendingStep() == null ? "" : " during " + b.pendingStep()) + ", rolled back to FREE");
-        } catch (StepFailed f) {
-            lifecycle.fail(f.buffer, f.step, "recovery could not undo " + f.step + ": " + f.getMessage(), false);
+        } else {
+            lifecycle.fail(rolled.buffers().getFirst(), f.step(), "recovery could not undo " + f.step() + ": "
+                    + f.cause().getMessage(), false);
             c.failed++;
-            c.lines.add("buffer " + b.id() + " (" + b.vif() + "): rollback failed at " + f.step + ": " + f.getMessage());
+            c.lines.add("buffer " + b.id() + " (" + b.vif() + "): rollback failed at " + f.step() + ": "
+                    + f.cause().getMessage());
         }
-    }
-
-    private Transition pendingTransition(BufferRecord b) {
-        for (BufferEvent event : BufferEvent.values()) {
-            Optional<Transition> t = Transitions.find(b.state(), event);
-            if (t.isPresent() && t.get().kernelStep().equals(Optional.of(b.pendingStep()))) {
-                return t.get();
-            }
-        }
-        throw new IllegalStateException("buffer " + b.id() + " has step " + b.pendingStep() + " in flight, which no"
-                + " transition from " + b.state() + " makes");
     }
 
     /** A resting PLUGGED or RELEASED buffer: adopt it, repair it, or roll it back if its devices are gone. */

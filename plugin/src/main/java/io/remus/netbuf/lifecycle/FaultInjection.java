@@ -1,13 +1,14 @@
 package io.remus.netbuf.lifecycle;
 
-import io.remus.netbuf.model.KernelStep;
+import io.remus.netbuf.model.BufferEvent;
 
 /**
- * Where the crash tests stop a process: right after a step's intent is committed, and right after its kernel step.
- * Inert unless the system property {@value #PROPERTY} names a point ({@code after-intent:INGRESS_ADD} or
- * {@code after-kernel:INGRESS_ADD}); then, on reaching it, the process prints {@code NETBUF_CRASH_POINT <point>}
- * and waits to be killed (the test sends SIGKILL). Never set in production. {@link #abandonAt} is the in-process
- * form, for a bench that needs many crashed installs.
+ * Where the crash tests stop a process: right after a step's intent is committed, and right after its kernel call
+ * (for a domain's step, with all its vifs at that point). Inert unless the system property {@value #PROPERTY}
+ * names one of {@link BufferEvent#crashPoints} ({@code after-intent:ADD_INGRESS}, {@code after-kernel:ADD_INGRESS});
+ * then, on reaching it, the process prints {@code NETBUF_CRASH_POINT <point>} and waits to be killed (the test sends
+ * SIGKILL). Never set in production. {@link #abandonAt} is the in-process form, for a bench that needs many crashed
+ * installs.
  */
 public final class FaultInjection {
 
@@ -46,12 +47,12 @@ public final class FaultInjection {
         return new FaultInjection(point, true);
     }
 
-    void afterIntent(KernelStep step) {
-        at("after-intent:" + step);
+    void afterIntent(BufferEvent step) {
+        at(step.afterIntent());
     }
 
-    void afterKernel(KernelStep step) {
-        at("after-kernel:" + step);
+    void afterKernel(BufferEvent step) {
+        at(step.afterKernel());
     }
 
     private void at(String here) {

@@ -1,7 +1,7 @@
 package io.remus.netbuf.persistence;
 
 import io.remus.netbuf.model.BufferState;
-import io.remus.netbuf.model.KernelStep;
+import io.remus.netbuf.model.BufferEvent;
 import io.remus.netbuf.model.Transition;
 import io.remus.netbuf.persistence.JournalEntry.Outcome;
 import java.sql.ResultSet;
@@ -41,29 +41,60 @@ public class BufferStore {
         this.tx = new TransactionTemplate(new DataSourceTransactionManager(dataSource));
     }
 
-    /** A new FREE buffer holding {@code vif}; refused if another buffer holds it. */
-    public BufferRecord create(String domain, String vif, long limitBytes, int protocol, int priority, int plugHandle) {
+    /**
+     * Runs {@code body} as one transaction: the writes it makes through this store join it and are committed
+     * together when it returns, or not at all.
+     */
+    public <T> T transaction(String what, java.util.function.Supplier<T> body) {
+        return write(what, status -> body.get());
+    }
+
+    /**
+     * A new FREE buffer for each of {@code vifs}, in one transaction: all of them, or none if another buffer holds
+     * one of the vifs.
+     */
+    public List<BufferRecord> createAll(String domain, List<String> vifs, long limitBytes, int protocol, int priority,
+                                        int plugHandle) {
         try {
-            return write("a new buffer on vif " + vif + " of domain " + domain, status -> {
-                Timestamp now = now();
-                KeyHolder key = new GeneratedKeyHolder();
-                jdbc.sql("INSERT INTO netbuf_buffer (domain_name, vif, state, ifb_created, limit_bytes, protocol,"
-                                + " priority, plug_handle, epoch, created_at, updated_at)"
-                                + " VALUES (?, ?, ?, FALSE, ?, ?, ?, ?, 0, ?, ?)")
-                        .params(domain, vif, BufferState.FREE.name(), limitBytes, protocol, priority, plugHandle, now,
-                                now)
-                        .update(key, "id");
-                long id = key.getKeyAs(Number.class).longValue();
-                jdbc.sql("INSERT INTO netbuf_vif_claim (vif, buffer_id) VALUES (?, ?)").params(vif, id).update();
-                return find(id).orElseThrow();
+            return write((vifs.size() == 1 ? "a new buffer on vif " + vifs.getFirst() : "new buffers on vifs " + vifs)
+                    + " of domain " + domain, status -> {
+                List<BufferRecord> created = new java.util.ArrayList<>(vifs.size());
+                for (String vif : vifs) {
+                    created.add(insert(domain, vif, limitBytes, protocol, priority, plugHandle));
+                }
+                return created;
             });
         } catch (DuplicateKeyException e) {
             // rolled back by now; PostgreSQL refuses any statement in a transaction after a failed one, so the
             // holder is looked up only here, outside it
-            long holder = jdbc.sql("SELECT buffer_id FROM netbuf_vif_claim WHERE vif = ?").param(vif)
-                    .query(Long.class).optional().orElse(-1L);
-            throw new ClaimRefusedException("vif " + vif + " is already buffered by buffer " + holder);
+            for (String vif : vifs) {
+                java.util.Optional<Long> holder = jdbc.sql("SELECT buffer_id FROM netbuf_vif_claim WHERE vif = ?")
+                        .param(vif).query(Long.class).optional();
+                if (holder.isPresent()) {
+                    throw new ClaimRefusedException("vif " + vif + " is already buffered by buffer " + holder.get());
+                }
+            }
+            throw new ClaimRefusedException("one of the vifs " + vifs + " was claimed by another buffer meanwhile");
         }
+    }
+
+    private BufferRecord insert(String domain, String vif, long limitBytes, int protocol, int priority,
+                                int plugHandle) {
+        Timestamp now = now();
+        KeyHolder key = new GeneratedKeyHolder();
+        jdbc.sql("INSERT INTO netbuf_buffer (domain_name, vif, state, ifb_created, limit_bytes, protocol,"
+                        + " priority, plug_handle, epoch, created_at, updated_at)"
+                        + " VALUES (?, ?, ?, FALSE, ?, ?, ?, ?, 0, ?, ?)")
+                .params(domain, vif, BufferState.FREE.name(), limitBytes, protocol, priority, plugHandle, now, now)
+                .update(key, "id");
+        long id = key.getKeyAs(Number.class).longValue();
+        jdbc.sql("INSERT INTO netbuf_vif_claim (vif, buffer_id) VALUES (?, ?)").params(vif, id).update();
+        return find(id).orElseThrow();
+    }
+
+    /** A new FREE buffer holding {@code vif}; refused if another buffer holds it. */
+    public BufferRecord create(String domain, String vif, long limitBytes, int protocol, int priority, int plugHandle) {
+        return createAll(domain, List.of(vif), limitBytes, protocol, priority, plugHandle).getFirst();
     }
 
     /**
@@ -140,7 +171,7 @@ public class BufferStore {
      * The buffer is FAILED at {@code step} with {@code reason}. Its claims go only if {@code released}: a buffer
      * that could not remove its kernel objects keeps them, so no other buffer takes its ifb.
      */
-    public BufferRecord failed(BufferRecord buffer, Transition t, KernelStep step, String reason, boolean released) {
+    public BufferRecord failed(BufferRecord buffer, Transition t, BufferEvent step, String reason, boolean released) {
         return write("buffer " + buffer.id() + " as FAILED", status -> {
             jdbc.sql("UPDATE netbuf_buffer SET state = ?, pending_step = NULL, failed_step = ?, last_error = ?,"
                             + " updated_at = ? WHERE id = ?")
@@ -245,7 +276,9 @@ public class BufferStore {
     }
 
     private static void requireKernelStep(Transition t) {
-        t.kernelStep().orElseThrow(() -> new IllegalArgumentException(t + " has no kernel step to intend"));
+        if (!t.event().hasKernelCall()) {
+            throw new IllegalArgumentException(t + " has no kernel call to intend");
+        }
     }
 
     /** An outcome belongs to the intent written before it: same state, same step in flight. */
@@ -271,7 +304,7 @@ public class BufferStore {
     }
 
     private static String step(Transition t) {
-        return t.kernelStep().map(Enum::name).orElse(t.event().name());
+        return t.event().name();
     }
 
     private static String prefixed(String alias) {
@@ -291,10 +324,10 @@ public class BufferStore {
         String pending = rs.getString("pending_step");
         String failed = rs.getString("failed_step");
         return new BufferRecord(rs.getLong("id"), rs.getString("domain_name"), rs.getString("vif"),
-                BufferState.valueOf(rs.getString("state")), pending == null ? null : KernelStep.valueOf(pending),
+                BufferState.valueOf(rs.getString("state")), pending == null ? null : BufferEvent.valueOf(pending),
                 rs.getString("ifb"), rs.getBoolean("ifb_created"), rs.getLong("limit_bytes"), rs.getInt("protocol"),
                 rs.getInt("priority"), rs.getInt("plug_handle"), rs.getLong("epoch"),
-                failed == null ? null : KernelStep.valueOf(failed), rs.getString("last_error"),
+                failed == null ? null : BufferEvent.valueOf(failed), rs.getString("last_error"),
                 rs.getTimestamp("created_at").toInstant(), rs.getTimestamp("updated_at").toInstant());
     }
 }

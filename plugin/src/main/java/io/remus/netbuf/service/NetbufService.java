@@ -144,11 +144,8 @@ public class NetbufService {
      */
     public List<BufferRecord> protect(String domain, List<InterfaceName> vifs, Driver driver) {
         return locked(domain, () -> {
-            List<BufferRecord> installed = new ArrayList<>();
+            List<BufferRecord> installed = lifecycle.install(domain, vifs);
             try {
-                for (InterfaceName vif : vifs) {
-                    installed.add(lifecycle.install(domain, vif));
-                }
                 domains.save(DomainEpochs.fresh(domain));
                 DomainProtection old = protections.get(domain); // the service writes every row: its copy is current
                 DomainProtection p = old != null ? old.protectedAgainBy(driver)
@@ -157,12 +154,10 @@ public class NetbufService {
                 protections.put(domain, p);
                 clocks.remove(domain);
             } catch (RuntimeException e) {
-                for (BufferRecord b : installed) {
-                    try {
-                        lifecycle.teardown(b.id());
-                    } catch (RuntimeException suppressed) {
-                        e.addSuppressed(suppressed);
-                    }
+                try {
+                    lifecycle.teardown(installed, false);
+                } catch (RuntimeException suppressed) {
+                    e.addSuppressed(suppressed);
                 }
                 throw e;
             }
@@ -330,7 +325,7 @@ public class NetbufService {
         failovers(kind).increment();
         RuntimeException releaseFailed = null;
         try {
-            lifecycle.releaseAll(plugged, "failover: " + reason, this::releaseIndefinite);
+            lifecycle.releaseAll(plugged, "failover: " + reason);
         } catch (RuntimeException e) {
             releaseFailed = e;
         }
@@ -352,34 +347,6 @@ public class NetbufService {
             throw releaseFailed;
         }
         return live(domain);
-    }
-
-    /** One release_indefinite batch for the buffers; per buffer, null or why its release failed. */
-    private List<RuntimeException> releaseIndefinite(List<BufferRecord> plugged) {
-        List<RuntimeException> failures = new ArrayList<>(Collections.nCopies(plugged.size(), null));
-        List<Integer> found = new ArrayList<>();
-        List<PlugQdisc> plugs = new ArrayList<>();
-        for (int i = 0; i < plugged.size(); i++) {
-            BufferRecord b = plugged.get(i);
-            try {
-                plugs.add(plugOf(b, netlink.link(InterfaceName.of(b.ifb()))));
-                found.add(i);
-            } catch (RuntimeException e) {
-                failures.set(i, e); // this vif's plug cannot be reached; the others are released all the same
-            }
-        }
-        if (plugs.isEmpty()) {
-            return failures;
-        }
-        try {
-            List<NetlinkException> released = netlink.plugReleaseIndefinite(plugs);
-            for (int j = 0; j < found.size(); j++) {
-                failures.set(found.get(j), released.get(j));
-            }
-        } catch (RuntimeException e) {
-            found.forEach(i -> failures.set(i, e));
-        }
-        return failures;
     }
 
     /**
@@ -405,21 +372,7 @@ public class NetbufService {
                 throw new EpochRefusedException("domain " + domain + " cannot resume: buffers not RELEASED "
                         + notReleased + "; stop the domain and start it again");
             }
-            List<BufferRecord> out = new ArrayList<>();
-            try {
-                for (BufferRecord b : live) {
-                    out.add(lifecycle.resume(b.id()));
-                }
-            } catch (RuntimeException e) {
-                for (BufferRecord b : out) { // back to released: all of the domain's vifs, or none
-                    try {
-                        lifecycle.release(b.id());
-                    } catch (RuntimeException suppressed) {
-                        e.addSuppressed(suppressed);
-                    }
-                }
-                throw e;
-            }
+            List<BufferRecord> out = lifecycle.resumeAll(live);
             DomainProtection resumedP = p.resumed();
             domains.save(epochs(domain).settled());
             domains.save(resumedP);
@@ -452,17 +405,12 @@ public class NetbufService {
         locked(domain, () -> {
             RuntimeException first = null;
             clocks.remove(domain);
-            for (BufferRecord b : live(domain)) {
-                closeControl(b.id());
-                try {
-                    lifecycle.teardown(b.id(), dropHeld);
-                } catch (RuntimeException e) {
-                    if (first == null) {
-                        first = e;
-                    } else {
-                        first.addSuppressed(e);
-                    }
-                }
+            List<BufferRecord> live = live(domain);
+            live.forEach(b -> closeControl(b.id()));
+            try {
+                lifecycle.teardown(live, dropHeld);
+            } catch (RuntimeException e) {
+                first = e;
             }
             try {
                 domains.save(epochs(domain).settled());

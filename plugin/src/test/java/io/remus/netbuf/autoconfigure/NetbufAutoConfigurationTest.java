@@ -69,7 +69,7 @@ class NetbufAutoConfigurationTest {
         runner.withPropertyValues("netbuf.enabled=true").run(context -> {
             // this host kernel has no sch_plug: the install runs every step it can, then fails and rolls back
             assertThatThrownBy(() -> context.publishEvent(new RemusDomainStarted("dom7", List.of("vif7.0"))))
-                    .hasMessageContaining("failed at PLUG_ADD").hasMessageContaining("modprobe sch_plug");
+                    .hasMessageContaining("failed at ADD_PLUG").hasMessageContaining("modprobe sch_plug");
             List<BufferRecord> buffers = context.getBean(BufferStore.class).all();
             assertThat(buffers).singleElement().satisfies(b -> {
                 assertThat(b.domain()).isEqualTo("dom7");

@@ -29,9 +29,9 @@ import java.util.List;
  */
 final class RecoveryBench {
 
-    private static final List<String> POINTS = List.of("after-intent:IFB_UP", "after-kernel:IFB_UP",
-            "after-intent:INGRESS_ADD", "after-kernel:INGRESS_ADD", "after-intent:REDIRECT_ADD",
-            "after-kernel:REDIRECT_ADD", "after-intent:PLUG_ADD");
+    private static final List<String> POINTS = List.of("after-intent:ACQUIRE_IFB", "after-kernel:ACQUIRE_IFB",
+            "after-intent:ADD_INGRESS", "after-kernel:ADD_INGRESS", "after-intent:ADD_REDIRECT",
+            "after-kernel:ADD_REDIRECT", "after-intent:ADD_PLUG");
 
     private RecoveryBench() {
     }
@@ -113,17 +113,17 @@ final class RecoveryBench {
         InterfaceName vif = InterfaceName.of(b.vif());
         InterfaceName ifb = InterfaceName.of(b.ifb());
         switch (b.pendingStep()) {
-            case PLUG_ADD -> {
+            case ADD_PLUG -> {
                 installer.removePlug(ifb, new TcHandle(b.plugHandle()));
                 installer.removeRedirect(vif, b.protocol(), b.priority());
                 installer.removeIngress(vif);
             }
-            case REDIRECT_ADD -> {
+            case ADD_REDIRECT -> {
                 installer.removeRedirect(vif, b.protocol(), b.priority());
                 installer.removeIngress(vif);
             }
-            case INGRESS_ADD -> installer.removeIngress(vif);
-            case IFB_UP -> { }
+            case ADD_INGRESS -> installer.removeIngress(vif);
+            case ACQUIRE_IFB -> { }
             default -> throw new IllegalStateException("not an install step: " + b.pendingStep());
         }
         installer.releaseIfb(ifb, b.ifbCreated());

@@ -9,21 +9,17 @@ import io.remus.netbuf.persistence.NetbufDatabase;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.stream.Stream;
 import javax.sql.DataSource;
 import org.h2.jdbcx.JdbcDataSource;
 
 /**
- * The process the crash matrix kills: installs a buffer (and, in mode {@code install-then-teardown}, tears it down)
- * on each of its vifs in a test namespace, one thread per vif, all at once, with the fault-injection point of
- * {@code -Dnetbuf.test.crash-at=...}: each thread that reaches it prints {@code NETBUF_CRASH_POINT <point>} and
- * waits there for SIGKILL, so one kill stops every buffer at the same point. In mode {@code recover} it runs the
+ * The process the crash matrix kills: installs a buffer on each of its vifs in a test namespace (and, in mode
+ * {@code install-then-teardown}, tears them down), the vifs as one domain, as {@code NetbufService.protect} and
+ * {@code stop} run them: each step for every vif in one batch. With the fault-injection point of
+ * {@code -Dnetbuf.test.crash-at=...} it prints {@code NETBUF_CRASH_POINT <point>} there and waits for SIGKILL, so
+ * the kill stops every buffer at the same point, all of them in flight. In mode {@code recover} it runs the
  * plugin's start-up recovery instead, on one thread, which stops at the point in the first buffer it undoes. If all
  * get through, it prints {@code NETBUF_CHILD_DONE <states>}; if one fails, {@code NETBUF_CHILD_FAILED <message>}
  * (exit 1).
@@ -90,28 +86,15 @@ public final class CrashChildMain {
                 held.close();
                 System.exit(0);
             }
-            List<Future<BufferRecord>> buffers = new ArrayList<>();
-            try (ExecutorService threads = Executors.newThreadPerTaskExecutor(Thread.ofPlatform().factory())) {
-                for (InterfaceName vif : vifs) {
-                    buffers.add(threads.submit(() -> {
-                        BufferRecord buffer = lifecycle.install("dom-" + vif, vif);
-                        return mode.equals(INSTALL_THEN_TEARDOWN) ? lifecycle.teardown(buffer.id()) : buffer;
-                    }));
-                }
-                List<String> states = new ArrayList<>();
-                for (Future<BufferRecord> b : buffers) {
-                    states.add(b.get().state().name());
-                }
-                System.out.println(DONE_MARKER + states);
+            // one domain of every vif, as NetbufService.protect and stop run it: each step for all vifs at once
+            List<BufferRecord> buffers = lifecycle.install("dom1", vifs);
+            if (mode.equals(INSTALL_THEN_TEARDOWN)) {
+                buffers = lifecycle.teardown(buffers, false);
             }
+            System.out.println(DONE_MARKER + buffers.stream().map(b -> b.state().name()).toList());
             System.out.flush();
             held.close();
-        } catch (ExecutionException e) {
-            System.out.println(FAILED_MARKER + e.getCause());
-            e.getCause().printStackTrace(System.out);
-            System.out.flush();
-            System.exit(1);
-        } catch (RuntimeException | SQLException | InterruptedException e) {
+        } catch (RuntimeException | SQLException e) {
             System.out.println(FAILED_MARKER + e);
             e.printStackTrace(System.out);
             System.out.flush();

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.remus.netbuf.model.BufferState;
-import io.remus.netbuf.model.KernelStep;
+import io.remus.netbuf.model.BufferEvent;
 import io.remus.netbuf.netlink.BufferInstaller;
 import io.remus.netbuf.netlink.IngressQdisc;
 import io.remus.netbuf.netlink.InterfaceName;
@@ -70,7 +70,7 @@ final class CrashHarness {
     record CrashPoint(String mode, String point) {
 
         static CrashPoint parse(String spec) {
-            // "install-then-teardown/after-kernel:PLUG_DELETE" or just "after-intent:IFB_UP" (mode install)
+            // "install-then-teardown/after-kernel:REMOVE_PLUG" or just "after-intent:ACQUIRE_IFB" (mode install)
             int slash = spec.indexOf('/');
             return slash < 0 ? new CrashPoint(INSTALL, spec) : new CrashPoint(spec.substring(0, slash),
                     spec.substring(slash + 1));
@@ -80,14 +80,33 @@ final class CrashHarness {
             return point.startsWith("after-kernel:");
         }
 
-        KernelStep step() {
-            return KernelStep.valueOf(point.substring(point.indexOf(':') + 1));
+        BufferEvent step() {
+            return BufferEvent.valueOf(point.substring(point.indexOf(':') + 1));
         }
 
         @Override
         public String toString() {
             return mode + " " + point;
         }
+    }
+
+    /** The crash points of an install, from the table: each install step's, in order. */
+    static List<String> installPoints() {
+        return io.remus.netbuf.model.BufferEvent.install().stream().flatMap(e -> e.crashPoints().stream()).toList();
+    }
+
+    /**
+     * The crash points of a teardown from PLUGGED, from the table: the release that lets the held frames out, then
+     * each removal back to FREE, each with mode {@code install-then-teardown}.
+     */
+    static List<String> teardownPoints() {
+        List<String> points = new ArrayList<>(io.remus.netbuf.model.BufferEvent.RELEASE.crashPoints());
+        for (BufferState s = BufferState.RELEASED; s != BufferState.FREE; ) {
+            io.remus.netbuf.model.BufferEvent back = io.remus.netbuf.model.BufferEvent.backward(s);
+            points.addAll(back.crashPoints());
+            s = back.target();
+        }
+        return points.stream().map(p -> INSTALL_THEN_TEARDOWN + "/" + p).toList();
     }
 
     /** Each point of {@code points}, {@link #REPEATS} times: the arguments of a matrix test. */
@@ -216,27 +235,27 @@ final class CrashHarness {
         try {
             return new Child(new ProcessBuilder(cmd).redirectErrorStream(true)
                     .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start(),
-                    crash.mode().equals(RECOVER) ? 1 : vifs.size()); // recovery undoes one buffer at a time
+                    1); // one domain's step for every vif at once, or recovery's undo of one buffer
         } catch (IOException e) {
             throw new AssertionError("cannot start the child JVM: " + cmd, e);
         }
     }
 
     /**
-     * Waits (bounded) until every one of the child's {@code buffers} threads has reached the crash point, then
-     * kills it with SIGKILL and checks it died of it.
+     * Waits (bounded) until the child has reached the crash point (once: its buffers are one domain, each step one
+     * batch for all of them), then kills it with SIGKILL and checks it died of it.
      */
-    static void awaitCrashPointAndKill(Child child, CrashPoint crash, int buffers, Duration timeout)
+    static void awaitCrashPointAndKill(Child child, CrashPoint crash, Duration timeout)
             throws InterruptedException {
         boolean seen = child.arrived.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
         List<String> said = List.copyOf(child.markers);
         String expected = FaultInjection.MARKER + crash.point();
-        if (!seen || said.size() != buffers || !said.stream().allMatch(expected::equals)) {
+        if (!seen || said.size() != 1 || !said.stream().allMatch(expected::equals)) {
             if (seen) {
                 child.process.waitFor(10, TimeUnit.SECONDS); // it finished or failed: let it say all it has to say
             }
             child.close();
-            fail("the child's " + buffers + " buffers never all reached " + crash.point()
+            fail("the child never reached " + crash.point()
                     + (seen ? "" : " within " + timeout.toSeconds() + " s") + "; it said: " + said
                     + "\n--- child output ---\n" + child.output);
         }
@@ -259,7 +278,7 @@ final class CrashHarness {
 
     /**
      * As {@link #run(CrashPoint, int, Options)}, and then, when {@code recoveryPoint} is set
-     * ({@code after-kernel:REDIRECT_DELETE}), a first recovery in another child JVM is killed at that point of its
+     * ({@code after-kernel:REMOVE_REDIRECT}), a first recovery in another child JVM is killed at that point of its
      * first undo before this process recovers: a crash during recovery is rolled back by the next one.
      */
     static void run(CrashPoint crash, String recoveryPoint, int repetition, Options options) throws Exception {
@@ -275,7 +294,7 @@ final class CrashHarness {
 
             marks[0] = System.nanoTime();
             try (Child child = startChild(url, ns.file(), vifs, crash, options)) {
-                awaitCrashPointAndKill(child, crash, vifs.size(), options.markerTimeout());
+                awaitCrashPointAndKill(child, crash, options.markerTimeout());
             }
             marks[1] = System.nanoTime();
 
@@ -294,9 +313,9 @@ final class CrashHarness {
                 assertKernelAtCrash(atCrash, b, crash);
             }
             assertThat(atCrash.ifbs()).as("ifbs at %s", crash)
-                    .hasSize(present(crash).contains(KernelStep.IFB_UP) ? vifs.size() : 0);
+                    .hasSize(present(crash).contains(BufferEvent.ACQUIRE_IFB) ? vifs.size() : 0);
             assertThat(atCrash.devsWithQdisc(PlugQdisc.KIND)).as("plug qdiscs at %s", crash)
-                    .hasSize(present(crash).contains(KernelStep.PLUG_ADD) ? vifs.size() : 0);
+                    .hasSize(present(crash).contains(BufferEvent.ADD_PLUG) ? vifs.size() : 0);
             java.util.Map<Long, Integer> journalBefore = new java.util.HashMap<>();
             before.forEach(b -> journalBefore.put(b.id(), store.journal(b.id()).size()));
 
@@ -306,7 +325,7 @@ final class CrashHarness {
                 held.close(); // the child opens the file now: embedded H2 is one process at a time
                 held = null;
                 try (Child child = startChild(url, ns.file(), vifs, inRecovery, options)) {
-                    awaitCrashPointAndKill(child, inRecovery, 1, options.markerTimeout());
+                    awaitCrashPointAndKill(child, inRecovery, options.markerTimeout());
                 }
                 held = db.getConnection();
                 List<BufferRecord> stopped = store.all().stream()
@@ -379,12 +398,12 @@ final class CrashHarness {
     }
 
     /** The install steps whose objects exist at the crash point. */
-    private static Set<KernelStep> present(CrashPoint crash) {
-        Set<KernelStep> present = EnumSet.noneOf(KernelStep.class);
-        List<KernelStep> install = List.of(KernelStep.IFB_UP, KernelStep.INGRESS_ADD, KernelStep.REDIRECT_ADD,
-                KernelStep.PLUG_ADD);
+    private static Set<BufferEvent> present(CrashPoint crash) {
+        Set<BufferEvent> present = EnumSet.noneOf(BufferEvent.class);
+        List<BufferEvent> install = List.of(BufferEvent.ACQUIRE_IFB, BufferEvent.ADD_INGRESS, BufferEvent.ADD_REDIRECT,
+                BufferEvent.ADD_PLUG);
         if (crash.mode().equals(INSTALL)) {
-            for (KernelStep s : install) {
+            for (BufferEvent s : install) {
                 if (s == crash.step()) {
                     if (crash.afterKernel()) {
                         present.add(s);
@@ -396,8 +415,8 @@ final class CrashHarness {
         } else {
             present.addAll(install);
             // the removals in teardown order, each taking away the object its install step made
-            for (KernelStep s : List.of(KernelStep.PLUG_RELEASE_INDEFINITE, KernelStep.PLUG_DELETE,
-                    KernelStep.REDIRECT_DELETE, KernelStep.INGRESS_DELETE, KernelStep.IFB_RELEASE)) {
+            for (BufferEvent s : List.of(BufferEvent.RELEASE, BufferEvent.REMOVE_PLUG,
+                    BufferEvent.REMOVE_REDIRECT, BufferEvent.REMOVE_INGRESS, BufferEvent.RELEASE_IFB)) {
                 if (s != crash.step() || crash.afterKernel()) {
                     present.remove(madeBy(s));
                 }
@@ -411,30 +430,30 @@ final class CrashHarness {
 
     /** What the kernel had of buffer {@code b} at the crash point, as ip/tc see it: it stopped where it said. */
     private static void assertKernelAtCrash(KernelSnapshot k, BufferRecord b, CrashPoint crash) {
-        Set<KernelStep> present = present(crash);
+        Set<BufferEvent> present = present(crash);
         String at = crash + " (buffer " + b + ")";
         String ifb = b.ifb();
         assertThat(ifb).as("the ifb is named in the database before it exists: %s", at).isNotNull();
-        assertThat(k.hasLink(ifb)).as("ifb %s at %s", ifb, at).isEqualTo(present.contains(KernelStep.IFB_UP));
+        assertThat(k.hasLink(ifb)).as("ifb %s at %s", ifb, at).isEqualTo(present.contains(BufferEvent.ACQUIRE_IFB));
         assertThat(k.qdisc(b.vif(), IngressQdisc.KIND).isPresent()).as("ingress at %s", at)
-                .isEqualTo(present.contains(KernelStep.INGRESS_ADD));
+                .isEqualTo(present.contains(BufferEvent.ADD_INGRESS));
         assertThat(k.redirects(b.vif()).size()).as("redirect filters at %s", at)
-                .isEqualTo(present.contains(KernelStep.REDIRECT_ADD) ? 1 : 0);
-        if (present.contains(KernelStep.REDIRECT_ADD)) {
+                .isEqualTo(present.contains(BufferEvent.ADD_REDIRECT) ? 1 : 0);
+        if (present.contains(BufferEvent.ADD_REDIRECT)) {
             assertThat(k.redirectTarget(b.vif())).as("the filter redirects to the buffer's own ifb: %s", at)
                     .isEqualTo(ifb);
         }
         assertThat(k.qdisc(ifb, PlugQdisc.KIND).isPresent()).as("plug qdisc at %s", at)
-                .isEqualTo(present.contains(KernelStep.PLUG_ADD));
+                .isEqualTo(present.contains(BufferEvent.ADD_PLUG));
     }
 
     /** The install step whose object a removal step takes away (release_indefinite takes away none). */
-    private static KernelStep madeBy(KernelStep removal) {
+    private static BufferEvent madeBy(BufferEvent removal) {
         return switch (removal) {
-            case PLUG_DELETE, PLUG_DROP -> KernelStep.PLUG_ADD;
-            case REDIRECT_DELETE -> KernelStep.REDIRECT_ADD;
-            case INGRESS_DELETE -> KernelStep.INGRESS_ADD;
-            case IFB_RELEASE -> KernelStep.IFB_UP;
+            case REMOVE_PLUG, DROP_HELD -> BufferEvent.ADD_PLUG;
+            case REMOVE_REDIRECT -> BufferEvent.ADD_REDIRECT;
+            case REMOVE_INGRESS -> BufferEvent.ADD_INGRESS;
+            case RELEASE_IFB -> BufferEvent.ACQUIRE_IFB;
             default -> null;
         };
     }
@@ -468,12 +487,12 @@ final class CrashHarness {
                 assertThatThrownBy(() -> lifecycle.install("dom7", InterfaceName.of(vif)))
                         .as(context)
                         .isInstanceOf(NetbufException.class)
-                        .hasMessageContaining("failed at PLUG_ADD")
+                        .hasMessageContaining("failed at ADD_PLUG")
                         .hasMessageContaining("rolled back")
                         .hasMessageContaining("modprobe sch_plug");
                 BufferRecord failed = store.all().getLast();
                 assertThat(failed.state()).as(context).isEqualTo(BufferState.FAILED);
-                assertThat(failed.failedStep()).as(context).isEqualTo(KernelStep.PLUG_ADD);
+                assertThat(failed.failedStep()).as(context).isEqualTo(BufferEvent.ADD_PLUG);
             }
         }
         ns.snapshot(vifs).assertNoBufferObjects(vifs, context);

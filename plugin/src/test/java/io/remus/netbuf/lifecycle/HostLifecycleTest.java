@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.remus.netbuf.model.BufferState;
-import io.remus.netbuf.model.KernelStep;
+import io.remus.netbuf.model.BufferEvent;
 import io.remus.netbuf.netlink.BufferInstaller;
 import io.remus.netbuf.netlink.InterfaceName;
 import io.remus.netbuf.netlink.KernelFixture;
@@ -51,13 +51,13 @@ class HostLifecycleTest {
     void aFailedPlugStepIsRolledBackAndJournaledWriteAhead() {
         assertThatThrownBy(() -> lifecycle.install("dom7", InterfaceName.of("vif7.0")))
                 .isInstanceOf(NetbufException.class)
-                .hasMessageContaining("failed at PLUG_ADD")
+                .hasMessageContaining("failed at ADD_PLUG")
                 .hasMessageContaining("rolled back")
                 .hasMessageContaining("modprobe sch_plug");
 
         BufferRecord b = store.all().getFirst();
         assertThat(b.state()).isEqualTo(BufferState.FAILED);
-        assertThat(b.failedStep()).isEqualTo(KernelStep.PLUG_ADD);
+        assertThat(b.failedStep()).isEqualTo(BufferEvent.ADD_PLUG);
         assertThat(b.lastError()).contains("modprobe sch_plug");
         assertThat(b.pendingStep()).isNull();
         assertThat(store.claimedIfbs()).isEmpty();
@@ -66,14 +66,14 @@ class HostLifecycleTest {
 
         List<String> journal = store.journal(b.id()).stream().map(e -> e.step() + " " + e.outcome()).toList();
         assertThat(journal).containsExactly(
-                "IFB_UP INTENT", "IFB_UP DONE",
-                "INGRESS_ADD INTENT", "INGRESS_ADD DONE",
-                "REDIRECT_ADD INTENT", "REDIRECT_ADD DONE",
-                "PLUG_ADD INTENT", "PLUG_ADD FAILED",
-                "REDIRECT_DELETE INTENT", "REDIRECT_DELETE DONE",
-                "INGRESS_DELETE INTENT", "INGRESS_DELETE DONE",
-                "IFB_RELEASE INTENT", "IFB_RELEASE DONE",
-                "PLUG_ADD FAILED");
+                "ACQUIRE_IFB INTENT", "ACQUIRE_IFB DONE",
+                "ADD_INGRESS INTENT", "ADD_INGRESS DONE",
+                "ADD_REDIRECT INTENT", "ADD_REDIRECT DONE",
+                "ADD_PLUG INTENT", "ADD_PLUG FAILED",
+                "REMOVE_REDIRECT INTENT", "REMOVE_REDIRECT DONE",
+                "REMOVE_INGRESS INTENT", "REMOVE_INGRESS DONE",
+                "RELEASE_IFB INTENT", "RELEASE_IFB DONE",
+                "ADD_PLUG FAILED");
         assertThat(store.journal(b.id()).get(7).error()).contains("modprobe sch_plug");
         assertThat(store.journal(b.id()).getFirst().detail()).isEqualTo("create ifb nbifb" + b.id());
     }
@@ -92,12 +92,12 @@ class HostLifecycleTest {
     void aVifThatDoesNotExistFailsAtTheFirstStepItNeeds() {
         assertThatThrownBy(() -> lifecycle.install("dom9", InterfaceName.of("vif9.0")))
                 .isInstanceOf(NetbufException.class)
-                .hasMessageContaining("failed at INGRESS_ADD")
+                .hasMessageContaining("failed at ADD_INGRESS")
                 .hasMessageContaining("vif9.0");
         BufferRecord b = store.all().getFirst();
         assertThat(b.state()).isEqualTo(BufferState.FAILED);
         assertThat(store.journal(b.id())).extracting(JournalEntry::step)
-                .contains("IFB_RELEASE");
+                .contains("RELEASE_IFB");
         assertThat(kernel.ns().linksOfType("ifb")).isEmpty();
     }
 
@@ -109,7 +109,7 @@ class HostLifecycleTest {
                 io.remus.netbuf.model.BufferEvent.ADD_INGRESS, io.remus.netbuf.model.BufferEvent.ADD_REDIRECT)) {
             b = lifecycle.advance(b, e);
         }
-        b = lifecycle.fail(b, KernelStep.REDIRECT_DELETE, "injected: a removal that failed", false);
+        b = lifecycle.fail(b, BufferEvent.REMOVE_REDIRECT, "injected: a removal that failed", false);
         assertThat(store.holdingVif()).extracting(BufferRecord::state).containsExactly(BufferState.FAILED);
 
         BufferRecord cleared = lifecycle.teardown(b.id());
@@ -123,7 +123,7 @@ class HostLifecycleTest {
         try {
             lifecycle.install("dom7", InterfaceName.of("vif7.0"));
         } catch (NetbufException noPlug) {
-            assertThat(noPlug).hasMessageContaining("failed at PLUG_ADD");
+            assertThat(noPlug).hasMessageContaining("failed at ADD_PLUG");
         }
     }
 }

@@ -28,18 +28,10 @@ class UmlCrashMatrixTest {
             Duration.ofSeconds(240), true, CrashHarness.BUFFERS);
 
     static Stream<Arguments> points() {
-        return CrashHarness.matrix(
-                "install/after-kernel:PLUG_ADD",
-                "install-then-teardown/after-intent:PLUG_RELEASE_INDEFINITE",
-                "install-then-teardown/after-kernel:PLUG_RELEASE_INDEFINITE",
-                "install-then-teardown/after-intent:PLUG_DELETE",
-                "install-then-teardown/after-kernel:PLUG_DELETE",
-                "install-then-teardown/after-intent:REDIRECT_DELETE",
-                "install-then-teardown/after-kernel:REDIRECT_DELETE",
-                "install-then-teardown/after-intent:INGRESS_DELETE",
-                "install-then-teardown/after-kernel:INGRESS_DELETE",
-                "install-then-teardown/after-intent:IFB_RELEASE",
-                "install-then-teardown/after-kernel:IFB_RELEASE");
+        // the install's points before its plug are CrashMatrixTest's, on the host
+        java.util.List<String> points = new java.util.ArrayList<>(List.of("install/after-kernel:ADD_PLUG"));
+        points.addAll(CrashHarness.teardownPoints());
+        return CrashHarness.matrix(points.toArray(String[]::new));
     }
 
     @ParameterizedTest(name = "[{index}] {0} #{1}")
@@ -50,16 +42,16 @@ class UmlCrashMatrixTest {
 
     /** Recovery's plug step (the others are in {@link CrashMatrixTest}), after its intent and after the kernel. */
     static Stream<Arguments> recoveryPoints() {
-        return CrashHarness.matrix("after-intent:PLUG_DELETE", "after-kernel:PLUG_DELETE");
+        return CrashHarness.matrix("after-intent:REMOVE_PLUG", "after-kernel:REMOVE_PLUG");
     }
 
     /**
-     * A crash during recovery: the children killed after the kernel step of PLUG_ADD, then a first recovery killed
+     * A crash during recovery: the children killed after the kernel step of ADD_PLUG, then a first recovery killed
      * at the point of its first undo; the next recovery leaves nothing.
      */
     @ParameterizedTest(name = "[{index}] recovery killed {0} #{1}")
     @MethodSource("recoveryPoints")
     void aRecoveryKilledAtTheCrashPointIsRolledBackByTheNext(String recoveryPoint, int repetition) throws Exception {
-        CrashHarness.run(CrashHarness.CrashPoint.parse("after-kernel:PLUG_ADD"), recoveryPoint, repetition, UML);
+        CrashHarness.run(CrashHarness.CrashPoint.parse("after-kernel:ADD_PLUG"), recoveryPoint, repetition, UML);
     }
 }

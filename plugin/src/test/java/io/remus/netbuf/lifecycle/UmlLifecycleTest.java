@@ -70,11 +70,11 @@ class UmlLifecycleTest {
         assertThat(store.claimedIfbs()).isEmpty();
         assertThat(store.holdingVif()).isEmpty();
         assertThat(steps(b)).containsExactly(
-                "IFB_UP INTENT", "IFB_UP DONE", "INGRESS_ADD INTENT", "INGRESS_ADD DONE",
-                "REDIRECT_ADD INTENT", "REDIRECT_ADD DONE", "PLUG_ADD INTENT", "PLUG_ADD DONE",
-                "PLUG_RELEASE_INDEFINITE INTENT", "PLUG_RELEASE_INDEFINITE DONE",
-                "PLUG_DELETE INTENT", "PLUG_DELETE DONE", "REDIRECT_DELETE INTENT", "REDIRECT_DELETE DONE",
-                "INGRESS_DELETE INTENT", "INGRESS_DELETE DONE", "IFB_RELEASE INTENT", "IFB_RELEASE DONE");
+                "ACQUIRE_IFB INTENT", "ACQUIRE_IFB DONE", "ADD_INGRESS INTENT", "ADD_INGRESS DONE",
+                "ADD_REDIRECT INTENT", "ADD_REDIRECT DONE", "ADD_PLUG INTENT", "ADD_PLUG DONE",
+                "RELEASE INTENT", "RELEASE DONE",
+                "REMOVE_PLUG INTENT", "REMOVE_PLUG DONE", "REMOVE_REDIRECT INTENT", "REMOVE_REDIRECT DONE",
+                "REMOVE_INGRESS INTENT", "REMOVE_INGRESS DONE", "RELEASE_IFB INTENT", "RELEASE_IFB DONE");
         // the vif is free again: a new buffer can take it
         BufferRecord again = lifecycle.install("dom7", InterfaceName.of("vif7.0"));
         assertThat(again.state()).isEqualTo(BufferState.PLUGGED);

@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.within;
 
 import io.remus.netbuf.model.BufferEvent;
 import io.remus.netbuf.model.BufferState;
-import io.remus.netbuf.model.KernelStep;
+import io.remus.netbuf.model.BufferEvent;
 import io.remus.netbuf.model.Transition;
 import io.remus.netbuf.model.Transitions;
 import io.remus.netbuf.persistence.JournalEntry.Outcome;
@@ -95,12 +95,12 @@ abstract class BufferStoreContract {
                 "netbuf_domain", "netbuf_protection")) {
             assertThat(count("SELECT COUNT(*) FROM " + table)).as(table).isZero();
         }
-        assertThat(history()).containsExactly("1 SQL true", "2 SQL true", "3 SQL true", "4 SQL true");
+        assertThat(history()).containsExactly("1 SQL true", "2 SQL true", "3 SQL true", "4 SQL true", "5 SQL true");
         BufferRecord b = create("dom1", "vif1.0");
 
         NetbufDatabase.migrate(ds);
 
-        assertThat(history()).containsExactly("1 SQL true", "2 SQL true", "3 SQL true", "4 SQL true");
+        assertThat(history()).containsExactly("1 SQL true", "2 SQL true", "3 SQL true", "4 SQL true", "5 SQL true");
         assertThat(flyway(ds).info().pending()).isEmpty();
         assertThat(store.all()).containsExactly(b);
         assertThat(store.holdingVif()).containsExactly(b);
@@ -119,10 +119,34 @@ abstract class BufferStoreContract {
 
         JdbcClient host = JdbcClient.create(empty);
         assertThat(host.sql("SELECT name FROM host_vm").query(String.class).list()).containsExactly("vm1");
-        assertThat(flyway(empty).info().current().getVersion().getVersion()).isEqualTo("4");
+        assertThat(flyway(empty).info().current().getVersion().getVersion()).isEqualTo("5");
         assertThat(flyway(empty).info().pending()).isEmpty();
         BufferRecord b = new BufferStore(empty).create("dom1", "vif1.0", LIMIT, PROTOCOL, PRIORITY, PLUG_HANDLE);
         assertThat(b.state()).isEqualTo(BufferState.FREE);
+    }
+
+    /** A buffer interrupted under the old step names (up to V4) is read under the table's after V5. */
+    @Test
+    void stepsRecordedUnderTheOldNamesAreRenamedToTheTablesEvents() {
+        DataSource empty = emptyDataSource();
+        Flyway.configure().dataSource(empty).locations(NetbufDatabase.MIGRATIONS).table(NetbufDatabase.HISTORY_TABLE)
+                .target("4").load().migrate();
+        JdbcClient sql = JdbcClient.create(empty);
+        java.sql.Timestamp now = java.sql.Timestamp.from(java.time.Instant.now());
+        sql.sql("INSERT INTO netbuf_buffer (id, domain_name, vif, state, pending_step, ifb, ifb_created, limit_bytes,"
+                + " protocol, priority, plug_handle, epoch, failed_step, created_at, updated_at)"
+                + " VALUES (1, 'dom1', 'vif1.0', 'INGRESS', 'REDIRECT_ADD', 'ifb1', TRUE, 1, 3, 10, 1, 0, 'PLUG_DELETE', ?, ?)")
+                .params(now, now).update();
+        sql.sql("INSERT INTO netbuf_journal (buffer_id, at, step, outcome, from_state, to_state)"
+                + " VALUES (1, ?, 'IFB_UP', 'DONE', 'FREE', 'IFB_UP'), (1, ?, 'VERIFY', 'ADOPTED', 'PLUGGED', 'PLUGGED')")
+                .params(now, now).update();
+
+        NetbufDatabase.migrate(empty);
+
+        BufferRecord b = new BufferStore(empty).find(1).orElseThrow();
+        assertThat(b.pendingStep()).isEqualTo(BufferEvent.ADD_REDIRECT);
+        assertThat(b.failedStep()).isEqualTo(BufferEvent.REMOVE_PLUG);
+        assertThat(new BufferStore(empty).journal(1)).extracting(JournalEntry::step).containsExactly("ACQUIRE_IFB", "VERIFY");
     }
 
     // --- create ------------------------------------------------------------------------------------------------
@@ -194,11 +218,11 @@ abstract class BufferStoreContract {
         BufferRecord pending = store.intent(b, acquire, "take pool ifb ifb3");
 
         assertThat(pending.state()).isEqualTo(BufferState.FREE);
-        assertThat(pending.pendingStep()).isEqualTo(KernelStep.IFB_UP);
+        assertThat(pending.pendingStep()).isEqualTo(BufferEvent.ACQUIRE_IFB);
         assertThat(pending.interrupted()).isTrue();
         assertThat(pending.updatedAt()).isAfterOrEqualTo(b.updatedAt());
         assertThat(store.interrupted()).containsExactly(pending);
-        assertThat(lines(b)).containsExactly("IFB_UP INTENT FREE->IFB_UP take pool ifb ifb3 error=null");
+        assertThat(lines(b)).containsExactly("ACQUIRE_IFB INTENT FREE->IFB_UP take pool ifb ifb3 error=null");
     }
 
     @Test
@@ -240,7 +264,7 @@ abstract class BufferStoreContract {
 
         // FAILED --CLEARED--> FREE has no kernel step, so there is nothing to write ahead of
         assertThatThrownBy(() -> store.intent(b, t(BufferState.FAILED, BufferEvent.CLEARED), "clear"))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("has no kernel step");
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("has no kernel call");
 
         assertThat(store.find(b.id())).contains(b);
         assertThat(store.journal(b.id())).hasSize(lines);
@@ -256,9 +280,9 @@ abstract class BufferStoreContract {
 
         assertThat(aPending.ifb()).isEqualTo("ifb0");
         assertThat(aPending.ifbCreated()).isTrue();
-        assertThat(aPending.pendingStep()).isEqualTo(KernelStep.IFB_UP);
+        assertThat(aPending.pendingStep()).isEqualTo(BufferEvent.ACQUIRE_IFB);
         assertThat(aPending.state()).isEqualTo(BufferState.FREE);
-        assertThat(lines(a)).containsExactly("IFB_UP INTENT FREE->IFB_UP create ifb ifb0 error=null");
+        assertThat(lines(a)).containsExactly("ACQUIRE_IFB INTENT FREE->IFB_UP create ifb ifb0 error=null");
 
         assertThatThrownBy(() -> store.intentWithIfb(b, acquire, "ifb0", false))
                 .isInstanceOf(ClaimRefusedException.class)
@@ -273,7 +297,7 @@ abstract class BufferStoreContract {
         BufferRecord bPending = store.intentWithIfb(b, acquire, "ifb1", false);
         assertThat(bPending.ifb()).isEqualTo("ifb1");
         assertThat(bPending.ifbCreated()).isFalse();
-        assertThat(lines(b)).containsExactly("IFB_UP INTENT FREE->IFB_UP take pool ifb ifb1 error=null");
+        assertThat(lines(b)).containsExactly("ACQUIRE_IFB INTENT FREE->IFB_UP take pool ifb ifb1 error=null");
         assertThat(store.claimedIfbs()).containsExactlyInAnyOrder("ifb0", "ifb1");
         assertThat(store.createdIfbs()).containsExactly("ifb0");
     }
@@ -320,7 +344,7 @@ abstract class BufferStoreContract {
                     ? store.intentWithIfb(b, step, "ifb7", true)
                     : store.intent(b, step, "intent " + step.event());
             assertThat(b.state()).isEqualTo(step.source());
-            assertThat(b.pendingStep()).isEqualTo(step.kernelStep().orElseThrow());
+            assertThat(b.pendingStep()).isEqualTo(step.event());
             b = store.done(b, step, "done " + step.event());
             assertThat(b.state()).as("after " + step).isEqualTo(step.target());
             assertThat(b.pendingStep()).isNull();
@@ -329,7 +353,7 @@ abstract class BufferStoreContract {
                 assertThat(store.claimedIfbs()).containsExactly("ifb7");
                 assertThat(b.interrupted()).isEqualTo(!step.target().isResting());
             }
-            String s = step.kernelStep().orElseThrow().name();
+            String s = step.event().name();
             String edge = step.source() + "->" + step.target();
             expected.add(s + " INTENT " + edge + " "
                     + (step.event() == BufferEvent.ACQUIRE_IFB ? "create ifb ifb7" : "intent " + step.event())
@@ -366,12 +390,12 @@ abstract class BufferStoreContract {
         assertThat(b.pendingStep()).isNull();
         assertThat(b.lastError()).isEqualTo("RTNETLINK: Operation not permitted");
         assertThat(b.failedStep()).isNull();
-        assertThat(lines(b)).last().isEqualTo("INGRESS_ADD FAILED IFB_UP->INGRESS null"
+        assertThat(lines(b)).last().isEqualTo("ADD_INGRESS FAILED IFB_UP->INGRESS null"
                 + " error=RTNETLINK: Operation not permitted");
         assertThat(store.holdingVif()).containsExactly(b);
         assertThat(store.claimedIfbs()).containsExactly("ifb-dom1");
         // the step may be tried again
-        assertThat(store.intent(b, ingress, "retry").pendingStep()).isEqualTo(KernelStep.INGRESS_ADD);
+        assertThat(store.intent(b, ingress, "retry").pendingStep()).isEqualTo(BufferEvent.ADD_INGRESS);
     }
 
     @Test
@@ -392,17 +416,17 @@ abstract class BufferStoreContract {
         BufferRecord b = advance(create("dom1", "vif1.0"), BufferState.REDIRECTED);
         Transition fail = t(BufferState.REDIRECTED, BufferEvent.FAIL);
 
-        b = store.failed(b, fail, KernelStep.PLUG_ADD, "sch_plug missing", true);
+        b = store.failed(b, fail, BufferEvent.ADD_PLUG, "sch_plug missing", true);
 
         assertThat(b.state()).isEqualTo(BufferState.FAILED);
-        assertThat(b.failedStep()).isEqualTo(KernelStep.PLUG_ADD);
+        assertThat(b.failedStep()).isEqualTo(BufferEvent.ADD_PLUG);
         assertThat(b.lastError()).isEqualTo("sch_plug missing");
         assertThat(b.pendingStep()).isNull();
         assertThat(b.interrupted()).isFalse();
         assertThat(store.interrupted()).isEmpty();
         assertThat(store.holdingVif()).isEmpty();
         assertThat(store.claimedIfbs()).isEmpty();
-        assertThat(lines(b)).last().isEqualTo("PLUG_ADD FAILED REDIRECTED->FAILED every kernel object undone"
+        assertThat(lines(b)).last().isEqualTo("ADD_PLUG FAILED REDIRECTED->FAILED every kernel object undone"
                 + " error=sch_plug missing");
         // the vif and the ifb may be taken by another buffer
         BufferRecord other = create("dom2", "vif1.0");
@@ -416,14 +440,14 @@ abstract class BufferStoreContract {
         b = store.intent(b, t(BufferState.PLUGGED, BufferEvent.RELEASE), "release");
         Transition fail = t(BufferState.PLUGGED, BufferEvent.FAIL);
 
-        b = store.failed(b, fail, KernelStep.PLUG_RELEASE_INDEFINITE, "netlink timeout", false);
+        b = store.failed(b, fail, BufferEvent.RELEASE, "netlink timeout", false);
 
         assertThat(b.state()).isEqualTo(BufferState.FAILED);
-        assertThat(b.failedStep()).isEqualTo(KernelStep.PLUG_RELEASE_INDEFINITE);
+        assertThat(b.failedStep()).isEqualTo(BufferEvent.RELEASE);
         assertThat(b.pendingStep()).isNull();
         assertThat(store.holdingVif()).containsExactly(b);
         assertThat(store.claimedIfbs()).containsExactly("ifb-dom1");
-        assertThat(lines(b)).last().isEqualTo("PLUG_RELEASE_INDEFINITE FAILED PLUGGED->FAILED"
+        assertThat(lines(b)).last().isEqualTo("RELEASE FAILED PLUGGED->FAILED"
                 + " kernel objects may remain error=netlink timeout");
         BufferRecord failed = b;
         assertThatThrownBy(() -> create("dom2", "vif1.0"))
@@ -461,13 +485,13 @@ abstract class BufferStoreContract {
         b = store.intent(b, t(BufferState.INGRESS, BufferEvent.ADD_REDIRECT), "redirect");
         assertThat(store.interrupted()).containsExactly(b);
 
-        b = store.settle(b, BufferState.REDIRECTED, Outcome.INTERRUPTED, "REDIRECT_ADD", "taken as done");
+        b = store.settle(b, BufferState.REDIRECTED, Outcome.INTERRUPTED, "ADD_REDIRECT", "taken as done");
 
         assertThat(b.state()).isEqualTo(BufferState.REDIRECTED);
         assertThat(b.pendingStep()).isNull();
         assertThat(store.holdingVif()).containsExactly(b);
         assertThat(store.claimedIfbs()).containsExactly("ifb-dom1");
-        assertThat(lines(b)).last().isEqualTo("REDIRECT_ADD INTERRUPTED INGRESS->REDIRECTED taken as done error=null");
+        assertThat(lines(b)).last().isEqualTo("ADD_REDIRECT INTERRUPTED INGRESS->REDIRECTED taken as done error=null");
 
         b = store.settle(b, BufferState.FREE, Outcome.UNDONE, "UNDO", "everything removed");
 
@@ -511,9 +535,9 @@ abstract class BufferStoreContract {
         BufferRecord releasedPending = store.intent(advance(create("dom5", "vif5.0"), BufferState.RELEASED),
                 t(BufferState.RELEASED, BufferEvent.REMOVE_PLUG), "x");
         BufferRecord failedKept = store.failed(advance(create("dom6", "vif6.0"), BufferState.INGRESS),
-                t(BufferState.INGRESS, BufferEvent.FAIL), KernelStep.REDIRECT_ADD, "x", false);
+                t(BufferState.INGRESS, BufferEvent.FAIL), BufferEvent.ADD_REDIRECT, "x", false);
         BufferRecord failedReleased = store.failed(advance(create("dom7", "vif7.0"), BufferState.INGRESS),
-                t(BufferState.INGRESS, BufferEvent.FAIL), KernelStep.REDIRECT_ADD, "x", true);
+                t(BufferState.INGRESS, BufferEvent.FAIL), BufferEvent.ADD_REDIRECT, "x", true);
         BufferRecord backToFree = advance(advance(create("dom8", "vif8.0"), BufferState.IFB_UP), BufferState.FREE);
         BufferRecord pooled = store.intentWithIfb(create("dom9", "vif9.0"), t(BufferState.FREE, BufferEvent.ACQUIRE_IFB),
                 "ifb0", false);
@@ -625,7 +649,7 @@ abstract class BufferStoreContract {
                     assertThat(store.journal(now.id())).isEmpty();
                 } else {
                     assertThat(now.ifb()).isEqualTo(ifb);
-                    assertThat(now.pendingStep()).isEqualTo(KernelStep.IFB_UP);
+                    assertThat(now.pendingStep()).isEqualTo(BufferEvent.ACQUIRE_IFB);
                     assertThat(claims.get(ifb)).isEqualTo(now.id());
                     assertThat(store.journal(now.id())).hasSize(1);
                 }

@@ -84,7 +84,7 @@ class UmlDeadlineTest {
                 assertThat(s.heldFor()).isNull();
                 assertThat(store.holdingVif("dom7")).extracting(BufferRecord::state).containsOnly(BufferState.RELEASED);
                 for (BufferRecord b : store.holdingVif("dom7")) {
-                    assertThat(store.journal(b.id())).filteredOn(j -> j.step().equals("PLUG_RELEASE_INDEFINITE"))
+                    assertThat(store.journal(b.id())).filteredOn(j -> j.step().equals("RELEASE"))
                             .extracting(JournalEntry::outcome).containsExactly(JournalEntry.Outcome.INTENT,
                                     JournalEntry.Outcome.DONE);
                     assertThat(store.journal(b.id())).anySatisfy(j ->
@@ -101,7 +101,7 @@ class UmlDeadlineTest {
                 assertThatThrownBy(() -> service.resume("dom7")).isInstanceOf(EpochRefusedException.class)
                         .hasMessageContaining("is not failed over");
                 for (BufferRecord b : store.holdingVif("dom7")) {
-                    assertThat(store.journal(b.id())).filteredOn(j -> j.step().equals("PLUG_RESUME"))
+                    assertThat(store.journal(b.id())).filteredOn(j -> j.step().equals("RESUME"))
                             .extracting(JournalEntry::outcome, JournalEntry::toState)
                             .containsExactly(org.assertj.core.groups.Tuple.tuple(JournalEntry.Outcome.INTENT, "PLUGGED"),
                                     org.assertj.core.groups.Tuple.tuple(JournalEntry.Outcome.DONE, "PLUGGED"));

@@ -96,7 +96,7 @@ class UmlFaultMatrixTest {
             assertThat(after.state()).isEqualTo(BufferState.FREE);
             assertThat(journal(store, gone)).as("teardown journal of the buffer whose vif was removed")
                     .anySatisfy(e -> {
-                        assertThat(e.step()).isEqualTo("INGRESS_DELETE");
+                        assertThat(e.step()).isEqualTo("REMOVE_INGRESS");
                         assertThat(e.outcome()).isEqualTo(Outcome.DONE);
                         assertThat(e.detail()).contains("vif7.1 is gone");
                     });
@@ -275,7 +275,7 @@ class UmlFaultMatrixTest {
             service.stop("dom7");
             assertThat(store.find(victim.id()).orElseThrow().state()).isEqualTo(BufferState.FREE);
             assertThat(journal(store, victim)).anySatisfy(e -> {
-                assertThat(e.step()).isEqualTo("PLUG_RELEASE_INDEFINITE");
+                assertThat(e.step()).isEqualTo("RELEASE");
                 assertThat(e.outcome()).isEqualTo(Outcome.FAILED);
             });
         });

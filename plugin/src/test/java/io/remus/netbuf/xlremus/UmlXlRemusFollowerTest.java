@@ -166,7 +166,7 @@ class UmlXlRemusFollowerTest {
                 assertThat(xenstore.watched).doesNotContainKey(PATH);
                 BufferStore store = context.getBean(BufferStore.class);
                 long id = store.all().stream().filter(b -> b.domain().equals("dom7")).findFirst().orElseThrow().id();
-                assertThat(store.journal(id)).filteredOn(j -> j.step().equals("PLUG_RELEASE_INDEFINITE"))
+                assertThat(store.journal(id)).filteredOn(j -> j.step().equals("RELEASE"))
                         .as("released only by the deadline's failover, not at the teardown")
                         .extracting(JournalEntry::outcome).containsExactly(JournalEntry.Outcome.INTENT,
                                 JournalEntry.Outcome.DONE);

@@ -2,49 +2,63 @@ package io.remus.netbuf.model;
 
 import java.util.EnumSet;
 import java.util.List;
-import java.util.Map;
-import java.util.Objects;
-import java.util.Optional;
 
+import org.springframework.messaging.Message;
 import org.springframework.messaging.support.MessageBuilder;
 import org.springframework.statemachine.StateMachine;
 import org.springframework.statemachine.StateMachineEventResult;
 import org.springframework.statemachine.StateMachineEventResult.ResultType;
 import org.springframework.statemachine.config.StateMachineBuilder;
 import org.springframework.statemachine.config.builders.StateMachineTransitionConfigurer;
+import org.springframework.statemachine.state.State;
 import org.springframework.statemachine.support.DefaultStateMachineContext;
+import org.springframework.statemachine.support.StateMachineInterceptorAdapter;
 
 import reactor.core.publisher.Mono;
 
 /**
- * The lifecycle of one buffer: a Spring state machine generated from {@link Transitions}, built without an
- * application context. It only validates events and records failures; the caller does the kernel step of
- * each returned {@link Transition}. Not meant for concurrent use, but its methods are synchronized so that
- * a state read and the event that follows it cannot interleave.
+ * One buffer's lifecycle: a Spring state machine generated from {@link BufferEvent}'s table, built once per buffer
+ * and kept while the buffer lives; after a restart it is restored from the buffer's row. Persistence is the
+ * machine's own shape, as in Spring Statemachine's persist recipes: an interceptor runs the caller's
+ * {@link WriteAhead} in {@code preStateChange}, before the state changes, so a step's intent is committed before its
+ * kernel call, and a write that fails vetoes the change and reaches the caller as its exception (the machine itself
+ * would only log it). The kernel call is the caller's, after {@link #fire} returns: a netlink error is an exception
+ * in the caller's hands, never lost inside the machine. If the kernel call fails, the caller records it and puts
+ * the machine back where the row is ({@link #restore(BufferState)}).
  */
 public final class BufferMachine {
 
-    private static final String FAILED_STEP = "failedStep";
-    private static final String FAILURE_REASON = "failureReason";
+    /** Records a transition before the machine takes it: a step's intent, or a record's outcome (FAIL, CLEARED). */
+    @FunctionalInterface
+    public interface WriteAhead {
+        void write(Transition t);
+    }
 
     private final StateMachine<BufferState, BufferEvent> machine;
+    /** The write of the event being sent; set only for the duration of {@link #fire}. */
+    private WriteAhead pendingWrite;
+    private Transition pendingTransition;
+    private RuntimeException writeFailure;
 
     private BufferMachine(StateMachine<BufferState, BufferEvent> machine) {
         this.machine = machine;
     }
 
-    /** Builds and starts a machine, then puts it in {@code initial}, e.g. a state restored from the database. */
-    public static BufferMachine start(BufferState initial) {
-        StateMachine<BufferState, BufferEvent> machine = build();
-        machine.startReactively().block();
-        machine.getStateMachineAccessor().doWithAllRegions(access -> access
-                .resetStateMachineReactively(new DefaultStateMachineContext<>(initial, null, null, null))
-                .block());
-        BufferMachine buffer = new BufferMachine(machine);
-        // reset silently does nothing for a state the machine does not know
-        if (buffer.state() != initial) {
-            throw new IllegalStateException("could not reset the machine to " + initial + "; it is in " + buffer.state());
-        }
+    /** Builds and starts a buffer's machine in {@code state}: FREE for a new buffer, its row's state after a restart. */
+    public static BufferMachine restoredTo(BufferState state) {
+        BufferMachine buffer = new BufferMachine(build());
+        buffer.machine.getStateMachineAccessor().doWithAllRegions(access -> access.addStateMachineInterceptor(
+                new StateMachineInterceptorAdapter<>() {
+                    @Override
+                    public void preStateChange(State<BufferState, BufferEvent> to, Message<BufferEvent> message,
+                            org.springframework.statemachine.transition.Transition<BufferState, BufferEvent> t,
+                            StateMachine<BufferState, BufferEvent> machine,
+                            StateMachine<BufferState, BufferEvent> root) {
+                        buffer.writeAhead();
+                    }
+                }));
+        buffer.machine.startReactively().block();
+        buffer.restore(state);
         return buffer;
     }
 
@@ -70,75 +84,74 @@ public final class BufferMachine {
     }
 
     /**
-     * Sends {@code event} and returns the transition it took; the caller then does its kernel step.
+     * Sends {@code event}: the interceptor runs {@code write} for the transition it takes, then the state changes.
      *
-     * @throws IllegalTransitionException if {@code event} is not allowed in the current state
+     * @return the transition taken; the caller then does its kernel call, if it has one
+     * @throws IllegalTransitionException if {@code event} is not allowed in the current state (nothing is written)
+     * @throws RuntimeException whatever {@code write} threw; the state is unchanged
      */
-    public synchronized Transition fire(BufferEvent event) {
+    public synchronized Transition fire(BufferEvent event, WriteAhead write) {
         BufferState from = state();
-        List<StateMachineEventResult<BufferState, BufferEvent>> results = machine
-                .sendEvent(Mono.just(MessageBuilder.withPayload(event).build()))
-                .collectList()
-                .block();
+        Transition expected = Transitions.require(from, event);
+        pendingWrite = write;
+        pendingTransition = expected;
+        writeFailure = null;
+        List<StateMachineEventResult<BufferState, BufferEvent>> results;
+        try {
+            results = machine.sendEvent(Mono.just(MessageBuilder.withPayload(event).build())).collectList().block();
+        } finally {
+            pendingWrite = null;
+            pendingTransition = null;
+        }
+        if (writeFailure != null) {
+            RuntimeException failure = writeFailure;
+            writeFailure = null;
+            if (state() != from) {
+                throw new IllegalStateException("machine took " + expected + " although its write failed", failure);
+            }
+            throw failure;
+        }
         boolean accepted = results != null && !results.isEmpty()
                 && results.stream().allMatch(r -> r.getResultType() == ResultType.ACCEPTED);
-        Optional<Transition> expected = Transitions.find(from, event);
-        if (!accepted) {
-            if (expected.isPresent()) {
-                // the table allows it, so the machine itself is unusable (stopped, or in error)
-                throw new IllegalStateException("machine denied " + expected.get() + ", which the table allows;"
-                        + " is the machine stopped? results: "
-                        + (results == null ? "none" : results.stream().map(r -> r.getResultType()).toList()));
-            }
-            throw new IllegalTransitionException(event, from, Transitions.allowedFrom(from));
+        if (!accepted || state() != expected.target()) {
+            // the table allows it, so the machine itself is unusable (stopped, or in error)
+            throw new IllegalStateException("machine did not take " + expected + ", which the table allows; it is"
+                    + " in " + state() + "; is it stopped? results: "
+                    + (results == null ? "none" : results.stream().map(r -> r.getResultType()).toList()));
         }
-        Transition taken = expected.orElseThrow(() -> new IllegalStateException(
-                "machine accepted " + event + " in " + from + ", which is not in the transition table"));
-        if (state() != taken.target()) {
-            throw new IllegalStateException("machine took " + taken + " but is in " + state());
-        }
-        if (event == BufferEvent.CLEARED) {
-            variables().remove(FAILED_STEP);
-            variables().remove(FAILURE_REASON);
-        }
-        return taken;
+        return expected;
     }
 
-    /**
-     * Fires {@link BufferEvent#FAIL} and records which kernel step failed and why.
-     *
-     * @throws IllegalTransitionException if the buffer is already FAILED; the first failure is kept
-     */
-    public synchronized Transition fail(KernelStep failedStep, String reason) {
-        Objects.requireNonNull(failedStep, "failedStep");
-        Objects.requireNonNull(reason, "reason");
-        Transition taken = fire(BufferEvent.FAIL);
-        variables().put(FAILED_STEP, failedStep);
-        variables().put(FAILURE_REASON, reason);
-        return taken;
-    }
-
-    /** The kernel step given to {@link #fail}, until CLEARED; empty after a restore into FAILED. */
-    public synchronized Optional<KernelStep> failedStep() {
-        return Optional.ofNullable(machine.getExtendedState().get(FAILED_STEP, KernelStep.class));
-    }
-
-    /** The reason given to {@link #fail}, until CLEARED; empty after a restore into FAILED. */
-    public synchronized Optional<String> failureReason() {
-        return Optional.ofNullable(machine.getExtendedState().get(FAILURE_REASON, String.class));
+    /** Puts the machine in {@code state} without an event or a write: where the buffer's row says it is. */
+    public synchronized void restore(BufferState state) {
+        machine.getStateMachineAccessor().doWithAllRegions(access -> access
+                .resetStateMachineReactively(new DefaultStateMachineContext<>(state, null, null, null))
+                .block());
+        // reset silently does nothing for a state the machine does not know
+        if (state() != state) {
+            throw new IllegalStateException("could not restore the machine to " + state + "; it is in " + state());
+        }
     }
 
     public synchronized void stop() {
         machine.stopReactively().block();
     }
 
-    private Map<Object, Object> variables() {
-        return machine.getExtendedState().getVariables();
+    /** In the interceptor, on the sending thread: the write vetoes the change by throwing. */
+    private void writeAhead() {
+        if (pendingWrite == null) {
+            throw new IllegalStateException("state change without fire(): " + pendingTransition);
+        }
+        try {
+            pendingWrite.write(pendingTransition);
+        } catch (RuntimeException e) {
+            writeFailure = e;
+            throw e;
+        }
     }
 
     @Override
     public synchronized String toString() {
-        return "BufferMachine[" + state() + failedStep().map(s -> ", failed " + s).orElse("")
-                + failureReason().map(r -> ": " + r).orElse("") + "]";
+        return "BufferMachine[" + state() + "]";
     }
 }

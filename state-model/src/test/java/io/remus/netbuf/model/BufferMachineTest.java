@@ -9,7 +9,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Stream;
 
@@ -33,6 +32,8 @@ class BufferMachineTest {
     private static final List<BufferEvent> TEARDOWN = List.of(REMOVE_PLUG, REMOVE_REDIRECT, REMOVE_INGRESS, RELEASE_IFB);
 
     private final List<BufferMachine> started = new ArrayList<>();
+    /** What the write-ahead saw, in order: the row as the test's "database" has it. */
+    private final List<Transition> written = new ArrayList<>();
 
     @AfterEach
     void stopMachines() {
@@ -40,70 +41,58 @@ class BufferMachineTest {
     }
 
     private BufferMachine start(BufferState state) {
-        BufferMachine machine = BufferMachine.start(state);
+        BufferMachine machine = BufferMachine.restoredTo(state);
         started.add(machine);
         return machine;
     }
 
-    private static List<KernelStep> fireAll(BufferMachine machine, List<BufferEvent> events) {
-        List<KernelStep> steps = new ArrayList<>();
+    private Transition fire(BufferMachine machine, BufferEvent event) {
+        return machine.fire(event, written::add);
+    }
+
+    private List<BufferEvent> fireAll(BufferMachine machine, List<BufferEvent> events) {
+        List<BufferEvent> fired = new ArrayList<>();
         for (BufferEvent event : events) {
-            Transition t = machine.fire(event);
+            Transition t = fire(machine, event);
             assertThat(machine.state()).isEqualTo(t.target());
-            steps.add(t.kernelStep().orElseThrow());
+            fired.add(t.event());
         }
-        return steps;
+        return fired;
     }
 
     // legal paths
 
     @Test
-    void fullInstallDoesOneKernelStepPerTransition() {
+    void fullInstallWritesEachTransitionAheadOfItsStateChange() {
         BufferMachine machine = start(FREE);
-        List<BufferState> states = new ArrayList<>();
-        List<KernelStep> steps = new ArrayList<>();
-        for (BufferEvent event : INSTALL) {
-            steps.add(machine.fire(event).kernelStep().orElseThrow());
-            states.add(machine.state());
+        List<BufferState> seenByTheWrite = new ArrayList<>();
+        for (BufferEvent event : BufferEvent.install()) {
+            machine.fire(event, t -> seenByTheWrite.add(machine.state()));
         }
-        assertThat(states).containsExactly(IFB_UP, INGRESS, REDIRECTED, PLUGGED);
-        assertThat(steps).containsExactly(
-                KernelStep.IFB_UP, KernelStep.INGRESS_ADD, KernelStep.REDIRECT_ADD, KernelStep.PLUG_ADD);
+        // each write ran before the machine left the step's source state
+        assertThat(seenByTheWrite).containsExactly(FREE, IFB_UP, INGRESS, REDIRECTED);
+        assertThat(machine.state()).isEqualTo(PLUGGED);
     }
 
     @Test
     void releaseThenTeardownToFree() {
         BufferMachine machine = start(FREE);
         fireAll(machine, INSTALL);
-
-        Transition release = machine.fire(RELEASE);
-        assertThat(release).isEqualTo(new Transition(PLUGGED, RELEASE, RELEASED, Optional.of(KernelStep.PLUG_RELEASE_INDEFINITE)));
-        assertThat(machine.state()).isEqualTo(RELEASED);
-
-        assertThat(fireAll(machine, TEARDOWN)).containsExactly(
-                KernelStep.PLUG_DELETE, KernelStep.REDIRECT_DELETE, KernelStep.INGRESS_DELETE, KernelStep.IFB_RELEASE);
+        assertThat(fire(machine, RELEASE)).isEqualTo(new Transition(PLUGGED, RELEASE, RELEASED));
+        assertThat(fireAll(machine, TEARDOWN)).containsExactlyElementsOf(TEARDOWN);
         assertThat(machine.state()).isEqualTo(FREE);
+        assertThat(written).extracting(Transition::event).containsExactly(ACQUIRE_IFB, ADD_INGRESS, ADD_REDIRECT,
+                ADD_PLUG, RELEASE, REMOVE_PLUG, REMOVE_REDIRECT, REMOVE_INGRESS, RELEASE_IFB);
     }
 
     @Test
     void aReleasedBufferResumesToPluggedAndIsReleasedAgain() {
         BufferMachine machine = start(FREE);
         fireAll(machine, INSTALL);
-        machine.fire(RELEASE);
-        assertThat(machine.fire(RESUME))
-                .isEqualTo(new Transition(RELEASED, RESUME, PLUGGED, Optional.of(KernelStep.PLUG_RESUME)));
-        assertThat(machine.state()).isEqualTo(PLUGGED);
-        assertThat(machine.fire(RELEASE).target()).isEqualTo(RELEASED);
-        assertThatThrownBy(() -> start(PLUGGED).fire(RESUME)).isInstanceOf(IllegalTransitionException.class);
-    }
-
-    @Test
-    void teardownDirectlyFromPlugged() {
-        BufferMachine machine = start(FREE);
-        fireAll(machine, INSTALL);
-        assertThat(fireAll(machine, TEARDOWN)).containsExactly(
-                KernelStep.PLUG_DELETE, KernelStep.REDIRECT_DELETE, KernelStep.INGRESS_DELETE, KernelStep.IFB_RELEASE);
-        assertThat(machine.state()).isEqualTo(FREE);
+        fire(machine, RELEASE);
+        assertThat(fire(machine, RESUME)).isEqualTo(new Transition(RELEASED, RESUME, PLUGGED));
+        assertThat(fire(machine, RELEASE).target()).isEqualTo(RELEASED);
+        assertThatThrownBy(() -> fire(start(PLUGGED), RESUME)).isInstanceOf(IllegalTransitionException.class);
     }
 
     @Test
@@ -115,30 +104,54 @@ class BufferMachineTest {
         assertThat(machine.state()).isEqualTo(PLUGGED);
     }
 
-    /** Install the first {@code installed} steps, then undo them in reverse. */
+    /** Install the first {@code installed} steps, then undo them in reverse, each by the table's backward step. */
     @ParameterizedTest(name = "{0} steps installed")
     @MethodSource("partialInstalls")
     void partialInstallThenTeardown(int installed, BufferState reached) {
         BufferMachine machine = start(FREE);
-        List<KernelStep> done = fireAll(machine, INSTALL.subList(0, installed));
+        fireAll(machine, INSTALL.subList(0, installed));
         assertThat(machine.state()).isEqualTo(reached);
-
-        List<KernelStep> undone = fireAll(machine, TEARDOWN.subList(TEARDOWN.size() - installed, TEARDOWN.size()));
-        assertThat(machine.state()).isEqualTo(FREE);
-        assertThat(undone).hasSameSizeAs(done);
+        List<BufferEvent> undone = new ArrayList<>();
+        while (machine.state() != FREE) {
+            undone.add(fire(machine, BufferEvent.backward(machine.state())).event());
+        }
+        assertThat(undone).containsExactlyElementsOf(TEARDOWN.subList(TEARDOWN.size() - installed, TEARDOWN.size()));
     }
 
     static Stream<Arguments> partialInstalls() {
         return Stream.of(Arguments.of(1, IFB_UP), Arguments.of(2, INGRESS), Arguments.of(3, REDIRECTED));
     }
 
+    // the write-ahead
+
+    @Test
+    void aWriteThatFailsVetoesTheChangeAndReachesTheCaller() {
+        BufferMachine machine = start(IFB_UP);
+        IllegalStateException refused = new IllegalStateException("database is read-only");
+        assertThatThrownBy(() -> machine.fire(ADD_INGRESS, t -> {
+            throw refused;
+        })).isSameAs(refused);
+        assertThat(machine.state()).isEqualTo(IFB_UP);
+        // and the machine goes on
+        assertThat(fire(machine, ADD_INGRESS).target()).isEqualTo(INGRESS);
+    }
+
+    @Test
+    void aKernelFailureAfterTheWriteIsUndoneByRestoringTheRowsState() {
+        BufferMachine machine = start(INGRESS);
+        fire(machine, ADD_REDIRECT); // intent written, then the kernel refuses: the row stays in INGRESS
+        machine.restore(INGRESS);
+        assertThat(machine.state()).isEqualTo(INGRESS);
+        assertThat(fire(machine, REMOVE_INGRESS).target()).isEqualTo(IFB_UP);
+    }
+
     // illegal events
 
     @ParameterizedTest(name = "{1} in {0}")
     @MethodSource("illegalPairs")
-    void illegalEventThrowsAndLeavesTheStateUnchanged(BufferState state, BufferEvent event) {
+    void illegalEventThrowsWritesNothingAndLeavesTheStateUnchanged(BufferState state, BufferEvent event) {
         BufferMachine machine = start(state);
-        assertThatThrownBy(() -> machine.fire(event))
+        assertThatThrownBy(() -> fire(machine, event))
                 .isInstanceOfSatisfying(IllegalTransitionException.class, e -> {
                     assertThat(e.event()).isEqualTo(event);
                     assertThat(e.state()).isEqualTo(state);
@@ -146,6 +159,7 @@ class BufferMachineTest {
                 })
                 .hasMessageStartingWith("event " + event + " is not allowed in state " + state + " (allowed: ");
         assertThat(machine.state()).isEqualTo(state);
+        assertThat(written).isEmpty();
     }
 
     static Stream<Arguments> illegalPairs() {
@@ -156,92 +170,44 @@ class BufferMachineTest {
 
     @Test
     void illegalEventMessageNamesTheAllowedEvents() {
-        assertThatThrownBy(() -> start(FREE).fire(ADD_PLUG))
+        assertThatThrownBy(() -> fire(start(FREE), ADD_PLUG))
                 .isInstanceOf(IllegalTransitionException.class)
                 .hasMessage("event ADD_PLUG is not allowed in state FREE (allowed: ACQUIRE_IFB, FAIL)");
-        assertThatThrownBy(() -> start(FAILED).fire(ACQUIRE_IFB))
+        assertThatThrownBy(() -> fire(start(FAILED), ACQUIRE_IFB))
                 .hasMessage("event ACQUIRE_IFB is not allowed in state FAILED (allowed: CLEARED)");
     }
 
     @Test
     void aStoppedMachineRefusesEveryEvent() {
-        BufferMachine machine = BufferMachine.start(FREE);
+        BufferMachine machine = BufferMachine.restoredTo(FREE);
         machine.stop();
-        assertThatThrownBy(() -> machine.fire(ACQUIRE_IFB)).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> fire(machine, ACQUIRE_IFB)).isInstanceOf(IllegalStateException.class);
     }
 
     // failures
 
     @ParameterizedTest
     @EnumSource(value = BufferState.class, mode = EnumSource.Mode.EXCLUDE, names = "FAILED")
-    void failRecordsStepAndReasonThenClearedFreesTheBuffer(BufferState state) {
+    void failThenClearedFreesTheBuffer(BufferState state) {
         BufferMachine machine = start(state);
-        KernelStep step = Transitions.ALL.stream()
-                .filter(t -> t.source() == state).flatMap(t -> t.kernelStep().stream()).findFirst().orElseThrow();
-
-        Transition failed = machine.fail(step, "EBUSY from the kernel");
-        assertThat(failed).isEqualTo(new Transition(state, FAIL, FAILED, Optional.empty()));
-        assertThat(machine.state()).isEqualTo(FAILED);
-        assertThat(machine.failedStep()).contains(step);
-        assertThat(machine.failureReason()).contains("EBUSY from the kernel");
-
-        assertThat(machine.fire(CLEARED)).isEqualTo(new Transition(FAILED, CLEARED, FREE, Optional.empty()));
-        assertThat(machine.state()).isEqualTo(FREE);
-        assertThat(machine.failedStep()).isEmpty();
-        assertThat(machine.failureReason()).isEmpty();
-    }
-
-    /** Walk the install path and fail at each step in turn, as the plugin will. */
-    @ParameterizedTest(name = "failing step {0}")
-    @MethodSource("installFailurePoints")
-    void failureDuringInstall(int stepIndex, KernelStep failing) {
-        BufferMachine machine = start(FREE);
-        fireAll(machine, INSTALL.subList(0, stepIndex));
-        machine.fail(failing, "no");
-        assertThat(machine.state()).isEqualTo(FAILED);
-        assertThat(machine.failedStep()).contains(failing);
-        machine.fire(CLEARED);
-        assertThat(machine.state()).isEqualTo(FREE);
-    }
-
-    static Stream<Arguments> installFailurePoints() {
-        return Stream.of(
-                Arguments.of(0, KernelStep.IFB_UP),
-                Arguments.of(1, KernelStep.INGRESS_ADD),
-                Arguments.of(2, KernelStep.REDIRECT_ADD),
-                Arguments.of(3, KernelStep.PLUG_ADD));
-    }
-
-    @Test
-    void aSecondFailureIsRefusedAndTheFirstIsKept() {
-        BufferMachine machine = start(INGRESS);
-        machine.fail(KernelStep.REDIRECT_ADD, "first");
-        assertThatThrownBy(() -> machine.fail(KernelStep.INGRESS_DELETE, "second"))
+        assertThat(fire(machine, FAIL)).isEqualTo(new Transition(state, FAIL, FAILED));
+        assertThatThrownBy(() -> fire(machine, FAIL))
                 .isInstanceOf(IllegalTransitionException.class)
                 .hasMessage("event FAIL is not allowed in state FAILED (allowed: CLEARED)");
-        assertThat(machine.failedStep()).contains(KernelStep.REDIRECT_ADD);
-        assertThat(machine.failureReason()).contains("first");
-    }
-
-    @Test
-    void restoringIntoFailedHasNoRecordedFailure() {
-        BufferMachine machine = start(FAILED);
-        assertThat(machine.failedStep()).isEmpty();
-        assertThat(machine.failureReason()).isEmpty();
-        machine.fire(CLEARED);
+        assertThat(fire(machine, CLEARED)).isEqualTo(new Transition(FAILED, CLEARED, FREE));
         assertThat(machine.state()).isEqualTo(FREE);
     }
 
-    // reset
+    // restore
 
     @ParameterizedTest
     @EnumSource(BufferState.class)
-    void resetToEachStateThenEveryAllowedEventWorks(BufferState state) {
+    void restoredToEachStateThenEveryAllowedEventWorks(BufferState state) {
         assertThat(start(state).state()).isEqualTo(state);
         for (BufferEvent event : Transitions.allowedFrom(state)) {
             BufferMachine machine = start(state);
-            Transition t = event == FAIL ? machine.fail(KernelStep.IFB_UP, "test") : machine.fire(event);
-            assertThat(machine.state()).isEqualTo(t.target()).isEqualTo(Transitions.find(state, event).orElseThrow().target());
+            Transition t = fire(machine, event);
+            assertThat(machine.state()).isEqualTo(t.target()).isEqualTo(event.target());
         }
     }
 

@@ -12,34 +12,58 @@ import org.junit.jupiter.api.Test;
 
 class TransitionsTest {
 
-    private static final EnumSet<BufferEvent> NO_STEP = EnumSet.of(FAIL, CLEARED);
+    @Test
+    void onlyFailAndClearedHaveNoKernelCall() {
+        assertThat(EnumSet.allOf(BufferEvent.class).stream().filter(e -> !e.hasKernelCall()))
+                .containsExactly(FAIL, CLEARED);
+    }
 
     @Test
-    void everyForwardAndBackwardTransitionHasExactlyOneKernelStepAndFailAndClearedHaveNone() {
-        for (Transition t : Transitions.ALL) {
-            assertThat(t.kernelStep().isPresent()).as(t.toString()).isEqualTo(!NO_STEP.contains(t.event()));
+    void theInstallIsTheInstallRowsInTableOrder() {
+        assertThat(BufferEvent.install()).containsExactly(ACQUIRE_IFB, ADD_INGRESS, ADD_REDIRECT, ADD_PLUG);
+    }
+
+    @Test
+    void eachInstallStepIsUndoneByARemovalFromItsTargetBackToItsSource() {
+        for (BufferEvent step : BufferEvent.install()) {
+            BufferEvent undo = step.undo().orElseThrow();
+            assertThat(undo.kind()).as(step.toString()).isEqualTo(BufferEvent.Kind.REMOVAL);
+            assertThat(undo.sources()).as(step.toString()).contains(step.target());
+            assertThat(step.sources()).as(step.toString()).containsExactly(undo.target());
         }
     }
 
     @Test
-    void everyKernelStepIsUsed() {
-        assertThat(Transitions.ALL.stream().flatMap(t -> t.kernelStep().stream()))
-                .containsAll(EnumSet.allOf(KernelStep.class));
+    void backwardFromEachStateIsTheUndoOfEveryStepLeadingIntoIt() {
+        for (BufferState state : EnumSet.of(IFB_UP, INGRESS, REDIRECTED, PLUGGED, RELEASED)) {
+            BufferEvent back = BufferEvent.backward(state);
+            for (BufferEvent into : BufferEvent.values()) {
+                if (into.target() == state && into.undo().isPresent()) {
+                    assertThat(into.undo()).as(into + " into " + state).contains(back);
+                }
+            }
+            assertThat(back.sources()).contains(state);
+        }
     }
 
     @Test
-    void eachEventHasOneKernelStepWhereverItIsAllowed() {
-        for (BufferEvent event : BufferEvent.values()) {
-            assertThat(Transitions.ALL.stream().filter(t -> t.event() == event).map(Transition::kernelStep).distinct())
-                    .as(event.toString())
-                    .hasSize(1);
+    void removalsAndRecordsHaveNoUndoAndOnlyMakingStepsAreTakenAsDoneInFlight() {
+        for (BufferEvent e : BufferEvent.values()) {
+            boolean makes = e.kind() == BufferEvent.Kind.INSTALL || e.kind() == BufferEvent.Kind.FORWARD;
+            assertThat(e.undo().isPresent()).as(e.toString()).isEqualTo(makes);
+            assertThat(e.takenAsDoneIfInFlight()).as(e.toString()).isEqualTo(makes);
         }
+    }
+
+    @Test
+    void everyKernelStepHasTwoCrashPointsNamedAfterIt() {
+        assertThat(ADD_INGRESS.crashPoints()).containsExactly("after-intent:ADD_INGRESS", "after-kernel:ADD_INGRESS");
+        assertThat(FAIL.crashPoints()).isEmpty();
     }
 
     @Test
     void findReturnsTheDeclaredTransition() {
-        assertThat(Transitions.find(REDIRECTED, ADD_PLUG))
-                .contains(new Transition(REDIRECTED, ADD_PLUG, PLUGGED, Optional.of(KernelStep.PLUG_ADD)));
+        assertThat(Transitions.find(REDIRECTED, ADD_PLUG)).contains(new Transition(REDIRECTED, ADD_PLUG, PLUGGED));
         assertThat(Transitions.find(RELEASED, REMOVE_PLUG)).get()
                 .extracting(Transition::target).isEqualTo(REDIRECTED);
         assertThat(Transitions.find(FREE, ADD_PLUG)).isEmpty();
