@@ -14,6 +14,10 @@
  *   onebyone PREFIX N OPS    the same epoch one plug at a time, one round trip each, as PlugControl does
  *   install VIF IFB OPS      a whole buffer installed on VIF (ifb IFB created) and uninstalled again, as
  *                            BufferInstaller.install and uninstall do it: see bench_install
+ *   domain VIFPREFIX N IFBPREFIX OPS
+ *                            a domain of N vifs (VIFPREFIX0..) protected and stopped, as BufferInstaller.run does it
+ *                            step by step in CREATE mode (ifbs IFBPREFIX0..): each step one link dump and the
+ *                            step's requests for all N vifs in one sendmsg; see bench_domain
  *   syscall OPS              getppid(), the cheapest system call
  *
  * With --idle-thread it first starts a thread that only sleeps: the process is then multi-threaded, as a JVM
@@ -32,7 +36,9 @@
 #include <netlink/route/cls/u32.h>
 #include <netlink/route/action.h>
 #include <netlink/route/act/mirred.h>
+#include <netlink/route/link/inet6.h>
 #include <linux/if_ether.h>
+#include <linux/gen_stats.h>
 #include <linux/pkt_cls.h>
 #include <net/if.h>
 #include <stdio.h>
@@ -367,6 +373,286 @@ static long long bench_install(struct nl_sock *sk, const char *vifname, const ch
 	return now_ns() - t0;
 }
 
+/* ---- a domain's buffers, a batch per step (BufferInstaller.run, NetlinkBatch, LibNl.send) ---- */
+
+#define OWN_SEQ 0x10000000u
+
+struct batch {
+	char *buf;
+	size_t off, cap;
+	int n;
+};
+
+/* As LibNl.Requests.take: copies the message libnl built into *out to the end of the batch and frees it (out, not
+ * the message: the build that fills it is an argument of the same call). */
+static void batch_take(struct batch *b, int rc, struct nl_msg **out, const char *what)
+{
+	check(rc, what);
+	struct nl_msg *msg = *out;
+	struct nlmsghdr *h = nlmsg_hdr(msg);
+	size_t len = NLMSG_ALIGN(h->nlmsg_len);
+	if (b->off + len > b->cap) {
+		b->cap = 2 * (b->off + len);
+		b->buf = realloc(b->buf, b->cap);
+	}
+	memcpy(b->buf + b->off, h, h->nlmsg_len);
+	b->off += len;
+	b->n++;
+	nlmsg_free(msg);
+}
+
+/* As LibNl.send and receiveUntil: sequence numbers, only the last asks for an ack, one nl_sendto, read until the
+ * last answer; returns the number of failed requests. */
+static int batch_send(struct nl_sock *sk, struct batch *b)
+{
+	static unsigned int seq = OWN_SEQ;
+	if (b->n == 0)
+		return 0;
+	unsigned int first = seq;
+	seq += b->n;
+	size_t off = 0;
+	for (int i = 0; i < b->n; i++) {
+		struct nlmsghdr *c = (struct nlmsghdr *) (b->buf + off);
+		c->nlmsg_flags = (c->nlmsg_flags | NLM_F_REQUEST) & ~NLM_F_ACK;
+		if (i == b->n - 1)
+			c->nlmsg_flags |= NLM_F_ACK;
+		c->nlmsg_seq = first + i;
+		c->nlmsg_pid = 0;
+		off += NLMSG_ALIGN(c->nlmsg_len);
+	}
+	check(nl_sendto(sk, b->buf, b->off), "sendto");
+	unsigned int last = first + b->n - 1;
+	int failures = 0;
+	b->off = 0;
+	b->n = 0;
+	for (;;) {
+		struct sockaddr_nl peer;
+		unsigned char *data;
+		int len = nl_recv(sk, &peer, &data, NULL);
+		check(len, "recv");
+		int done = 0;
+		for (struct nlmsghdr *h = (struct nlmsghdr *) data; nlmsg_ok(h, len); h = nlmsg_next(h, &len)) {
+			if (h->nlmsg_type == NLMSG_ERROR && h->nlmsg_seq >= first && h->nlmsg_seq <= last) {
+				struct nlmsgerr *e = nlmsg_data(h);
+				failures += e->error != 0;
+				done |= h->nlmsg_seq == last;
+			}
+		}
+		free(data);
+		if (done)
+			return failures;
+	}
+}
+
+static void batch_ok(struct nl_sock *sk, struct batch *b, const char *step)
+{
+	if (batch_send(sk, b) != 0) {
+		printf("error: %s: a request of the batch failed\n", step);
+		exit(1);
+	}
+}
+
+/* The step's link dump, as Netlink.linkTable: every link's index by name. */
+static void resolve(struct nl_sock *sk, const char *prefix, int n, int *ifindex)
+{
+	struct nl_cache *cache;
+	check(rtnl_link_alloc_cache(sk, AF_UNSPEC, &cache), "link dump");
+	for (int i = 0; i < n; i++) {
+		char name[IFNAMSIZ];
+		snprintf(name, sizeof(name), "%.8s%d", prefix, i);
+		ifindex[i] = rtnl_link_name2i(cache, name);
+	}
+	nl_cache_free(cache);
+}
+
+/* A link change on an ifindex-only orig, as LibNl.appendLinkSetUp / appendLinkNoIpv6Address. */
+static void add_link_change(struct batch *b, int ifindex, int up)
+{
+	struct rtnl_link *orig = rtnl_link_alloc();
+	struct rtnl_link *changes = rtnl_link_alloc();
+	struct nl_msg *msg = NULL;
+	rtnl_link_set_ifindex(orig, ifindex);
+	if (up)
+		rtnl_link_set_flags(changes, IFF_UP);
+	else
+		check(rtnl_link_inet6_set_addr_gen_mode(changes, IN6_ADDR_GEN_MODE_NONE), "addrgenmode");
+	batch_take(b, rtnl_link_build_change_request(orig, changes, 0, &msg), &msg, "link change");
+	rtnl_link_put(changes);
+	rtnl_link_put(orig);
+}
+
+/* One RTM_GETQDISC of the plug at the ifb's root, as LibNl.qdisc (the drain wait's read): its backlog in packets,
+ * -1 if there is no such plug. */
+static long plug_get_backlog(struct nl_sock *sk, int ifb)
+{
+	static unsigned int seq = 0x3f000000u;
+	struct {
+		struct nlmsghdr h;
+		struct tcmsg t;
+	} req = {0};
+	req.h.nlmsg_len = sizeof(req);
+	req.h.nlmsg_type = RTM_GETQDISC;
+	req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_ECHO;
+	req.h.nlmsg_seq = ++seq;
+	req.t.tcm_ifindex = ifb;
+	req.t.tcm_parent = TC_H_ROOT;
+	check(nl_sendto(sk, &req, sizeof(req)), "get qdisc");
+	long backlog = -1;
+	for (;;) {
+		struct sockaddr_nl peer;
+		unsigned char *data;
+		int len = nl_recv(sk, &peer, &data, NULL);
+		check(len, "recv");
+		int done = 0;
+		for (struct nlmsghdr *h = (struct nlmsghdr *) data; nlmsg_ok(h, len); h = nlmsg_next(h, &len)) {
+			if (h->nlmsg_seq != seq)
+				continue;
+			if (h->nlmsg_type == RTM_NEWQDISC) {
+				struct tcmsg *t = nlmsg_data(h);
+				struct nlattr *kind = nlmsg_find_attr(h, sizeof(*t), TCA_KIND);
+				struct nlattr *stats = nlmsg_find_attr(h, sizeof(*t), TCA_STATS2);
+				struct nlattr *queue = stats ? nla_find(nla_data(stats), nla_len(stats), TCA_STATS_QUEUE) : NULL;
+				if (t->tcm_handle == PLUG_HANDLE && kind && strcmp(nla_get_string(kind), "plug") == 0)
+					backlog = queue ? ((struct gnet_stats_queue *) nla_data(queue))->qlen : 0;
+			} else if (h->nlmsg_type == NLMSG_ERROR) {
+				done = 1;
+			}
+		}
+		free(data);
+		if (done)
+			return backlog;
+	}
+}
+
+/*
+ * A domain of N vifs protected and stopped, in BufferInstaller.run's requests, step by step: each step one link
+ * dump to find the devices by name, then one sendmsg of the step's requests for all N (only the last asks for an
+ * ack). ACQUIRE_IFB: the creates; a second dump for the new ifindexes; addrgenmode none and up for each.
+ * ADD_INGRESS; ADD_REDIRECT; ADD_PLUG: the adds, then release_indefinite for each. REMOVE_PLUG: release_indefinite
+ * for each, one get per plug (the drain wait: nothing is queued here, so one look), the deletes. REMOVE_REDIRECT,
+ * REMOVE_INGRESS, RELEASE_IFB (the ifbs deleted).
+ */
+static long long bench_domain(struct nl_sock *sk, const char *vifprefix, int n, const char *ifbprefix, long ops)
+{
+	static struct batch b;
+	int *vif = calloc(n, sizeof(int)), *ifb = calloc(n, sizeof(int));
+	int bytes = n * 1024 > 262144 ? n * 1024 : 262144; /* as LibNl.send */
+	nl_socket_set_buffer_size(sk, bytes, bytes);
+	long long t0 = now_ns();
+	for (long op = 0; op < ops; op++) {
+		struct nl_msg *msg;
+		/* ACQUIRE_IFB */
+		for (int i = 0; i < n; i++) {
+			char name[IFNAMSIZ];
+			snprintf(name, sizeof(name), "%.8s%d", ifbprefix, i);
+			struct rtnl_link *link = rtnl_link_alloc();
+			rtnl_link_set_name(link, name);
+			check(rtnl_link_set_type(link, "ifb"), "ifb type");
+			batch_take(&b, rtnl_link_build_add_request(link, NLM_F_CREATE | NLM_F_EXCL, &msg), &msg, "ifb add");
+			rtnl_link_put(link);
+		}
+		batch_ok(sk, &b, "ACQUIRE_IFB create");
+		resolve(sk, ifbprefix, n, ifb);
+		for (int i = 0; i < n; i++) {
+			add_link_change(&b, ifb[i], 0);
+			add_link_change(&b, ifb[i], 1);
+		}
+		batch_ok(sk, &b, "ACQUIRE_IFB up");
+		/* ADD_INGRESS */
+		resolve(sk, vifprefix, n, vif);
+		for (int i = 0; i < n; i++) {
+			struct rtnl_qdisc *q = ingress(vif[i]);
+			batch_take(&b, rtnl_qdisc_build_add_request(q, NLM_F_CREATE | NLM_F_EXCL, &msg), &msg, "ingress add");
+			rtnl_qdisc_put(q);
+		}
+		batch_ok(sk, &b, "ADD_INGRESS");
+		/* ADD_REDIRECT */
+		resolve(sk, vifprefix, n, vif);
+		resolve(sk, ifbprefix, n, ifb); /* the Java side's one dump finds both */
+		for (int i = 0; i < n; i++) {
+			struct rtnl_cls *cls = redirect_filter(vif[i]);
+			struct rtnl_act *act = rtnl_act_alloc();
+			check(rtnl_u32_add_key_uint32(cls, 0, 0, -4, 0), "u32 key");
+			check(rtnl_u32_set_cls_terminal(cls), "u32 terminal");
+			check(rtnl_tc_set_kind(TC_CAST(act), "mirred"), "mirred kind");
+			check(-abs(rtnl_mirred_set_action(act, TCA_EGRESS_REDIR)), "mirred action");
+			check(rtnl_mirred_set_policy(act, TC_ACT_STOLEN), "mirred policy");
+			check(rtnl_mirred_set_ifindex(act, ifb[i]), "mirred ifindex");
+			check(rtnl_u32_add_action(cls, act), "u32 action");
+			batch_take(&b, rtnl_cls_build_add_request(cls, NLM_F_CREATE | NLM_F_EXCL, &msg), &msg, "redirect add");
+			rtnl_act_put(act);
+			rtnl_cls_put(cls);
+		}
+		batch_ok(sk, &b, "ADD_REDIRECT");
+		/* ADD_PLUG */
+		resolve(sk, ifbprefix, n, ifb);
+		for (int i = 0; i < n; i++) {
+			struct rtnl_qdisc *q = plug_object(ifb[i]);
+			check(rtnl_qdisc_plug_set_limit(q, PLUG_LIMIT), "plug limit");
+			batch_take(&b, rtnl_qdisc_build_add_request(q, NLM_F_CREATE | NLM_F_EXCL, &msg), &msg, "plug add");
+			rtnl_qdisc_put(q);
+		}
+		batch_ok(sk, &b, "ADD_PLUG");
+		for (int i = 0; i < n; i++) {
+			struct rtnl_qdisc *q = plug_object(ifb[i]);
+			check(rtnl_qdisc_plug_release_indefinite(q), "release_indefinite");
+			batch_take(&b, rtnl_qdisc_build_add_request(q, 0, &msg), &msg, "release_indefinite");
+			rtnl_qdisc_put(q);
+		}
+		batch_ok(sk, &b, "ADD_PLUG release");
+		/* REMOVE_PLUG */
+		resolve(sk, ifbprefix, n, ifb);
+		for (int i = 0; i < n; i++) {
+			struct rtnl_qdisc *q = plug_object(ifb[i]);
+			check(rtnl_qdisc_plug_release_indefinite(q), "release_indefinite");
+			batch_take(&b, rtnl_qdisc_build_add_request(q, 0, &msg), &msg, "release_indefinite");
+			rtnl_qdisc_put(q);
+		}
+		batch_ok(sk, &b, "REMOVE_PLUG release");
+		for (int i = 0; i < n; i++) {
+			if (plug_get_backlog(sk, ifb[i]) != 0) {
+				printf("error: the plug on %s%d is gone or holds frames\n", ifbprefix, i);
+				exit(1);
+			}
+		}
+		for (int i = 0; i < n; i++) {
+			struct rtnl_qdisc *q = plug_object(ifb[i]);
+			batch_take(&b, rtnl_qdisc_build_delete_request(q, &msg), &msg, "plug delete");
+			rtnl_qdisc_put(q);
+		}
+		batch_ok(sk, &b, "REMOVE_PLUG");
+		/* REMOVE_REDIRECT */
+		resolve(sk, vifprefix, n, vif);
+		for (int i = 0; i < n; i++) {
+			struct rtnl_cls *cls = redirect_filter(vif[i]);
+			batch_take(&b, rtnl_cls_build_delete_request(cls, 0, &msg), &msg, "redirect delete");
+			rtnl_cls_put(cls);
+		}
+		batch_ok(sk, &b, "REMOVE_REDIRECT");
+		/* REMOVE_INGRESS */
+		resolve(sk, vifprefix, n, vif);
+		for (int i = 0; i < n; i++) {
+			struct rtnl_qdisc *q = ingress(vif[i]);
+			batch_take(&b, rtnl_qdisc_build_delete_request(q, &msg), &msg, "ingress delete");
+			rtnl_qdisc_put(q);
+		}
+		batch_ok(sk, &b, "REMOVE_INGRESS");
+		/* RELEASE_IFB */
+		resolve(sk, ifbprefix, n, ifb);
+		for (int i = 0; i < n; i++) {
+			struct rtnl_link *link = rtnl_link_alloc();
+			rtnl_link_set_ifindex(link, ifb[i]);
+			batch_take(&b, rtnl_link_build_delete_request(link, &msg), &msg, "ifb delete");
+			rtnl_link_put(link);
+		}
+		batch_ok(sk, &b, "RELEASE_IFB");
+	}
+	long long t = now_ns() - t0;
+	free(vif);
+	free(ifb);
+	return t;
+}
+
 static long long bench_syscall(long ops)
 {
 	long long t0 = now_ns();
@@ -411,6 +697,8 @@ int main(int argc, char **argv)
 			t = bench_one_by_one(sk, a, (int) n, ops);
 		else if (sscanf(line, "install %63s %63s %ld", a, b, &ops) == 3)
 			t = bench_install(sk, a, b, ops);
+		else if (sscanf(line, "domain %63s %ld %63s %ld", a, &n, b, &ops) == 4)
+			t = bench_domain(sk, a, (int) n, b, ops);
 		else if (sscanf(line, "syscall %ld", &ops) == 1)
 			t = bench_syscall(ops);
 		else {

@@ -2,8 +2,10 @@ package io.remus.netbuf.netlink;
 
 import io.remus.netbuf.model.BufferEvent;
 import java.util.ArrayDeque;
+import java.util.Arrays;
 import java.util.Deque;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -150,9 +152,13 @@ public final class BufferInstaller {
     public void requirePlug(InterfaceName ifb, TcHandle handle) {
         PlugQdisc plug = new PlugQdisc(require(ifb, "find plug qdisc"), handle, PlugQdisc.DEFAULT_LIMIT_BYTES);
         if (netlink.plugStats(plug).isEmpty()) {
-            throw new NetlinkException("find plug qdisc", ifb.value(), -Nle.OBJ_NOTFOUND, "no plug " + handle
-                    + " at the root of " + ifb, "stop the domain and start it again to install a new buffer");
+            throw noPlug(ifb, handle);
         }
+    }
+
+    private static NetlinkException noPlug(InterfaceName ifb, TcHandle handle) {
+        return new NetlinkException("find plug qdisc", ifb.value(), -Nle.OBJ_NOTFOUND, "no plug " + handle
+                + " at the root of " + ifb, "stop the domain and start it again to install a new buffer");
     }
 
     /** Whether the vif has a redirect filter of this priority that redirects to the ifb (both must exist). */
@@ -237,58 +243,461 @@ public final class BufferInstaller {
 
     /**
      * Runs {@code step}'s kernel call for each of {@code buffers} (a domain's vifs): the step's one place where an
-     * event of the table meets the kernel. Per buffer, in order, what it came to; one buffer's failure does not
-     * keep the others from their step.
+     * event of the table meets the kernel. Per buffer, in order, what it came to, as the step's single method above
+     * would have come to it alone (the same journal notes, the same errors); one buffer's failure does not keep the
+     * others from their step.
+     *
+     * <p>Batched: the step's requests for all buffers go out in one sendmsg ({@link NetlinkBatch}), after one link
+     * dump that finds every device by name. Where a request may only be sent once an earlier one has succeeded, a
+     * step takes a second sendmsg for all buffers: ACQUIRE_IFB in CREATE mode (the new ifb's addrgenmode and up
+     * only once it is created: sent with the create, they would change a device of that name that was there
+     * before; then one more dump for the new ifindexes), and ADD_PLUG (release_indefinite only on a plug it made:
+     * sent with the add, it would release another plug's held frames). A third goes out only to undo what a failed
+     * buffer's step left (the ifb it created). REMOVE_PLUG's drain wait and RESUME read each plug with its own get.
      *
      * @throws IllegalArgumentException for an event without a kernel call (FAIL, CLEARED)
+     * @throws NetlinkException         if the link dump fails (every buffer's step would have failed with it)
      */
     public List<StepOutcome> run(BufferEvent step, List<BufferObjects> buffers) {
-        List<StepOutcome> outcomes = new java.util.ArrayList<>(buffers.size());
-        for (BufferObjects b : buffers) {
-            try {
-                outcomes.add(StepOutcome.done(runOne(step, b)));
-            } catch (RuntimeException e) {
-                outcomes.add(StepOutcome.failed(e));
-            }
+        if (step == BufferEvent.FAIL || step == BufferEvent.CLEARED) {
+            throw new IllegalArgumentException(step + " has no kernel call");
         }
-        return outcomes;
-    }
-
-    /** One buffer's kernel call for {@code step}; returns the journal's note, if any. */
-    private String runOne(BufferEvent step, BufferObjects b) {
-        String vifGone = "vif " + b.vif() + " is gone: it took its ingress qdisc and filter with it";
-        String ifbGone = "ifb " + b.ifb() + " is gone: it took its plug qdisc with it";
-        switch (step) {
-            case ACQUIRE_IFB -> {
-                if (b.ifbCreated()) {
-                    createIfb(b.ifb());
-                } else {
-                    takeIfb(b.ifb());
+        StepOutcome[] out = new StepOutcome[buffers.size()];
+        if (buffers.isEmpty()) {
+            return List.of();
+        }
+        try {
+            switch (step) {
+                case ACQUIRE_IFB -> acquireIfbs(buffers, out);
+                case ADD_INGRESS -> addIngresses(buffers, out);
+                case ADD_REDIRECT -> addRedirects(buffers, out);
+                case ADD_PLUG -> addPlugs(buffers, out);
+                case RELEASE -> releasePlugs(buffers, out);
+                case RESUME -> requirePlugs(buffers, out);
+                case REMOVE_PLUG -> removePlugs(buffers, out);
+                case DROP_HELD -> dropPlugs(buffers, out);
+                case REMOVE_REDIRECT -> removeRedirects(buffers, out);
+                case REMOVE_INGRESS -> removeIngresses(buffers, out);
+                case RELEASE_IFB -> releaseIfbs(buffers, out);
+                case FAIL, CLEARED -> throw new AssertionError(step);
+            }
+        } catch (NetlinkException e) {
+            // a batch as a whole could not be sent or answered: each buffer not yet settled failed with it
+            for (int i = 0; i < out.length; i++) {
+                if (out[i] == null) {
+                    out[i] = StepOutcome.failed(e);
                 }
             }
-            case ADD_INGRESS -> addIngress(b.vif());
-            case ADD_REDIRECT -> addRedirect(b.vif(), b.ifb(), b.protocol(), b.priority());
-            case ADD_PLUG -> addPlug(b.ifb(), b.plugHandle(), b.limitBytes());
-            case RELEASE -> releasePlug(b.ifb(), b.plugHandle());
-            case RESUME -> requirePlug(b.ifb(), b.plugHandle());
-            case REMOVE_PLUG -> {
-                return removePlug(b.ifb(), b.plugHandle()) ? null : ifbGone;
-            }
-            case DROP_HELD -> {
-                return dropPlug(b.ifb(), b.plugHandle()) ? null : ifbGone;
-            }
-            case REMOVE_REDIRECT -> {
-                return removeRedirect(b.vif(), b.protocol(), b.priority()) ? null : vifGone;
-            }
-            case REMOVE_INGRESS -> {
-                return removeIngress(b.vif()) ? null : vifGone;
-            }
-            case RELEASE_IFB -> {
-                return releaseIfb(b.ifb(), b.ifbCreated()) ? null : "ifb " + b.ifb() + " is gone";
-            }
-            case FAIL, CLEARED -> throw new IllegalArgumentException(step + " has no kernel call");
         }
-        return null;
+        return List.of(out);
+    }
+
+    private static String vifGone(BufferObjects b) {
+        return "vif " + b.vif() + " is gone: it took its ingress qdisc and filter with it";
+    }
+
+    private static String ifbGone(BufferObjects b) {
+        return "ifb " + b.ifb() + " is gone: it took its plug qdisc with it";
+    }
+
+    private static Optional<Link> find(Map<String, LibNl.LinkRow> links, InterfaceName name) {
+        LibNl.LinkRow row = links.get(name.value());
+        return row == null ? Optional.empty() : Optional.of(new Link(name, row.index()));
+    }
+
+    /** As {@link #require}, from the step's link dump. */
+    private static Link require(Map<String, LibNl.LinkRow> links, InterfaceName name, String operation) {
+        return find(links, name).orElseThrow(() -> notFound(name, operation));
+    }
+
+    private static StepOutcome outcome(NetlinkBatch batch, int request) {
+        return batch.ok(request) ? StepOutcome.done() : StepOutcome.failed(batch.failure(request));
+    }
+
+    private static int[] none(int n) {
+        int[] requests = new int[n];
+        Arrays.fill(requests, -1);
+        return requests;
+    }
+
+    /** {@link Netlink#noIpv6Address}'s failure, or null: a kernel without IPv6 has nothing to turn off. */
+    private static NetlinkException noIpv6Failure(NetlinkBatch batch, int request) {
+        return request < 0 || batch.ok(request) || Math.abs(batch.code(request)) == Nle.AF_NOSUPPORT ? null
+                : batch.failure(request);
+    }
+
+    /** {@link #createIfb} or {@link #takeIfb} for each buffer, as {@link #run} describes. */
+    private void acquireIfbs(List<BufferObjects> buffers, StepOutcome[] out) {
+        int n = buffers.size();
+        boolean anyPool = buffers.stream().anyMatch(b -> !b.ifbCreated());
+        Map<String, LibNl.LinkRow> before = anyPool ? netlink.linkTable() : Map.of();
+        NetlinkBatch first = netlink.newBatch();
+        int[] create = none(n), poolNoIpv6 = none(n), poolUp = none(n);
+        Link[] links = new Link[n];
+        for (int i = 0; i < n; i++) {
+            BufferObjects b = buffers.get(i);
+            if (b.ifbCreated()) {
+                create[i] = first.createIfb(b.ifb());
+                continue;
+            }
+            LibNl.LinkRow row = before.get(b.ifb().value());
+            if (row == null) {
+                out[i] = StepOutcome.failed(notFound(b.ifb(), "take ifb"));
+                continue;
+            }
+            links[i] = new Link(b.ifb(), row.index());
+            if (!row.up()) {
+                poolNoIpv6[i] = first.noIpv6Address(links[i]);
+            }
+            poolUp[i] = first.setUp(links[i]);
+        }
+        netlink.send(first);
+
+        // what a failed buffer's step must undo: an ifb it created, a pool ifb it set up after all
+        NetlinkBatch undo = netlink.newBatch();
+        int[] undoOf = none(n);
+        NetlinkException[] failed = new NetlinkException[n];
+        for (int i = 0; i < n; i++) {
+            if (poolUp[i] >= 0) {
+                failed[i] = noIpv6Failure(first, poolNoIpv6[i]);
+                if (failed[i] == null) {
+                    failed[i] = first.failure(poolUp[i]);
+                } else if (first.ok(poolUp[i])) {
+                    undoOf[i] = undo.setDown(links[i]); // alone, the step would have stopped before up
+                }
+            } else if (create[i] >= 0 && !first.ok(create[i])) {
+                failed[i] = first.failure(create[i]);
+            }
+        }
+
+        boolean anyCreated = false;
+        for (int i = 0; i < n; i++) {
+            anyCreated |= create[i] >= 0 && first.ok(create[i]);
+        }
+        if (anyCreated) {
+            Map<String, LibNl.LinkRow> after = netlink.linkTable();
+            NetlinkBatch second = netlink.newBatch();
+            int[] noIpv6 = none(n), up = none(n);
+            for (int i = 0; i < n; i++) {
+                if (create[i] >= 0 && first.ok(create[i])) {
+                    InterfaceName ifb = buffers.get(i).ifb();
+                    Optional<Link> made = find(after, ifb);
+                    if (made.isEmpty()) {
+                        failed[i] = Netlink.failure(Nle.Step.FIND_LINK, ifb.value(), -Nle.NODEV);
+                        continue;
+                    }
+                    links[i] = made.get();
+                    noIpv6[i] = second.noIpv6Address(links[i]);
+                    up[i] = second.setUp(links[i]);
+                }
+            }
+            netlink.send(second);
+            for (int i = 0; i < n; i++) {
+                if (up[i] >= 0) {
+                    failed[i] = noIpv6Failure(second, noIpv6[i]);
+                    if (failed[i] == null) {
+                        failed[i] = second.failure(up[i]);
+                    }
+                    if (failed[i] != null) {
+                        undoOf[i] = undo.deleteLink(links[i]);
+                    }
+                }
+            }
+        }
+
+        if (!undo.isEmpty()) {
+            netlink.send(undo);
+            for (int i = 0; i < n; i++) {
+                if (undoOf[i] >= 0 && !undo.ok(undoOf[i]) && !Nle.isGone(undo.code(undoOf[i]))) {
+                    failed[i].addSuppressed(undo.failure(undoOf[i]));
+                }
+            }
+        }
+        for (int i = 0; i < n; i++) {
+            if (out[i] == null) {
+                out[i] = failed[i] == null ? StepOutcome.done() : StepOutcome.failed(failed[i]);
+            }
+        }
+    }
+
+    private void addIngresses(List<BufferObjects> buffers, StepOutcome[] out) {
+        Map<String, LibNl.LinkRow> links = netlink.linkTable();
+        NetlinkBatch batch = netlink.newBatch();
+        int[] add = none(buffers.size());
+        for (int i = 0; i < buffers.size(); i++) {
+            try {
+                add[i] = batch.addIngress(new IngressQdisc(require(links, buffers.get(i).vif(), "add ingress qdisc")));
+            } catch (RuntimeException e) {
+                out[i] = StepOutcome.failed(e);
+            }
+        }
+        netlink.send(batch);
+        for (int i = 0; i < buffers.size(); i++) {
+            if (add[i] >= 0) {
+                out[i] = outcome(batch, add[i]);
+            }
+        }
+    }
+
+    private void addRedirects(List<BufferObjects> buffers, StepOutcome[] out) {
+        Map<String, LibNl.LinkRow> links = netlink.linkTable();
+        NetlinkBatch batch = netlink.newBatch();
+        int[] add = none(buffers.size());
+        for (int i = 0; i < buffers.size(); i++) {
+            BufferObjects b = buffers.get(i);
+            try {
+                add[i] = batch.addRedirect(new RedirectFilter(require(links, b.vif(), "add redirect filter"),
+                        require(links, b.ifb(), "add redirect filter"), b.protocol(), b.priority()));
+            } catch (RuntimeException e) {
+                out[i] = StepOutcome.failed(e);
+            }
+        }
+        netlink.send(batch);
+        for (int i = 0; i < buffers.size(); i++) {
+            if (add[i] >= 0) {
+                out[i] = outcome(batch, add[i]);
+            }
+        }
+    }
+
+    private void addPlugs(List<BufferObjects> buffers, StepOutcome[] out) {
+        int n = buffers.size();
+        Map<String, LibNl.LinkRow> links = netlink.linkTable();
+        NetlinkBatch adds = netlink.newBatch();
+        PlugQdisc[] plugs = new PlugQdisc[n];
+        int[] add = none(n);
+        for (int i = 0; i < n; i++) {
+            BufferObjects b = buffers.get(i);
+            try {
+                plugs[i] = new PlugQdisc(require(links, b.ifb(), "add plug qdisc"), b.plugHandle(), b.limitBytes());
+                add[i] = adds.addPlug(plugs[i]);
+            } catch (RuntimeException e) {
+                out[i] = StepOutcome.failed(e);
+            }
+        }
+        netlink.send(adds);
+        NetlinkBatch releases = netlink.newBatch();
+        int[] release = none(n);
+        for (int i = 0; i < n; i++) {
+            if (add[i] >= 0) {
+                if (adds.ok(add[i])) {
+                    release[i] = releases.plugReleaseIndefinite(plugs[i]);
+                } else {
+                    out[i] = outcome(adds, add[i]);
+                }
+            }
+        }
+        if (!releases.isEmpty()) {
+            netlink.send(releases);
+        }
+        for (int i = 0; i < n; i++) {
+            if (release[i] >= 0) {
+                out[i] = outcome(releases, release[i]);
+            }
+        }
+    }
+
+    private void releasePlugs(List<BufferObjects> buffers, StepOutcome[] out) {
+        Map<String, LibNl.LinkRow> links = netlink.linkTable();
+        NetlinkBatch batch = netlink.newBatch();
+        int[] release = none(buffers.size());
+        for (int i = 0; i < buffers.size(); i++) {
+            BufferObjects b = buffers.get(i);
+            try {
+                release[i] = batch.plugReleaseIndefinite(new PlugQdisc(require(links, b.ifb(),
+                        "plug release_indefinite"), b.plugHandle(), PlugQdisc.DEFAULT_LIMIT_BYTES));
+            } catch (RuntimeException e) {
+                out[i] = StepOutcome.failed(e);
+            }
+        }
+        netlink.send(batch);
+        for (int i = 0; i < buffers.size(); i++) {
+            if (release[i] >= 0) {
+                out[i] = outcome(batch, release[i]);
+            }
+        }
+    }
+
+    /** RESUME changes nothing: per buffer, one get of its plug (after the step's one link dump). */
+    private void requirePlugs(List<BufferObjects> buffers, StepOutcome[] out) {
+        Map<String, LibNl.LinkRow> links = netlink.linkTable();
+        for (int i = 0; i < buffers.size(); i++) {
+            BufferObjects b = buffers.get(i);
+            try {
+                PlugQdisc plug = new PlugQdisc(require(links, b.ifb(), "find plug qdisc"), b.plugHandle(),
+                        PlugQdisc.DEFAULT_LIMIT_BYTES);
+                if (netlink.plugStats(plug).isEmpty()) {
+                    throw noPlug(b.ifb(), b.plugHandle());
+                }
+                out[i] = StepOutcome.done();
+            } catch (RuntimeException e) {
+                out[i] = StepOutcome.failed(e);
+            }
+        }
+    }
+
+    /**
+     * {@link #removePlug} for each buffer: release_indefinite on every plug in one sendmsg (a plug that is not
+     * there fails it, and is then looked at: absent, there was nothing to release), the drain wait for all of them
+     * at once, then every delete in one sendmsg.
+     */
+    private void removePlugs(List<BufferObjects> buffers, StepOutcome[] out) {
+        int n = buffers.size();
+        Map<String, LibNl.LinkRow> links = netlink.linkTable();
+        PlugQdisc[] plugs = new PlugQdisc[n];
+        NetlinkBatch releases = netlink.newBatch();
+        int[] release = none(n);
+        for (int i = 0; i < n; i++) {
+            BufferObjects b = buffers.get(i);
+            Optional<Link> ifb = find(links, b.ifb());
+            if (ifb.isEmpty()) {
+                out[i] = StepOutcome.done(ifbGone(b));
+                continue;
+            }
+            plugs[i] = new PlugQdisc(ifb.get(), b.plugHandle(), PlugQdisc.DEFAULT_LIMIT_BYTES);
+            release[i] = releases.plugReleaseIndefinite(plugs[i]);
+        }
+        netlink.send(releases);
+        Map<PlugQdisc, Integer> released = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < n; i++) {
+            if (release[i] < 0) {
+                continue;
+            }
+            if (releases.ok(release[i])) {
+                released.put(plugs[i], i);
+                continue;
+            }
+            try {
+                if (netlink.plugStats(plugs[i]).isPresent()) {
+                    out[i] = StepOutcome.failed(releases.failure(release[i]));
+                }
+            } catch (RuntimeException e) {
+                out[i] = StepOutcome.failed(e);
+            }
+        }
+        awaitDrained(released, out);
+        deletePlugs(plugs, out);
+    }
+
+    private void dropPlugs(List<BufferObjects> buffers, StepOutcome[] out) {
+        Map<String, LibNl.LinkRow> links = netlink.linkTable();
+        PlugQdisc[] plugs = new PlugQdisc[buffers.size()];
+        for (int i = 0; i < buffers.size(); i++) {
+            BufferObjects b = buffers.get(i);
+            Optional<Link> ifb = find(links, b.ifb());
+            if (ifb.isEmpty()) {
+                out[i] = StepOutcome.done(ifbGone(b));
+            } else {
+                plugs[i] = new PlugQdisc(ifb.get(), b.plugHandle(), PlugQdisc.DEFAULT_LIMIT_BYTES);
+            }
+        }
+        deletePlugs(plugs, out);
+    }
+
+    /** Deletes each plug whose buffer is not settled yet, in one sendmsg; absent is done. */
+    private void deletePlugs(PlugQdisc[] plugs, StepOutcome[] out) {
+        NetlinkBatch batch = netlink.newBatch();
+        int[] delete = none(plugs.length);
+        for (int i = 0; i < plugs.length; i++) {
+            if (out[i] == null && plugs[i] != null) {
+                delete[i] = batch.deletePlug(plugs[i]);
+            }
+        }
+        if (batch.isEmpty()) {
+            return;
+        }
+        netlink.send(batch);
+        for (int i = 0; i < plugs.length; i++) {
+            if (delete[i] >= 0) {
+                int k = i;
+                out[i] = settled(() -> netlink.deleted(plugs[k], batch.code(delete[k])), batch, delete[i]);
+            }
+        }
+    }
+
+    /** Done if {@code deleted} says the object is gone after its delete request, else the request's failure. */
+    private static StepOutcome settled(java.util.function.BooleanSupplier deleted, NetlinkBatch batch, int request) {
+        try {
+            return deleted.getAsBoolean() ? StepOutcome.done() : StepOutcome.failed(batch.failure(request));
+        } catch (RuntimeException e) {
+            return StepOutcome.failed(e);
+        }
+    }
+
+    private void removeRedirects(List<BufferObjects> buffers, StepOutcome[] out) {
+        Map<String, LibNl.LinkRow> links = netlink.linkTable();
+        NetlinkBatch batch = netlink.newBatch();
+        RedirectFilter[] filters = new RedirectFilter[buffers.size()];
+        int[] delete = none(buffers.size());
+        for (int i = 0; i < buffers.size(); i++) {
+            BufferObjects b = buffers.get(i);
+            Optional<Link> vif = find(links, b.vif());
+            if (vif.isEmpty()) {
+                out[i] = StepOutcome.done(vifGone(b));
+                continue;
+            }
+            try {
+                // the ifb plays no part in deleting by priority and protocol
+                filters[i] = new RedirectFilter(vif.get(), vif.get(), b.protocol(), b.priority());
+                delete[i] = batch.deleteRedirect(filters[i]);
+            } catch (RuntimeException e) {
+                out[i] = StepOutcome.failed(e);
+            }
+        }
+        netlink.send(batch);
+        for (int i = 0; i < buffers.size(); i++) {
+            if (delete[i] >= 0) {
+                int k = i;
+                out[i] = settled(() -> netlink.deleted(filters[k], batch.code(delete[k])), batch, delete[i]);
+            }
+        }
+    }
+
+    private void removeIngresses(List<BufferObjects> buffers, StepOutcome[] out) {
+        Map<String, LibNl.LinkRow> links = netlink.linkTable();
+        NetlinkBatch batch = netlink.newBatch();
+        IngressQdisc[] ingresses = new IngressQdisc[buffers.size()];
+        int[] delete = none(buffers.size());
+        for (int i = 0; i < buffers.size(); i++) {
+            BufferObjects b = buffers.get(i);
+            Optional<Link> vif = find(links, b.vif());
+            if (vif.isEmpty()) {
+                out[i] = StepOutcome.done(vifGone(b));
+                continue;
+            }
+            ingresses[i] = new IngressQdisc(vif.get());
+            delete[i] = batch.deleteIngress(ingresses[i]);
+        }
+        netlink.send(batch);
+        for (int i = 0; i < buffers.size(); i++) {
+            if (delete[i] >= 0) {
+                int k = i;
+                out[i] = settled(() -> netlink.deleted(ingresses[k], batch.code(delete[k])), batch, delete[i]);
+            }
+        }
+    }
+
+    private void releaseIfbs(List<BufferObjects> buffers, StepOutcome[] out) {
+        Map<String, LibNl.LinkRow> links = netlink.linkTable();
+        NetlinkBatch batch = netlink.newBatch();
+        int[] request = none(buffers.size());
+        for (int i = 0; i < buffers.size(); i++) {
+            BufferObjects b = buffers.get(i);
+            Optional<Link> ifb = find(links, b.ifb());
+            if (ifb.isEmpty()) {
+                out[i] = StepOutcome.done("ifb " + b.ifb() + " is gone");
+            } else {
+                request[i] = b.ifbCreated() ? batch.deleteLink(ifb.get()) : batch.setDown(ifb.get());
+            }
+        }
+        netlink.send(batch);
+        for (int i = 0; i < buffers.size(); i++) {
+            if (request[i] >= 0) {
+                // a device already gone is success, for delete and for down alike
+                out[i] = batch.ok(request[i]) || Nle.isGone(batch.code(request[i])) ? StepOutcome.done()
+                        : StepOutcome.failed(batch.failure(request[i]));
+            }
+        }
     }
 
     // ---------------------------------------------------------------- all steps at once
@@ -350,8 +759,11 @@ public final class BufferInstaller {
     }
 
     private Link require(InterfaceName name, String operation) {
-        return netlink.findLink(name).orElseThrow(() ->
-                new LinkNotFoundException(operation, name.value(), -Nle.NODEV, "no such device"));
+        return netlink.findLink(name).orElseThrow(() -> notFound(name, operation));
+    }
+
+    private static LinkNotFoundException notFound(InterfaceName name, String operation) {
+        return new LinkNotFoundException(operation, name.value(), -Nle.NODEV, "no such device");
     }
 
     /** The error for a pool without a free ifb, naming the two ways out. */
@@ -364,6 +776,35 @@ public final class BufferInstaller {
      * The kernel dequeues released frames in softirq context, after the release call has returned; deleting the
      * qdisc before then would drop them. Waits until the backlog is empty, for at most {@link #DRAIN_MILLIS}.
      */
+    /**
+     * {@link #awaitDrained(PlugQdisc)} for many plugs at once, within one {@link #DRAIN_MILLIS}: each plug is read
+     * with its own get until its backlog is empty. A plug whose read fails settles its buffer's outcome as failed.
+     */
+    private void awaitDrained(Map<PlugQdisc, Integer> plugs, StepOutcome[] out) {
+        Map<PlugQdisc, Integer> left = new java.util.LinkedHashMap<>(plugs);
+        long deadline = System.nanoTime() + DRAIN_MILLIS * 1_000_000L;
+        while (!left.isEmpty()) {
+            left.entrySet().removeIf(e -> {
+                try {
+                    Optional<PlugStats> stats = netlink.plugStats(e.getKey());
+                    return stats.isEmpty() || stats.get().backlogPackets() == 0;
+                } catch (RuntimeException failure) {
+                    out[e.getValue()] = StepOutcome.failed(failure);
+                    return true;
+                }
+            });
+            if (left.isEmpty() || System.nanoTime() >= deadline) {
+                return;
+            }
+            try {
+                Thread.sleep(1);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
     private void awaitDrained(PlugQdisc plug) {
         long deadline = System.nanoTime() + DRAIN_MILLIS * 1_000_000L;
         while (System.nanoTime() < deadline) {

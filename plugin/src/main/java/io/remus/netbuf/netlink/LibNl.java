@@ -160,6 +160,12 @@ final class LibNl {
     private static final MethodHandle close$mh = downcall("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
     private static final MethodHandle free$mh = downcall("free", FunctionDescriptor.ofVoid(ADDRESS), LEAF);
     private static final MethodHandle rtnl_qdisc_build_add_request$mh = downcall("rtnl_qdisc_build_add_request", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS), LEAF);
+    private static final MethodHandle rtnl_qdisc_build_delete_request$mh = downcall("rtnl_qdisc_build_delete_request", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS), LEAF);
+    private static final MethodHandle rtnl_link_build_add_request$mh = downcall("rtnl_link_build_add_request", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS), LEAF);
+    private static final MethodHandle rtnl_link_build_change_request$mh = downcall("rtnl_link_build_change_request", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS), LEAF);
+    private static final MethodHandle rtnl_link_build_delete_request$mh = downcall("rtnl_link_build_delete_request", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS), LEAF);
+    private static final MethodHandle rtnl_cls_build_add_request$mh = downcall("rtnl_cls_build_add_request", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS), LEAF);
+    private static final MethodHandle rtnl_cls_build_delete_request$mh = downcall("rtnl_cls_build_delete_request", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS), LEAF);
     // The batch path passes the pointers it gets back from libnl as raw addresses (a C pointer and a 64-bit integer
     // go in the same register on x86-64 and aarch64) and reads through ALL: a MemorySegment per pointer would be a
     // Java object per message, which the JIT does not always eliminate.
@@ -183,7 +189,18 @@ final class LibNl {
     private static final MethodHandle umount2$mh = downcall("umount2", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT),
             Linker.Option.captureCallState("errno"));
 
+    /**
+     * Requests sent to the kernel through this class, each one sendmsg: libnl's one-shot calls (an add, a change, a
+     * get, a dump) and this class's own sends (a batch of any size counts once). For tests that check how many
+     * system calls an operation makes.
+     */
+    private static final java.util.concurrent.atomic.LongAdder REQUESTS = new java.util.concurrent.atomic.LongAdder();
+
     private LibNl() {
+    }
+
+    static long requestsSent() {
+        return REQUESTS.sum();
     }
 
     /** Throws, naming what is missing and how to get it, unless every symbol was found. */
@@ -239,6 +256,8 @@ final class LibNl {
     static final class Socket {
         private final MemorySegment sock;
         private boolean closed;
+        /** The send and receive buffer size set for batches, 0 until the first. */
+        private int bufferBytes;
 
         private Socket(MemorySegment sock) {
             this.sock = sock;
@@ -650,6 +669,7 @@ final class LibNl {
         // room for every message in one datagram, and for an error answer to each of them
         int bytes = Math.max(256 * 1024, messages * 256);
         nl_socket_set_buffer_size(s.sock, bytes, bytes);
+        s.bufferBytes = bytes;
         return new BatchBuffer(messages * 128L);
     }
 
@@ -703,30 +723,53 @@ final class LibNl {
         if (sent < 0) {
             return sent;
         }
+        return receiveUntil(s, b.peer, b.recvOut, seqBase, seqBase + count - 1, errors, null);
+    }
+
+    /** A message of the kernel's answer to a request: at raw address {@code msg}, {@code len} bytes. */
+    @FunctionalInterface
+    interface Answer {
+        void message(long msg, int len, short type, int seq);
+    }
+
+    /**
+     * Reads the kernel's answers until it has answered sequence number {@code last} (with its ack or its error):
+     * the one receive loop of every request this class sends itself. An NLMSG_ERROR with a sequence number in
+     * {@code first..last} and a non-zero error sets {@code errors[seq - first]} to its negative libnl code (the
+     * caller zeroes {@code errors} first); any other message in that range goes to {@code answer} (may be null).
+     * Messages with other sequence numbers (answers to nobody's pending request) are skipped. Returns how many
+     * errors came back, or a negative libnl code if receiving failed. {@code peer} and {@code recvOut} are the
+     * caller's out-space (a struct sockaddr_nl and a pointer).
+     */
+    private static int receiveUntil(Socket s, MemorySegment peer, MemorySegment recvOut, int first, int last,
+                                    int[] errors, Answer answer) {
         int failures = 0;
-        int last = seqBase + count - 1;
         while (true) {
-            int n = nl_recv(s.sock, b.peer, b.recvOut, MemorySegment.NULL);
+            int n = nl_recv(s.sock, peer, recvOut, MemorySegment.NULL);
             if (n <= 0) {
                 return n < 0 ? n : -Nle.INVAL;
             }
-            long data = b.recvOut.get(JAVA_LONG, 0);
+            long data = recvOut.get(JAVA_LONG, 0);
             boolean done = false;
             try {
                 for (long at = 0; at + 16 <= n; ) {
                     int len = Raw.ALL.get(JAVA_INT, data + at);
-                    short type = Raw.ALL.get(JAVA_SHORT, data + at + 4);
-                    int seq = Raw.ALL.get(JAVA_INT, data + at + 8);
                     if (len < 16) {
                         break;
                     }
-                    if (type == NLMSG_ERROR && seq >= seqBase && seq <= last) {
-                        int errno = Raw.ALL.get(JAVA_INT, data + at + 16);
-                        if (errno != 0) {
-                            errors[seq - seqBase] = -Math.abs(nl_syserr2nlerr(errno));
-                            failures++;
+                    short type = Raw.ALL.get(JAVA_SHORT, data + at + 4);
+                    int seq = Raw.ALL.get(JAVA_INT, data + at + 8);
+                    if (seq - first >= 0 && seq - first <= last - first) {
+                        if (type == NLMSG_ERROR) {
+                            int errno = Raw.ALL.get(JAVA_INT, data + at + 16);
+                            if (errno != 0) {
+                                errors[seq - first] = -Math.abs(nl_syserr2nlerr(errno));
+                                failures++;
+                            }
+                            done |= seq == last;
+                        } else if (answer != null) {
+                            answer.message(data + at, len, type, seq);
                         }
-                        done |= seq == last;
                     }
                     at += (len + 3) & ~3L;
                 }
@@ -737,6 +780,236 @@ final class LibNl {
                 return failures;
             }
         }
+    }
+
+    // ---------------------------------------------------------------- batches of requests
+
+    /** Sequence numbers of {@link #send}'s batches and single gets, apart from libnl's and the plug batches'. */
+    private static final java.util.concurrent.atomic.AtomicInteger ownSeq = new java.util.concurrent.atomic.AtomicInteger();
+
+    /** {@code count} consecutive sequence numbers in 0x10000000..0x3fffffff, which no one else on a socket uses. */
+    private static int ownSeqs(int count) {
+        return 0x10000000 + Math.floorMod(ownSeq.getAndAdd(count), 0x2FFF0000);
+    }
+
+    /**
+     * Requests built by libnl's {@code rtnl_*_build_*_request}, one {@code append...} call each, concatenated for one
+     * sendmsg by {@link #send}. Its native memory lives in an arena scoped to the call that makes and sends it:
+     * close it when the answers are in. Each {@code append...} returns the request's index in the batch, or a
+     * negative libnl code if libnl could not build it (then nothing was appended).
+     */
+    static final class Requests implements AutoCloseable {
+        private final Arena arena = Arena.ofConfined();
+        private final MemorySegment msgOut = arena.allocate(ADDRESS);
+        private MemorySegment buffer;
+        private long length;
+        private int count;
+
+        Requests(int expected) {
+            buffer = arena.allocate(Math.max(1, expected) * 256L, 8);
+        }
+
+        int count() {
+            return count;
+        }
+
+        /** Copies the message libnl built into msgOut (if {@code rc} says it did) to the end, and frees it. */
+        private int take(int rc) {
+            if (rc < 0) {
+                return rc;
+            }
+            long msg = msgOut.get(JAVA_LONG, 0);
+            try {
+                long hdr = nlmsg_hdr(msg);
+                int len = Raw.ALL.get(JAVA_INT, hdr);
+                long aligned = (len + 3) & ~3L;
+                if (length + aligned > buffer.byteSize()) {
+                    MemorySegment larger = arena.allocate(Math.max(2 * buffer.byteSize(), length + aligned), 8);
+                    MemorySegment.copy(buffer, 0, larger, 0, length);
+                    buffer = larger;
+                }
+                MemorySegment.copy(Raw.ALL, hdr, buffer, length, len);
+                length += aligned;
+                return count++;
+            } finally {
+                nlmsg_free(msg);
+            }
+        }
+
+        @Override
+        public void close() {
+            arena.close();
+        }
+    }
+
+    /** {@code ip link add NAME type ifb}: RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL. */
+    static int appendIfbAdd(Requests r, String name) {
+        MemorySegment link = rtnl_link_alloc();
+        try {
+            rtnl_link_set_name(link, r.arena.allocateFrom(name));
+            int rc = rtnl_link_set_type(link, KIND_IFB);
+            return r.take(rc < 0 ? rc : rtnl_link_build_add_request(link, NLM_F_CREATE | NLM_F_EXCL, r.msgOut));
+        } finally {
+            rtnl_link_put(link);
+        }
+    }
+
+    /** {@code ip link set DEV up} (or down): as {@link #linkSetUp}. */
+    static int appendLinkSetUp(Requests r, int ifindex, boolean up) {
+        MemorySegment orig = rtnl_link_alloc();
+        MemorySegment changes = rtnl_link_alloc();
+        try {
+            rtnl_link_set_ifindex(orig, ifindex);
+            if (up) {
+                rtnl_link_set_flags(changes, IFF_UP);
+            } else {
+                rtnl_link_unset_flags(changes, IFF_UP);
+            }
+            return r.take(rtnl_link_build_change_request(orig, changes, 0, r.msgOut));
+        } finally {
+            rtnl_link_put(changes);
+            rtnl_link_put(orig);
+        }
+    }
+
+    /** {@code ip link set DEV addrgenmode none}: as {@link #linkNoIpv6Address}. */
+    static int appendLinkNoIpv6Address(Requests r, int ifindex) {
+        MemorySegment orig = rtnl_link_alloc();
+        MemorySegment changes = rtnl_link_alloc();
+        try {
+            rtnl_link_set_ifindex(orig, ifindex);
+            int rc = rtnl_link_inet6_set_addr_gen_mode(changes, IN6_ADDR_GEN_MODE_NONE);
+            return r.take(rc < 0 ? rc : rtnl_link_build_change_request(orig, changes, 0, r.msgOut));
+        } finally {
+            rtnl_link_put(changes);
+            rtnl_link_put(orig);
+        }
+    }
+
+    static int appendLinkDelete(Requests r, int ifindex) {
+        MemorySegment link = rtnl_link_alloc();
+        try {
+            rtnl_link_set_ifindex(link, ifindex);
+            return r.take(rtnl_link_build_delete_request(link, r.msgOut));
+        } finally {
+            rtnl_link_put(link);
+        }
+    }
+
+    static int appendIngressAdd(Requests r, int ifindex) {
+        MemorySegment q = ingress(ifindex);
+        try {
+            return r.take(rtnl_qdisc_build_add_request(q, NLM_F_CREATE | NLM_F_EXCL, r.msgOut));
+        } finally {
+            rtnl_qdisc_put(q);
+        }
+    }
+
+    static int appendIngressDelete(Requests r, int ifindex) {
+        MemorySegment q = ingress(ifindex);
+        try {
+            return r.take(rtnl_qdisc_build_delete_request(q, r.msgOut));
+        } finally {
+            rtnl_qdisc_put(q);
+        }
+    }
+
+    static int appendRedirectAdd(Requests r, int vifIndex, int protocol, int prio, int handle, int keyOffset,
+                                 int ifbIndex) {
+        MemorySegment cls = rtnl_cls_alloc();
+        MemorySegment act = rtnl_act_alloc();
+        try {
+            int rc = redirect(cls, act, vifIndex, protocol, prio, handle, keyOffset, ifbIndex);
+            return r.take(rc < 0 ? rc : rtnl_cls_build_add_request(cls, NLM_F_CREATE | NLM_F_EXCL, r.msgOut));
+        } finally {
+            rtnl_act_put(act);
+            rtnl_cls_put(cls);
+        }
+    }
+
+    static int appendRedirectDelete(Requests r, int vifIndex, int protocol, int prio, int handle) {
+        MemorySegment cls = rtnl_cls_alloc();
+        try {
+            int rc = redirectKey(cls, vifIndex, protocol, prio, handle);
+            return r.take(rc < 0 ? rc : rtnl_cls_build_delete_request(cls, 0, r.msgOut));
+        } finally {
+            rtnl_cls_put(cls);
+        }
+    }
+
+    /** As {@link #plugAdd}: the plug qdisc with its limit, which starts blocked. */
+    static int appendPlugAdd(Requests r, int ifindex, int handle, int limit) {
+        MemorySegment q = plug(ifindex, handle);
+        try {
+            int rc = rtnl_qdisc_plug_set_limit(q, limit);
+            return r.take(rc < 0 ? rc : rtnl_qdisc_build_add_request(q, NLM_F_CREATE | NLM_F_EXCL, r.msgOut));
+        } finally {
+            rtnl_qdisc_put(q);
+        }
+    }
+
+    /** A plug change (RTM_NEWQDISC without NLM_F_CREATE), as {@link #plugReleaseIndefinite} and the others. */
+    static int appendPlugChange(Requests r, int ifindex, int handle, PlugAction action) {
+        MemorySegment q = plug(ifindex, handle);
+        try {
+            int rc = switch (action) {
+                case BUFFER -> rtnl_qdisc_plug_buffer(q);
+                case RELEASE_ONE -> rtnl_qdisc_plug_release_one(q);
+                case RELEASE_INDEFINITE -> rtnl_qdisc_plug_release_indefinite(q);
+            };
+            return r.take(rc < 0 ? rc : rtnl_qdisc_build_add_request(q, 0, r.msgOut));
+        } finally {
+            rtnl_qdisc_put(q);
+        }
+    }
+
+    static int appendPlugDelete(Requests r, int ifindex, int handle) {
+        MemorySegment q = plug(ifindex, handle);
+        try {
+            return r.take(rtnl_qdisc_build_delete_request(q, r.msgOut));
+        } finally {
+            rtnl_qdisc_put(q);
+        }
+    }
+
+    /**
+     * Sends every request of {@code r} in a single sendmsg, as {@link #plugBatch} does: each with its own sequence
+     * number, only the last asking for an ack, so the kernel answers each failed request with an error carrying its
+     * number and the last with its ack or error. The kernel runs them in order, each whether or not an earlier one
+     * failed. {@code errors[i]} becomes 0 or request {@code i}'s negative libnl code; returns the number of
+     * failures, or a negative libnl code if the batch itself could not be sent or answered.
+     */
+    static int send(Socket s, Requests r, int[] errors) {
+        int count = r.count;
+        if (count == 0) {
+            return 0;
+        }
+        // room in the socket for every message in one datagram, and for an error answer to each of them
+        int bytes = Math.max(256 * 1024, count * 1024);
+        if (s.bufferBytes < bytes) {
+            int rc = nl_socket_set_buffer_size(s.sock, bytes, bytes);
+            if (rc < 0) {
+                return rc;
+            }
+            s.bufferBytes = bytes;
+        }
+        int first = ownSeqs(count);
+        long at = 0;
+        for (int i = 0; i < count; i++) {
+            int len = r.buffer.get(JAVA_INT, at);
+            short flags = (short) (r.buffer.get(JAVA_SHORT, at + 6) | NLM_F_REQUEST);
+            r.buffer.set(JAVA_SHORT, at + 6, i == count - 1 ? (short) (flags | NLM_F_ACK) : (short) (flags & ~NLM_F_ACK));
+            r.buffer.set(JAVA_INT, at + 8, first + i);
+            r.buffer.set(JAVA_INT, at + 12, 0);
+            at += (len + 3) & ~3L;
+        }
+        java.util.Arrays.fill(errors, 0, count, 0);
+        int sent = nl_sendto(s.sock, r.buffer, r.length);
+        if (sent < 0) {
+            return sent;
+        }
+        return receiveUntil(s, r.arena.allocate(12, 4), r.arena.allocate(ADDRESS), first, first + count - 1, errors,
+                null);
     }
 
     record QdiscRow(int ifindex, int handle, int parent, String kind,
@@ -750,9 +1023,6 @@ final class LibNl {
     private static final short NLM_F_ECHO = 0x8;
     private static final int TCMSG_BYTES = 20;
     private static final int TCA_KIND = 1, TCA_STATS2 = 7, TCA_STATS_BASIC = 1, TCA_STATS_QUEUE = 3;
-    private static final int ENOENT = 2, ENODEV = 19;
-    /** Sequence numbers of single gets, apart from libnl's and the batches'. */
-    private static final java.util.concurrent.atomic.AtomicInteger getSeq = new java.util.concurrent.atomic.AtomicInteger();
 
     /**
      * {@code tc -s qdisc show dev LINK root} (or {@code ingress}) without a dump: one RTM_GETQDISC for the qdisc at
@@ -763,7 +1033,7 @@ final class LibNl {
      * so; NLM_F_ACK ends the answer.
      */
     static QdiscRow qdisc(Socket s, int ifindex, int parent, int[] error) {
-        int seq = 0x30000000 | (getSeq.incrementAndGet() & 0x0FFFFFFF);
+        int seq = ownSeqs(1);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment request = arena.allocate(16 + TCMSG_BYTES, 4);
             request.set(JAVA_INT, 0, 16 + TCMSG_BYTES);
@@ -777,41 +1047,23 @@ final class LibNl {
                 error[0] = sent;
                 return null;
             }
-            MemorySegment peer = arena.allocate(12, 4);
-            MemorySegment recvOut = arena.allocate(ADDRESS);
-            QdiscRow found = null;
-            while (true) {
-                int n = nl_recv(s.sock, peer, recvOut, MemorySegment.NULL);
-                if (n <= 0) {
-                    error[0] = n < 0 ? n : -Nle.INVAL;
-                    return null;
-                }
-                long data = recvOut.get(JAVA_LONG, 0);
-                try {
-                    for (long at = 0; at + 16 <= n; ) {
-                        int len = Raw.ALL.get(JAVA_INT, data + at);
-                        if (len < 16) {
-                            break;
+            QdiscRow[] found = new QdiscRow[1];
+            int[] errors = new int[1];
+            int rc = receiveUntil(s, arena.allocate(12, 4), arena.allocate(ADDRESS), seq, seq, errors,
+                    (msg, len, type, at) -> {
+                        if (type == RTM_NEWQDISC) {
+                            found[0] = qdiscRow(msg, len);
                         }
-                        short type = Raw.ALL.get(JAVA_SHORT, data + at + 4);
-                        if (Raw.ALL.get(JAVA_INT, data + at + 8) == seq) {
-                            if (type == RTM_NEWQDISC) {
-                                found = qdiscRow(data + at, len);
-                            } else if (type == NLMSG_ERROR) {
-                                int errno = Math.abs(Raw.ALL.get(JAVA_INT, data + at + 16));
-                                if (errno == 0 || errno == ENOENT || errno == ENODEV) {
-                                    return errno == 0 ? found : null;
-                                }
-                                error[0] = -Math.abs(nl_syserr2nlerr(errno));
-                                return null;
-                            }
-                        }
-                        at += (len + 3) & ~3L;
-                    }
-                } finally {
-                    free(data);
-                }
+                    });
+            if (rc < 0) {
+                error[0] = rc;
+                return null;
             }
+            if (errors[0] < 0 && !Nle.isGone(errors[0])) {
+                error[0] = errors[0];
+                return null;
+            }
+            return errors[0] < 0 ? null : found[0];
         }
     }
 
@@ -888,47 +1140,63 @@ final class LibNl {
         MemorySegment cls = rtnl_cls_alloc();
         MemorySegment act = rtnl_act_alloc();
         try {
-            rtnl_tc_set_ifindex(cls, vifIndex);
-            rtnl_tc_set_parent(cls, TcHandle.INGRESS.value());
-            rtnl_tc_set_handle(cls, handle);
-            int rc = rtnl_tc_set_kind(cls, KIND_U32);
-            if (rc < 0) {
-                return rc;
-            }
-            rtnl_cls_set_prio(cls, (short) prio);
-            rtnl_cls_set_protocol(cls, (short) protocol);
-            rc = rtnl_u32_add_key_uint32(cls, 0, 0, keyOffset, 0);
-            if (rc < 0) {
-                return rc;
-            }
-            // u32 runs a node's actions only if it is terminal; tc sets the flag whenever actions are given.
-            rc = rtnl_u32_set_cls_terminal(cls);
-            if (rc < 0) {
-                return rc;
-            }
-            rc = rtnl_tc_set_kind(act, KIND_MIRRED);
-            if (rc < 0) {
-                return rc;
-            }
-            // rtnl_mirred_set_action reports failure as a positive code: test != 0.
-            rc = rtnl_mirred_set_action(act, TCA_EGRESS_REDIR);
-            if (rc != 0) {
-                return -Math.abs(rc);
-            }
-            rc = rtnl_mirred_set_policy(act, TC_ACT_STOLEN);
-            if (rc < 0) {
-                return rc;
-            }
-            rc = rtnl_mirred_set_ifindex(act, ifbIndex);
-            if (rc < 0) {
-                return rc;
-            }
-            rc = rtnl_u32_add_action(cls, act);
+            int rc = redirect(cls, act, vifIndex, protocol, prio, handle, keyOffset, ifbIndex);
             return rc < 0 ? rc : rtnl_cls_add(s.sock, cls, NLM_F_CREATE | NLM_F_EXCL);
         } finally {
             rtnl_act_put(act);
             rtnl_cls_put(cls);
         }
+    }
+
+    /** Fills {@code cls} and {@code act} (fresh objects) as the redirect filter; returns a negative code on failure. */
+    private static int redirect(MemorySegment cls, MemorySegment act, int vifIndex, int protocol, int prio, int handle,
+                                int keyOffset, int ifbIndex) {
+        int rc = redirectKey(cls, vifIndex, protocol, prio, handle);
+        if (rc < 0) {
+            return rc;
+        }
+        rc = rtnl_u32_add_key_uint32(cls, 0, 0, keyOffset, 0);
+        if (rc < 0) {
+            return rc;
+        }
+        // u32 runs a node's actions only if it is terminal; tc sets the flag whenever actions are given.
+        rc = rtnl_u32_set_cls_terminal(cls);
+        if (rc < 0) {
+            return rc;
+        }
+        rc = rtnl_tc_set_kind(act, KIND_MIRRED);
+        if (rc < 0) {
+            return rc;
+        }
+        // rtnl_mirred_set_action reports failure as a positive code: test != 0.
+        rc = rtnl_mirred_set_action(act, TCA_EGRESS_REDIR);
+        if (rc != 0) {
+            return -Math.abs(rc);
+        }
+        rc = rtnl_mirred_set_policy(act, TC_ACT_STOLEN);
+        if (rc < 0) {
+            return rc;
+        }
+        rc = rtnl_mirred_set_ifindex(act, ifbIndex);
+        if (rc < 0) {
+            return rc;
+        }
+        // the classifier takes its own reference to the action
+        return rtnl_u32_add_action(cls, act);
+    }
+
+    /** The u32 filter's identity: vif, ingress parent, node, priority, protocol. */
+    private static int redirectKey(MemorySegment cls, int vifIndex, int protocol, int prio, int handle) {
+        rtnl_tc_set_ifindex(cls, vifIndex);
+        rtnl_tc_set_parent(cls, TcHandle.INGRESS.value());
+        rtnl_tc_set_handle(cls, handle);
+        int rc = rtnl_tc_set_kind(cls, KIND_U32);
+        if (rc < 0) {
+            return rc;
+        }
+        rtnl_cls_set_prio(cls, (short) prio);
+        rtnl_cls_set_protocol(cls, (short) protocol);
+        return 0;
     }
 
     /**
@@ -938,16 +1206,8 @@ final class LibNl {
     static int redirectDelete(Socket s, int vifIndex, int protocol, int prio, int handle) {
         MemorySegment cls = rtnl_cls_alloc();
         try {
-            rtnl_tc_set_ifindex(cls, vifIndex);
-            rtnl_tc_set_parent(cls, TcHandle.INGRESS.value());
-            rtnl_tc_set_handle(cls, handle);
-            int rc = rtnl_tc_set_kind(cls, KIND_U32);
-            if (rc < 0) {
-                return rc;
-            }
-            rtnl_cls_set_prio(cls, (short) prio);
-            rtnl_cls_set_protocol(cls, (short) protocol);
-            return rtnl_cls_delete(s.sock, cls, 0);
+            int rc = redirectKey(cls, vifIndex, protocol, prio, handle);
+            return rc < 0 ? rc : rtnl_cls_delete(s.sock, cls, 0);
         } finally {
             rtnl_cls_put(cls);
         }
@@ -1165,6 +1425,7 @@ final class LibNl {
     }
 
     private static int rtnl_link_get_kernel(MemorySegment sock, int ifindex, MemorySegment name, MemorySegment out) {
+        REQUESTS.increment();
         try { return (int) rtnl_link_get_kernel$mh.invokeExact(sock, ifindex, name, out); } catch (Throwable t) { throw bindingBug(t); }
     }
 
@@ -1209,18 +1470,22 @@ final class LibNl {
     }
 
     private static int rtnl_link_add(MemorySegment sock, MemorySegment link, int flags) {
+        REQUESTS.increment();
         try { return (int) rtnl_link_add$mh.invokeExact(sock, link, flags); } catch (Throwable t) { throw bindingBug(t); }
     }
 
     private static int rtnl_link_change(MemorySegment sock, MemorySegment orig, MemorySegment changes, int flags) {
+        REQUESTS.increment();
         try { return (int) rtnl_link_change$mh.invokeExact(sock, orig, changes, flags); } catch (Throwable t) { throw bindingBug(t); }
     }
 
     private static int rtnl_link_delete(MemorySegment sock, MemorySegment link) {
+        REQUESTS.increment();
         try { return (int) rtnl_link_delete$mh.invokeExact(sock, link); } catch (Throwable t) { throw bindingBug(t); }
     }
 
     private static int rtnl_link_alloc_cache(MemorySegment sock, int family, MemorySegment out) {
+        REQUESTS.increment();
         try { return (int) rtnl_link_alloc_cache$mh.invokeExact(sock, family, out); } catch (Throwable t) { throw bindingBug(t); }
     }
 
@@ -1281,14 +1546,17 @@ final class LibNl {
     }
 
     private static int rtnl_qdisc_add(MemorySegment sock, MemorySegment q, int flags) {
+        REQUESTS.increment();
         try { return (int) rtnl_qdisc_add$mh.invokeExact(sock, q, flags); } catch (Throwable t) { throw bindingBug(t); }
     }
 
     private static int rtnl_qdisc_delete(MemorySegment sock, MemorySegment q) {
+        REQUESTS.increment();
         try { return (int) rtnl_qdisc_delete$mh.invokeExact(sock, q); } catch (Throwable t) { throw bindingBug(t); }
     }
 
     private static int rtnl_qdisc_alloc_cache(MemorySegment sock, MemorySegment out) {
+        REQUESTS.increment();
         try { return (int) rtnl_qdisc_alloc_cache$mh.invokeExact(sock, out); } catch (Throwable t) { throw bindingBug(t); }
     }
 
@@ -1317,10 +1585,12 @@ final class LibNl {
     }
 
     private static int rtnl_cls_add(MemorySegment sock, MemorySegment cls, int flags) {
+        REQUESTS.increment();
         try { return (int) rtnl_cls_add$mh.invokeExact(sock, cls, flags); } catch (Throwable t) { throw bindingBug(t); }
     }
 
     private static int rtnl_cls_delete(MemorySegment sock, MemorySegment cls, int flags) {
+        REQUESTS.increment();
         try { return (int) rtnl_cls_delete$mh.invokeExact(sock, cls, flags); } catch (Throwable t) { throw bindingBug(t); }
     }
 
@@ -1341,6 +1611,7 @@ final class LibNl {
     }
 
     private static int rtnl_cls_alloc_cache(MemorySegment sock, int ifindex, int parent, MemorySegment out) {
+        REQUESTS.increment();
         try { return (int) rtnl_cls_alloc_cache$mh.invokeExact(sock, ifindex, parent, out); } catch (Throwable t) { throw bindingBug(t); }
     }
 
@@ -1401,6 +1672,30 @@ final class LibNl {
         try { return (int) rtnl_qdisc_build_add_request$mh.invokeExact(q, flags, out); } catch (Throwable t) { throw bindingBug(t); }
     }
 
+    private static int rtnl_qdisc_build_delete_request(MemorySegment q, MemorySegment out) {
+        try { return (int) rtnl_qdisc_build_delete_request$mh.invokeExact(q, out); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static int rtnl_link_build_add_request(MemorySegment link, int flags, MemorySegment out) {
+        try { return (int) rtnl_link_build_add_request$mh.invokeExact(link, flags, out); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static int rtnl_link_build_change_request(MemorySegment orig, MemorySegment changes, int flags, MemorySegment out) {
+        try { return (int) rtnl_link_build_change_request$mh.invokeExact(orig, changes, flags, out); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static int rtnl_link_build_delete_request(MemorySegment link, MemorySegment out) {
+        try { return (int) rtnl_link_build_delete_request$mh.invokeExact(link, out); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static int rtnl_cls_build_add_request(MemorySegment cls, int flags, MemorySegment out) {
+        try { return (int) rtnl_cls_build_add_request$mh.invokeExact(cls, flags, out); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static int rtnl_cls_build_delete_request(MemorySegment cls, int flags, MemorySegment out) {
+        try { return (int) rtnl_cls_build_delete_request$mh.invokeExact(cls, flags, out); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
     private static long nlmsg_hdr(long msg) {
         try { return (long) nlmsg_hdr$mh.invokeExact(msg); } catch (Throwable t) { throw bindingBug(t); }
     }
@@ -1414,6 +1709,7 @@ final class LibNl {
     }
 
     private static int nl_sendto(MemorySegment sock, MemorySegment buf, long size) {
+        REQUESTS.increment();
         try { return (int) nl_sendto$mh.invokeExact(sock, buf, size); } catch (Throwable t) { throw bindingBug(t); }
     }
 

@@ -221,10 +221,16 @@ public final class Netlink implements AutoCloseable {
     /** {@code tc qdisc del dev VIF ingress}; also removes the filters under it. Absent is success. */
     public synchronized void deleteIngress(IngressQdisc ingress) {
         int rc = LibNl.ingressDelete(socket, ingress.vif().index());
-        if (rc < 0 && Math.abs(rc) == Nle.INVAL && !hasQdisc(ingress.vif(), TcHandle.INGRESS_PARENT, IngressQdisc.KIND)) {
-            return; // the kernel says EINVAL, not ENOENT, when a device has no ingress qdisc to delete
+        if (!deleted(ingress, rc)) {
+            throw failure(Step.DELETE_INGRESS, ingress.vif().toString(), rc);
         }
-        checkOrGone(rc, Step.DELETE_INGRESS, ingress.vif());
+    }
+
+    /** Whether a delete of the ingress qdisc that returned {@code rc} leaves it gone (absent is success). */
+    synchronized boolean deleted(IngressQdisc ingress, int rc) {
+        // the kernel says EINVAL, not ENOENT, when a device has no ingress qdisc to delete
+        return rc >= 0 || Nle.isGone(rc) || Math.abs(rc) == Nle.INVAL
+                && !hasQdisc(ingress.vif(), TcHandle.INGRESS_PARENT, IngressQdisc.KIND);
     }
 
     // ---------------------------------------------------------------- redirect filter
@@ -245,10 +251,16 @@ public final class Netlink implements AutoCloseable {
     public synchronized void deleteRedirect(RedirectFilter filter) {
         int rc = LibNl.redirectDelete(socket, filter.vif().index(), filter.protocol(), filter.priority(),
                 filter.handle());
-        if (rc < 0 && Math.abs(rc) == Nle.INVAL && findRedirect(filter.vif(), filter.priority()).isEmpty()) {
-            return; // no ingress qdisc to hold the filter: nothing to delete
+        if (!deleted(filter, rc)) {
+            throw failure(Step.DELETE_REDIRECT, filter.vif().toString(), rc);
         }
-        checkOrGone(rc, Step.DELETE_REDIRECT, filter.vif());
+    }
+
+    /** Whether a delete of the redirect filter that returned {@code rc} leaves it gone (absent is success). */
+    synchronized boolean deleted(RedirectFilter filter, int rc) {
+        // EINVAL: no ingress qdisc to hold the filter, so nothing to delete
+        return rc >= 0 || Nle.isGone(rc) || Math.abs(rc) == Nle.INVAL
+                && findRedirect(filter.vif(), filter.priority()).isEmpty();
     }
 
     /**
@@ -298,10 +310,15 @@ public final class Netlink implements AutoCloseable {
     /** {@code tc qdisc del dev IFB root handle H}; absent is success. */
     public synchronized void deletePlug(PlugQdisc plug) {
         int rc = LibNl.plugDelete(socket, plug.ifb().index(), plug.handle().value());
-        if (rc < 0 && Math.abs(rc) == Nle.INVAL && !hasQdisc(plug.ifb(), TcHandle.ROOT, PlugQdisc.KIND)) {
-            return;
+        if (!deleted(plug, rc)) {
+            throw failure(Step.DELETE_PLUG, plug.ifb().toString(), rc);
         }
-        checkOrGone(rc, Step.DELETE_PLUG, plug.ifb());
+    }
+
+    /** Whether a delete of the plug qdisc that returned {@code rc} leaves it gone (absent is success). */
+    synchronized boolean deleted(PlugQdisc plug, int rc) {
+        return rc >= 0 || Nle.isGone(rc) || Math.abs(rc) == Nle.INVAL
+                && !hasQdisc(plug.ifb(), TcHandle.ROOT, PlugQdisc.KIND);
     }
 
     /** {@code tc qdisc change dev IFB root plug limit N}. */
@@ -463,6 +480,38 @@ public final class Netlink implements AutoCloseable {
             throw failure(PlugControl.step(action), "a batch of " + count + " plug qdiscs", rc);
         }
         return rc;
+    }
+
+    /** An empty batch of kernel operations, for {@link #send}. */
+    public NetlinkBatch newBatch() {
+        return new NetlinkBatch();
+    }
+
+    /**
+     * Sends every operation of {@code batch} to the kernel in one sendmsg and reads the answers; afterwards
+     * {@link NetlinkBatch#failure} says, per operation, what it came to. Returns the number of failed operations.
+     *
+     * @throws NetlinkException if the batch as a whole could not be sent or answered
+     */
+    public synchronized int send(NetlinkBatch batch) {
+        int rc = batch.sendOn(socket);
+        if (rc < 0) {
+            throw failure(Step.LIST, "a batch of " + batch.size() + " requests", rc);
+        }
+        return rc;
+    }
+
+    /**
+     * {@code ip link show}: every link of this namespace by name, from one dump (names as the kernel has them: a
+     * device of someone else's may have a name {@link InterfaceName} would refuse).
+     */
+    synchronized Map<String, LibNl.LinkRow> linkTable() {
+        int[] error = new int[1];
+        List<LibNl.LinkRow> rows = LibNl.links(socket, error);
+        check(error[0], Step.LIST, "links");
+        Map<String, LibNl.LinkRow> byName = new HashMap<>();
+        rows.forEach(r -> byName.put(r.name(), r));
+        return byName;
     }
 
     /** Runs one hot-path plug change under the socket's lock; package-private for {@link PlugControl}. */

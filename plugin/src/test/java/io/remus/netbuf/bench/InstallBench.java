@@ -3,18 +3,27 @@ package io.remus.netbuf.bench;
 import io.remus.netbuf.lifecycle.BufferLifecycle;
 import io.remus.netbuf.lifecycle.FaultInjection;
 import io.remus.netbuf.lifecycle.NetbufSettings;
+import io.remus.netbuf.model.BufferEvent;
 import io.remus.netbuf.netlink.BufferInstaller;
+import io.remus.netbuf.netlink.BufferObjects;
 import io.remus.netbuf.netlink.InstalledBuffer;
 import io.remus.netbuf.netlink.InterfaceName;
 import io.remus.netbuf.netlink.Netlink;
+import io.remus.netbuf.netlink.PlugQdisc;
+import io.remus.netbuf.netlink.RedirectFilter;
+import io.remus.netbuf.netlink.StepOutcome;
 import io.remus.netbuf.persistence.BufferRecord;
 import io.remus.netbuf.persistence.BufferStore;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.IntStream;
 import javax.sql.DataSource;
 
 /**
  * Inside user-mode-linux (the plug is part of an install): one buffer installed and uninstalled on a vif through
  * BufferInstaller, against the same libnl sequence in C; and, for scale, the same through the lifecycle, which
- * journals every step in H2 before and after it.
+ * journals every step in H2 before and after it. Then a domain of 8 vifs protected and stopped step by step through
+ * BufferInstaller.run, a batch per step, against the same requests in C.
  */
 final class InstallBench {
 
@@ -56,6 +65,66 @@ final class InstallBench {
                     + " (9 steps, each journaled before and after in H2; no target)");
         } finally {
             Bench.sh("ip", "link", "del", "vif1.0");
+        }
+        domain(sizes, c, report);
+    }
+
+    static final int DOMAIN_VIFS = 8;
+    static final List<BufferEvent> DOMAIN_STEPS = List.of(BufferEvent.ACQUIRE_IFB, BufferEvent.ADD_INGRESS,
+            BufferEvent.ADD_REDIRECT, BufferEvent.ADD_PLUG, BufferEvent.REMOVE_PLUG, BufferEvent.REMOVE_REDIRECT,
+            BufferEvent.REMOVE_INGRESS, BufferEvent.RELEASE_IFB);
+
+    /**
+     * A domain of {@link #DOMAIN_VIFS} vifs protected and stopped: BufferInstaller.run for each install step, then
+     * each removal step (CREATE mode), every step one batch for all the vifs; against the C baseline's
+     * {@code domain} command, which sends the same libnl requests the same way.
+     */
+    private static void domain(Bench.Sizes sizes, CBaseline c, Bench.Report report) {
+        List<String> vifs = IntStream.range(0, DOMAIN_VIFS).mapToObj(i -> "vif2." + i).toList();
+        List<String> made = new ArrayList<>();
+        try (Netlink netlink = Netlink.open()) {
+            for (String vif : vifs) {
+                Bench.sh("ip", "link", "add", vif, "type", "veth", "peer", "name", vif + "p");
+                made.add(vif);
+                Bench.sh("ip", "link", "set", vif, "up");
+            }
+            BufferInstaller installer = new BufferInstaller(netlink);
+            List<BufferObjects> buffers = IntStream.range(0, DOMAIN_VIFS).mapToObj(i -> new BufferObjects(
+                    InterfaceName.of(vifs.get(i)), InterfaceName.of("nbdom" + i), true, RedirectFilter.ETH_P_ALL,
+                    RedirectFilter.DEFAULT_PRIORITY, PlugQdisc.DEFAULT_HANDLE, PlugQdisc.DEFAULT_LIMIT_BYTES)).toList();
+            long[] stepNs = new long[DOMAIN_STEPS.size()];
+            long[] domains = new long[1];
+            Paired.Side ffm = ops -> Bench.time(() -> {
+                for (int op = 0; op < ops; op++) {
+                    for (int k = 0; k < DOMAIN_STEPS.size(); k++) {
+                        long t0 = System.nanoTime();
+                        List<StepOutcome> outcomes = installer.run(DOMAIN_STEPS.get(k), buffers);
+                        stepNs[k] += System.nanoTime() - t0;
+                        for (StepOutcome o : outcomes) {
+                            if (!o.ok() || o.note() != null) {
+                                throw new IllegalStateException(DOMAIN_STEPS.get(k) + ": " + o, o.failure());
+                            }
+                        }
+                    }
+                }
+                domains[0] += ops;
+            });
+            Paired.Side inC = ops -> c.run("domain vif2. " + DOMAIN_VIFS + " nbdom " + ops);
+            Paired p = Paired.measure("FFM", ffm, "C", inC, sizes.n(20, 2), sizes.smoke() ? 1 : 3, 2, 0);
+            StringBuilder perStep = new StringBuilder();
+            for (int k = 0; k < DOMAIN_STEPS.size(); k++) {
+                perStep.append(k == 0 ? "" : ", ").append(DOMAIN_STEPS.get(k)).append(' ')
+                        .append(String.format("%.2f", stepNs[k] / 1e6 / domains[0]));
+            }
+            report.add(String.format("user-mode-linux, a domain of %d vifs protected + stopped through"
+                            + " BufferInstaller.run, each of its 8 steps one batch for all vifs: FFM %.2f ms, C %.2f ms",
+                    DOMAIN_VIFS, p.candidatePerOp() / 1e6, p.baselinePerOp() / 1e6));
+            report.add("  domain FFM/C = " + String.format("%.3f %s", p.ratio(), p.spread())
+                    + " (no target); FFM's mean per step in ms: " + perStep);
+        } finally {
+            for (String vif : made) {
+                Bench.sh("ip", "link", "del", vif);
+            }
         }
     }
 }

@@ -3,7 +3,9 @@ package io.remus.netbuf.netlink;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.remus.netbuf.model.BufferEvent;
 import java.util.List;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -85,5 +87,64 @@ class UmlInstallTest extends NamespaceTest {
         pool.uninstall(buffer);
         assertThat(ns.linksOfType("ifb")).containsExactlyInAnyOrder("ifb0", "ifb1");
         assertThat(ns.qdisc("ifb1", "plug")).isEmpty();
+    }
+
+    @Test
+    void everyStepRunsBatchedForADomainsVifsPlugIncludedAndBack() throws Exception {
+        int n = 4;
+        List<String> vifs = IntStream.range(0, n).mapToObj(i -> "vif8." + i).toList();
+        ns.addVifs(vifs, "g");
+        List<BufferObjects> buffers = IntStream.range(0, n).mapToObj(i -> new BufferObjects(InterfaceName.of(vifs.get(i)),
+                InterfaceName.of("nbifb8" + i), true, RedirectFilter.ETH_P_ALL, RedirectFilter.DEFAULT_PRIORITY,
+                PlugQdisc.DEFAULT_HANDLE, PlugQdisc.DEFAULT_LIMIT_BYTES)).toList();
+        BufferInstaller installer = installer();
+        for (BufferEvent step : List.of(BufferEvent.ACQUIRE_IFB, BufferEvent.ADD_INGRESS, BufferEvent.ADD_REDIRECT,
+                BufferEvent.ADD_PLUG, BufferEvent.RESUME)) {
+            assertThat(installer.run(step, buffers)).as("%s", step).allSatisfy(o -> assertThat(o.failure()).isNull());
+        }
+        long before = LibNl.requestsSent();
+        assertThat(installer.run(BufferEvent.RELEASE, buffers)).allMatch(StepOutcome::ok);
+        assertThat(LibNl.requestsSent() - before).as("RELEASE: one link dump, one batch").isEqualTo(2);
+        KernelSnapshot k = ns.snapshot(vifs);
+        for (int i = 0; i < n; i++) {
+            assertThat(k.qdisc("nbifb8" + i, PlugQdisc.KIND).orElseThrow().get("handle").asText()).isEqualTo("4e42:");
+            assertThat(k.redirectTarget(vifs.get(i))).isEqualTo("nbifb8" + i);
+        }
+
+        PlugQdisc plug0 = PlugQdisc.on(netlink.link(InterfaceName.of("nbifb80")), PlugQdisc.DEFAULT_LIMIT_BYTES);
+        try (Wire wire = new Wire(ns, "vif8.0", "g0")) {
+            wire.send(0, 0, 3, 100);
+            assertThat(wire.await(3, 5_000)).as("a batched ADD_PLUG leaves the plug released indefinitely")
+                    .extracting(Wire.Frame::seq).containsExactly(0, 1, 2);
+            // frames held in an epoch are let out, not dropped, by the batched REMOVE_PLUG
+            netlink.plugBuffer(plug0);
+            wire.send(1, 3, 3, 100);
+            awaitBacklog(plug0, 3);
+            assertThat(wire.drain()).isEmpty();
+            ns.deleteLink("vif8.2"); // a vif in the middle vanishes; its ifb and plug stay
+            assertThat(installer.run(BufferEvent.REMOVE_PLUG, buffers)).allSatisfy(o -> {
+                assertThat(o.failure()).isNull();
+                assertThat(o.note()).isNull();
+            });
+            assertThat(wire.await(3, 5_000)).extracting(Wire.Frame::seq).containsExactly(3, 4, 5);
+        }
+        String gone = "vif vif8.2 is gone: it took its ingress qdisc and filter with it";
+        assertThat(installer.run(BufferEvent.REMOVE_REDIRECT, buffers)).extracting(StepOutcome::note)
+                .containsExactly(null, null, gone, null);
+        assertThat(installer.run(BufferEvent.REMOVE_INGRESS, buffers)).extracting(StepOutcome::note)
+                .containsExactly(null, null, gone, null);
+        assertThat(installer.run(BufferEvent.RELEASE_IFB, buffers)).allMatch(o -> o.ok() && o.note() == null);
+        ns.snapshot(vifs).assertNoBufferObjects(vifs, "after the batched removals");
+
+        // DROP_HELD deletes the plugs with what they hold; removals of what is gone are done
+        for (BufferEvent step : List.of(BufferEvent.ACQUIRE_IFB, BufferEvent.ADD_PLUG, BufferEvent.DROP_HELD,
+                BufferEvent.REMOVE_PLUG)) {
+            assertThat(installer.run(step, buffers)).as("%s", step).allMatch(StepOutcome::ok);
+        }
+        assertThat(ns.snapshot(vifs).devsWithQdisc(PlugQdisc.KIND)).isEmpty();
+        assertThat(installer.run(BufferEvent.RELEASE_IFB, buffers)).allMatch(StepOutcome::ok);
+        assertThat(installer.run(BufferEvent.REMOVE_PLUG, buffers)).extracting(StepOutcome::note)
+                .allSatisfy(note -> assertThat(note).endsWith("it took its plug qdisc with it"));
+        ns.snapshot(vifs).assertNoBufferObjects(vifs, "at the end");
     }
 }
