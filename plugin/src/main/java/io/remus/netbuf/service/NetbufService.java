@@ -7,15 +7,12 @@ import io.remus.netbuf.lifecycle.BufferLifecycle;
 import io.remus.netbuf.lifecycle.NetbufException;
 import io.remus.netbuf.model.BufferState;
 import io.remus.netbuf.netlink.InterfaceName;
-import io.remus.netbuf.netlink.Link;
 import io.remus.netbuf.netlink.Netlink;
 import io.remus.netbuf.netlink.NetlinkException;
 import io.remus.netbuf.netlink.PlugAction;
 import io.remus.netbuf.netlink.PlugControl;
-import io.remus.netbuf.packet.VifTap;
 import io.remus.netbuf.netlink.PlugQdisc;
 import io.remus.netbuf.netlink.PlugStats;
-import io.remus.netbuf.netlink.TcHandle;
 import io.remus.netbuf.persistence.BufferRecord;
 import io.remus.netbuf.persistence.BufferStore;
 import io.remus.netbuf.persistence.DomainEpochs;
@@ -39,8 +36,6 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.locks.ReentrantLock;
-import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -71,11 +66,9 @@ public class NetbufService {
     private final BufferStore buffers;
     private final DomainStore domains;
     private final Netlink netlink;
-    private final ConcurrentMap<String, ReentrantLock> locks = new ConcurrentHashMap<>();
-    private final ConcurrentMap<Long, PlugControl> controls = new ConcurrentHashMap<>();
-    /** A null tap on each checkpointed buffer's vif, opened with its control (empty: it could not be opened). */
-    private final ConcurrentMap<Long, Optional<VifTap>> taps = new ConcurrentHashMap<>();
-    private final boolean copyHeldFrames;
+    private final DomainLocks locks = new DomainLocks();
+    private final PlugControls controls;
+    private final PlugStatsReader plugStats;
     private final Timer beginTimer;
     private final Timer commitTimer;
     private final Counter begun;
@@ -100,12 +93,13 @@ public class NetbufService {
                          Duration defaultAckTimeout, boolean copyHeldFrames) {
         checkAckTimeout(defaultAckTimeout, "netbuf.checkpoint.ack-timeout");
         this.defaultAckTimeout = defaultAckTimeout;
-        this.copyHeldFrames = copyHeldFrames;
         this.meters = meters;
         this.lifecycle = lifecycle;
         this.buffers = lifecycle.store();
         this.domains = domains;
         this.netlink = netlink;
+        this.controls = new PlugControls(netlink, copyHeldFrames);
+        this.plugStats = new PlugStatsReader(netlink);
         this.beginTimer = Timer.builder("netbuf.epoch.begin")
                 .description("plug buffer on every vif of a batch of domains").register(meters);
         this.commitTimer = Timer.builder("netbuf.epoch.commit")
@@ -143,7 +137,7 @@ public class NetbufService {
      * the domain's rows cannot be written, the ones installed are torn down again and the failure is thrown.
      */
     public List<BufferRecord> protect(String domain, List<InterfaceName> vifs, Driver driver) {
-        return locked(domain, () -> {
+        return locks.locked(domain, () -> {
             List<BufferRecord> installed = new ArrayList<>();
             try {
                 for (InterfaceName vif : vifs) {
@@ -172,7 +166,7 @@ public class NetbufService {
 
     /** Checkpoint: closes the open epoch on every vif of the domain and opens the next. Returns its number. */
     public long beginEpoch(String domain) {
-        return locked(domain, () -> {
+        return locks.locked(domain, () -> {
             refuseUnlessApiDriven(domain, "begin refused");
             DomainEpochs e = epochs(domain);
             refuseAfterFailure(e);
@@ -194,7 +188,7 @@ public class NetbufService {
 
     /** The backup acknowledged {@code epoch}: release its output on every vif of the domain. */
     public void commitEpoch(String domain, long epoch) {
-        locked(domain, () -> {
+        locks.locked(domain, () -> {
             refuseUnlessApiDriven(domain, "commit refused");
             DomainEpochs e = epochs(domain);
             if (e.awaitingEpoch() == 0 || e.awaitingEpoch() != epoch) {
@@ -223,18 +217,7 @@ public class NetbufService {
      * fails alone, as it would on its own; the others go on.
      */
     public List<CheckpointResult> checkpoint(Collection<String> domainNames) {
-        List<String> names = domainNames.stream().distinct().sorted().toList(); // one lock order: no deadlock
-        List<ReentrantLock> held = new ArrayList<>(names.size());
-        try {
-            for (String name : names) {
-                ReentrantLock lock = lock(name);
-                lock.lock();
-                held.add(lock);
-            }
-            return checkpointLocked(names);
-        } finally {
-            held.forEach(ReentrantLock::unlock);
-        }
+        return locks.lockedAll(domainNames, this::checkpointLocked);
     }
 
     private List<CheckpointResult> checkpointLocked(List<String> names) {
@@ -311,7 +294,7 @@ public class NetbufService {
      * @throws NetbufException if a vif's release failed (the others are released; the domain is UNPROTECTED)
      */
     public List<BufferRecord> failover(String domain, FailoverReason kind, String reason) {
-        return locked(domain, () -> failoverLocked(domain, kind, reason));
+        return locks.locked(domain, () -> failoverLocked(domain, kind, reason));
     }
 
     private List<BufferRecord> failoverLocked(String domain, FailoverReason kind, String reason) {
@@ -334,7 +317,7 @@ public class NetbufService {
         } catch (RuntimeException e) {
             releaseFailed = e;
         }
-        plugged.forEach(b -> closeControl(b.id()));
+        controls.closeDomain(domain);
         try {
             domains.save(p);
             domains.save(epochs(domain).settled());
@@ -362,7 +345,7 @@ public class NetbufService {
         for (int i = 0; i < plugged.size(); i++) {
             BufferRecord b = plugged.get(i);
             try {
-                plugs.add(plugOf(b, netlink.link(InterfaceName.of(b.ifb()))));
+                plugs.add(PlugControls.plugOf(b, netlink.link(InterfaceName.of(b.ifb()))));
                 found.add(i);
             } catch (RuntimeException e) {
                 failures.set(i, e); // this vif's plug cannot be reached; the others are released all the same
@@ -389,7 +372,7 @@ public class NetbufService {
      * @throws EpochRefusedException if the domain is not failed over, or has buffers that are not RELEASED
      */
     public List<BufferRecord> resume(String domain) {
-        List<BufferRecord> resumed = locked(domain, () -> {
+        List<BufferRecord> resumed = locks.locked(domain, () -> {
             DomainProtection p = protection(domain);
             List<BufferRecord> live = live(domain);
             if (live.isEmpty()) {
@@ -449,11 +432,11 @@ public class NetbufService {
     }
 
     private void tearDown(String domain, boolean dropHeld) {
-        locked(domain, () -> {
+        locks.locked(domain, () -> {
             RuntimeException first = null;
             clocks.remove(domain);
+            controls.closeDomain(domain);
             for (BufferRecord b : live(domain)) {
-                closeControl(b.id());
                 try {
                     lifecycle.teardown(b.id(), dropHeld);
                 } catch (RuntimeException e) {
@@ -504,7 +487,7 @@ public class NetbufService {
     }
 
     private void failIfOverdue(String domain) {
-        locked(domain, () -> {
+        locks.locked(domain, () -> {
             HeldClock clock = clocks.get(domain);
             long now = System.nanoTime();
             Duration timeout = ackTimeout(domain);
@@ -526,7 +509,7 @@ public class NetbufService {
         if (timeout != null) {
             checkAckTimeout(timeout, "ack timeout of domain " + domain);
         }
-        return locked(domain, () -> {
+        return locks.locked(domain, () -> {
             if (live(domain).isEmpty()) {
                 throw new DomainNotBufferedException(domain);
             }
@@ -597,10 +580,7 @@ public class NetbufService {
 
     /** The plug's counters for a PLUGGED or RELEASED buffer, or empty (no plug, or its ifb is gone). */
     public Optional<PlugStats> stats(BufferRecord b) {
-        if (!hasPlug(b)) {
-            return Optional.empty();
-        }
-        return netlink.findLink(InterfaceName.of(b.ifb())).flatMap(ifb -> netlink.plugStats(plugOf(b, ifb)));
+        return plugStats.stats(b);
     }
 
     /**
@@ -608,37 +588,12 @@ public class NetbufService {
      * by buffer id: one link dump and one qdisc dump for all of them.
      */
     public Map<Long, PlugStats> stats(Collection<BufferRecord> buffers) {
-        List<BufferRecord> withPlug = buffers.stream().filter(NetbufService::hasPlug).toList();
-        if (withPlug.isEmpty()) {
-            return Map.of();
-        }
-        Map<String, Link> ifbs = new HashMap<>();
-        netlink.ifbLinks().forEach(l -> ifbs.put(l.name().value(), l));
-        Map<Long, PlugQdisc> plugs = new HashMap<>();
-        for (BufferRecord b : withPlug) {
-            Link ifb = ifbs.get(b.ifb());
-            if (ifb != null) {
-                plugs.put(b.id(), plugOf(b, ifb));
-            }
-        }
-        Map<PlugQdisc, PlugStats> found = netlink.plugStats(plugs.values());
-        Map<Long, PlugStats> stats = new HashMap<>();
-        plugs.forEach((id, plug) -> {
-            PlugStats s = found.get(plug);
-            if (s != null) {
-                stats.put(id, s);
-            }
-        });
-        return stats;
+        return plugStats.stats(buffers);
     }
 
-    /** Whether the buffer is in a state with a plug qdisc on its ifb. */
-    private static boolean hasPlug(BufferRecord b) {
-        return b.ifb() != null && (b.state() == BufferState.PLUGGED || b.state() == BufferState.RELEASED);
-    }
-
-    private static PlugQdisc plugOf(BufferRecord b, Link ifb) {
-        return new PlugQdisc(ifb, new TcHandle(b.plugHandle()), b.limitBytes());
+    /** How many plug controls are open (for the tests: a domain's are closed when it fails over or stops). */
+    int openControls() {
+        return controls.openCount();
     }
 
     /** A domain in a plug batch: its epochs (as they will be once the batch is done) and its PLUGGED buffers. */
@@ -659,7 +614,7 @@ public class NetbufService {
         int i = 0;
         for (Part p : parts) {
             for (BufferRecord b : p.plugged()) {
-                batch[i++] = control(b);
+                batch[i++] = controls.control(b);
             }
         }
         int[] errors = new int[n];
@@ -778,44 +733,6 @@ public class NetbufService {
         return plugged;
     }
 
-    private PlugControl control(BufferRecord b) {
-        PlugControl control = controls.computeIfAbsent(b.id(),
-                id -> netlink.openPlugControl(plugOf(b, netlink.link(InterfaceName.of(b.ifb())))));
-        if (copyHeldFrames && !taps.containsKey(b.id())) { // the hot path only looks
-            taps.computeIfAbsent(b.id(), id -> openTap(b));
-        }
-        return control;
-    }
-
-    /**
-     * Xen's netback maps the guest's transmit pages and completes a frame only when it is freed, so a frame held in
-     * the plug for a checkpoint keeps the guest waiting, and its TCP (TCP Small Queues) all but stops: 1 MiB took
-     * 200 s under xl remus in the Xen tests. A tap on the vif makes the kernel copy the frame as it arrives, before
-     * the ingress qdisc, and netback completes it at once (25 s). Without the tap output commit still holds, only
-     * slower: a failure is logged, not thrown.
-     */
-    private Optional<VifTap> openTap(BufferRecord b) {
-        try {
-            return Optional.of(netlink.openNullTap(netlink.link(InterfaceName.of(b.vif()))));
-        } catch (RuntimeException e) {
-            log.warn("buffer {} (domain {}, vif {}): no tap on the vif ({}); its frames stay in the guest's pages"
-                    + " while held, which slows the guest's TCP under checkpointing (netbuf.copy-held-frames)",
-                    b.id(), b.domain(), b.vif(), e.getMessage());
-            return Optional.empty();
-        }
-    }
-
-    private void closeControl(long bufferId) {
-        PlugControl c = controls.remove(bufferId);
-        if (c != null) {
-            c.close();
-        }
-        Optional<VifTap> tap = taps.remove(bufferId);
-        if (tap != null) {
-            tap.ifPresent(VifTap::close);
-        }
-    }
-
     private void refuseUnlessApiDriven(String domain, String refused) {
         DomainProtection p = protection(domain);
         if (p.driver() != Driver.API) {
@@ -836,23 +753,8 @@ public class NetbufService {
                 .tag("reason", reason.tag()).register(meters);
     }
 
-    private ReentrantLock lock(String domain) {
-        return locks.computeIfAbsent(domain, d -> new ReentrantLock());
-    }
-
     private HeldClock clock(String domain) {
         return clocks.computeIfAbsent(domain, d -> new HeldClock());
-    }
-
-    /** Runs {@code body} holding the domain's lock. */
-    private <T> T locked(String domain, Supplier<T> body) {
-        ReentrantLock lock = lock(domain);
-        lock.lock();
-        try {
-            return body.get();
-        } finally {
-            lock.unlock();
-        }
     }
 
     /**

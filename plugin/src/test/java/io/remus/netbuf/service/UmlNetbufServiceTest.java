@@ -187,6 +187,32 @@ class UmlNetbufServiceTest {
     }
 
     @Test
+    void aDomainsPlugControlsAreClosedWhenItFailsOver() {
+        kernel.ns().addVif("vif8.0", "eth2");
+        runner.run(context -> {
+            context.publishEvent(new RemusDomainStarted("dom7", List.of("vif7.0", "vif7.1")));
+            context.publishEvent(new RemusDomainStarted("dom8", List.of("vif8.0")));
+            NetbufService service = context.getBean(NetbufService.class);
+            service.checkpoint(List.of("dom7", "dom8"));
+            assertThat(service.openControls()).isEqualTo(3);
+
+            service.failover("dom7");
+            assertThat(service.openControls()).as("dom8's only").isEqualTo(1);
+            service.resume("dom7");
+            assertThat(service.openControls()).as("opened again at its next epoch, not at resume").isEqualTo(1);
+            assertThat(service.checkpoint(List.of("dom7", "dom8"))).allMatch(CheckpointResult::succeeded);
+            assertThat(service.openControls()).isEqualTo(3);
+
+            service.failover("dom8", FailoverReason.ACK_OVERDUE, "test");
+            assertThat(service.openControls()).isEqualTo(2);
+            service.stop("dom7");
+            service.stop("dom8");
+            assertThat(service.openControls()).isZero();
+            kernel.assertNoBufferObjects("vif7.0", "vif7.1", "vif8.0");
+        });
+    }
+
+    @Test
     void theBuiltInLoopCheckpointsADomainThatAsksForIt() {
         // a healthy loop commits every tick: a 500 ms deadline must never fail it over
         runner.withPropertyValues("netbuf.checkpoint.interval=20ms", "netbuf.checkpoint.ack-timeout=500ms")
