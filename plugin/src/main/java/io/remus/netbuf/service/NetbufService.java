@@ -213,8 +213,8 @@ public class NetbufService {
      * backup's ack (if one does) is committed and the next one begun. The kernel gets one batch of
      * {@code release_one} for all their vifs, then one of {@code buffer}; the database one transaction between the
      * two, which records the commits (after their kernel step) and the new epochs (before theirs), in the same
-     * order {@link #commitEpoch} and {@link #beginEpoch} keep. A domain that is refused or whose plug change fails
-     * fails alone, as it would on its own; the others go on.
+     * order {@link #commitEpoch} and {@link #beginEpoch} keep. A domain that is refused, whose plug change fails or
+     * one of whose plug controls cannot be opened fails alone, as it would on its own; the others go on.
      */
     public List<CheckpointResult> checkpoint(Collection<String> domainNames) {
         return locks.lockedAll(domainNames, this::checkpointLocked);
@@ -600,22 +600,39 @@ public class NetbufService {
     private record Part(String domain, DomainEpochs epochs, List<BufferRecord> plugged) {
     }
 
+    /** One of a domain's vifs whose plug change failed, and why. */
+    private record VifFailure(BufferRecord buffer, String error) {
+    }
+
     /**
      * The plug change on every vif of every part, in one batch (one system call for all of them). A domain one of
-     * whose vifs fails has its epoch failed, naming the vifs it was done on and the ones it was not; the
-     * failures, by domain, are returned.
+     * whose vifs fails has its epoch failed, naming the vifs it was done on and the ones it was not; so has a
+     * domain one of whose plug controls cannot be opened, which is left out of the batch (none of its vifs
+     * changes). The other domains go on; the failures, by domain, are returned.
      */
     private Map<String, EpochFailedException> plugAll(List<Part> parts, PlugAction action) {
-        int n = parts.stream().mapToInt(p -> p.plugged().size()).sum();
-        if (n == 0) {
-            return Map.of();
-        }
-        PlugControl[] batch = new PlugControl[n];
-        int i = 0;
+        Map<String, EpochFailedException> failures = new HashMap<>();
+        PlugControl[] batch = new PlugControl[parts.stream().mapToInt(p -> p.plugged().size()).sum()];
+        List<Part> sent = new ArrayList<>(parts.size());
+        int n = 0;
         for (Part p : parts) {
-            for (BufferRecord b : p.plugged()) {
-                batch[i++] = controls.control(b);
+            int first = n;
+            try {
+                for (BufferRecord b : p.plugged()) {
+                    batch[n] = controls.control(b);
+                    n++;
+                }
+                sent.add(p);
+            } catch (RuntimeException notOpened) {
+                BufferRecord b = p.plugged().get(n - first);
+                n = first;
+                String error = "its plug control could not be opened: " + notOpened.getMessage();
+                failures.put(p.domain(), epochFailed(p, action, List.of(new VifFailure(b, error)),
+                        p.plugged().stream().map(BufferRecord::vif).toList(), notOpened));
             }
+        }
+        if (n == 0) {
+            return failures;
         }
         int[] errors = new int[n];
         RuntimeException whole = null;
@@ -629,55 +646,50 @@ public class NetbufService {
         (action == PlugAction.BUFFER ? beginTimer : commitTimer)
                 .record(System.nanoTime() - started, java.util.concurrent.TimeUnit.NANOSECONDS);
 
-        Map<String, EpochFailedException> failures = new HashMap<>();
         int first = 0;
-        for (Part p : parts) {
-            int last = first + p.plugged().size();
-            boolean ok = true;
-            for (int j = first; j < last && ok; j++) {
-                ok = errors[j] == 0;
+        for (Part p : sent) {
+            List<VifFailure> vifFailures = new ArrayList<>(0);
+            RuntimeException cause = whole;
+            for (int j = 0; j < p.plugged().size(); j++) {
+                int code = errors[first + j];
+                if (code != 0) {
+                    RuntimeException f = whole != null ? whole : batch[first + j].failure(action, code);
+                    cause = cause != null ? cause : f;
+                    vifFailures.add(new VifFailure(p.plugged().get(j), f.getMessage()));
+                }
             }
-            if (ok) {
+            if (vifFailures.isEmpty()) {
                 (action == PlugAction.BUFFER ? begun : committed).increment();
             } else {
-                failures.put(p.domain(), epochFailed(p, action, batch, errors, first, whole));
+                failures.put(p.domain(), epochFailed(p, action, vifFailures,
+                        vifFailures.stream().map(f -> f.buffer().vif()).toList(), cause));
             }
-            first = last;
+            first += p.plugged().size();
         }
         return failures;
     }
 
-    /** Records a domain's failed plug change (journal of each failed vif, the domain's epochs) and describes it. */
-    private EpochFailedException epochFailed(Part p, PlugAction action, PlugControl[] batch, int[] errors, int first,
-                                             RuntimeException whole) {
+    /**
+     * Records a domain's failed plug change (a journal line for each vif that failed, the domain's epochs) and
+     * describes it: the vifs that failed and why (the first one's error), those it was not done on, the others.
+     */
+    private EpochFailedException epochFailed(Part p, PlugAction action, List<VifFailure> failedVifs,
+                                             List<String> notDone, RuntimeException cause) {
         String what = action == PlugAction.BUFFER ? "begin epoch " + p.epochs().openEpoch()
                 : "commit epoch " + p.epochs().awaitingEpoch();
-        List<String> done = new ArrayList<>();
-        List<String> notDone = new ArrayList<>();
-        RuntimeException cause = whole;
-        for (int j = 0; j < p.plugged().size(); j++) {
-            int code = errors[first + j];
-            (code == 0 ? done : notDone).add(p.plugged().get(j).vif());
-            if (cause == null && code != 0) {
-                cause = batch[first + j].failure(action, code);
-            }
-        }
-        String message = "domain " + p.domain() + ": " + what + " failed on vif " + String.join(", ", notDone) + ": "
-                + cause.getMessage() + "; done on " + done + ", not on " + notDone
+        List<String> done = p.plugged().stream().map(BufferRecord::vif).filter(v -> !notDone.contains(v)).toList();
+        String message = "domain " + p.domain() + ": " + what + " failed on vif "
+                + String.join(", ", failedVifs.stream().map(f -> f.buffer().vif()).toList()) + ": "
+                + failedVifs.getFirst().error() + "; done on " + done + ", not on " + notDone
                 + "; the domain takes no new epoch until failover or stop";
         EpochFailedException thrown = new EpochFailedException(message, done, notDone, cause);
         failed.increment();
         clock(p.domain()).lastFailure = message;
         try {
-            for (int j = 0; j < p.plugged().size(); j++) {
-                int code = errors[first + j];
-                if (code != 0) {
-                    BufferRecord b = p.plugged().get(j);
-                    String error = whole != null ? whole.getMessage()
-                            : batch[first + j].failure(action, code).getMessage();
-                    buffers.note(b.id(), action == PlugAction.BUFFER ? "EPOCH_BEGIN" : "EPOCH_COMMIT",
-                            Outcome.FAILED, b.state(), what + " of domain " + p.domain(), error);
-                }
+            for (VifFailure f : failedVifs) {
+                BufferRecord b = f.buffer();
+                buffers.note(b.id(), action == PlugAction.BUFFER ? "EPOCH_BEGIN" : "EPOCH_COMMIT",
+                        Outcome.FAILED, b.state(), what + " of domain " + p.domain(), f.error());
             }
             domains.save(p.epochs().failed(message));
         } catch (NetbufDatabaseException notRecorded) {
