@@ -139,7 +139,7 @@ async function refreshXenDomains() {
 function xlRemus(f) {
   if (!f) return "";
   if (f.requests === 0) return "waiting for xl remus";
-  let text = "followed: " + f.checkpoints + " checkpoints";
+  let text = "followed: " + f.checkpoints + (f.checkpoints === 1 ? " checkpoint" : " checkpoints");
   if (f.lateCloses) text += ", " + f.lateCloses + " late (held over)";
   if (f.missed) text += ", " + f.missed + " missed";
   if (f.lastError) text += "; " + f.lastError;

@@ -100,6 +100,11 @@ class AdminPageBrowserTest {
         assertThat(browser.findElement(By.id("who")).getText()).isEqualTo("reading as guest");
         assertThat(browser.findElement(By.id("create-domain")).isDisplayed()).isFalse();
 
+        // the xl remus column's wording (this server has no Xen domains to show it): one checkpoint, or N checkpoints
+        assertThat(((JavascriptExecutor) browser).executeScript("return [xlRemus({requests: 2, checkpoints: 1}),"
+                + " xlRemus({requests: 9, checkpoints: 3, lateCloses: 1})];"))
+                .isEqualTo(List.of("followed: 1 checkpoint", "followed: 3 checkpoints, 1 late (held over)"));
+
         browser.findElement(By.id("login-password")).sendKeys(PASSWORD);
         browser.findElement(By.cssSelector("#login-form button[type=submit]")).click();
         awaitValue("logged in as admin", () -> browser.findElement(By.id("who")).getText().equals("admin: admin")

@@ -7,7 +7,6 @@ import io.remus.netbuf.netlink.Sh;
 import io.remus.netbuf.netlink.Wire;
 import io.remus.netbuf.xen.Dom0Kernel;
 import io.remus.netbuf.xen.XenDom0Run;
-import io.remus.netbuf.xen.XenUnderQemu;
 import io.remus.netbuf.xenstore.Xenstore;
 import io.remus.netbuf.xlremus.XlRemusFollower;
 import java.io.IOException;
@@ -26,7 +25,6 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
-import org.springframework.context.ConfigurableApplicationContext;
 
 /**
  * The Remus criterion, in Xen's dom0, with the real server ({@code netbuf-server.hypervisor=xen}): the domU sends
@@ -48,7 +46,7 @@ import org.springframework.context.ConfigurableApplicationContext;
 class XlRemusFailoverDom0Test {
 
     static final String PASSWORD = "xl-remus-test-password";
-    static final String DOMU = XenUnderQemu.DOMU_NAME;
+    static final String DOMU = XlRemusDom0Server.DOMU;
     /** Where in the checkpoint cycle a round kills the primary. */
     enum KillAt {
         /** At the suspend request, before the guest has acknowledged it (if this JVM is quick enough). */
@@ -91,24 +89,19 @@ class XlRemusFailoverDom0Test {
     /** xl's logs go to the run's directory, which the harness brings back. */
     final Path logs = Path.of(System.getProperty(XenDom0Run.DOMU_CONFIG_PROPERTY)).resolveSibling("xl-remus");
     final List<Round> rounds = new ArrayList<>();
-    ConfigurableApplicationContext server;
-    Http admin;
-    Http anonymous;
+    XlRemusDom0Server dom0;
     Wire wire;
     int round;
 
     @BeforeAll
     void start() throws IOException {
         Files.createDirectories(logs);
-        server = XenServerDom0Test.startXenServer(database, PASSWORD, "--netbuf.checkpoint.ack-timeout=30s");
-        int port = server.getEnvironment().getRequiredProperty("local.server.port", Integer.class);
-        admin = new Http(port).basic("admin", PASSWORD);
-        anonymous = new Http(port);
-        int domid = Integer.parseInt(Sh.run("xl", "domid", DOMU).strip());
+        dom0 = XlRemusDom0Server.start(database, PASSWORD);
+        int domid = XlRemusDom0Server.domid();
         wire = Wire.onXenBridge("xenbr0", "vif" + domid + ".0", false);
         wire.stream(STREAM_EPOCH, 0, STREAM_INTERVAL_MICROS);
         XenServerDom0Test.await("the stream on the wire", Duration.ofSeconds(60),
-                () -> wire.stamped().size() > 20 ? Optional.of(anonymous.get("/api/domains").json()) : Optional.empty());
+                () -> wire.stamped().size() > 20 ? Optional.of(dom0.anonymous.get("/api/domains").json()) : Optional.empty());
     }
 
     @AfterAll
@@ -118,15 +111,15 @@ class XlRemusFailoverDom0Test {
         if (wire != null) {
             wire.close();
         }
-        if (server != null) {
-            server.close();
+        if (dom0 != null) {
+            dom0.close();
         }
     }
 
     @Test
     @Order(1)
     void withTheFollowerNoFailoverLetsOutANumberTheBackupSendsAgain() throws Exception {
-        assertThat(admin.put("/api/domains/" + DOMU + "/remus", "").status()).isEqualTo(200);
+        assertThat(dom0.admin.put("/api/domains/" + DOMU + "/remus", "").status()).isEqualTo(200);
         int n = Integer.getInteger("netbuf.dom0.failovers", 2);
         List<Round> followed = new ArrayList<>();
         for (int i = 0; i < n; i++) {
@@ -141,7 +134,7 @@ class XlRemusFailoverDom0Test {
     @Test
     @Order(2)
     void withoutBufferingTheSameFailoverLetsThemOut() throws Exception {
-        assertThat(admin.delete("/api/domains/" + DOMU + "/remus").status()).isEqualTo(204);
+        assertThat(dom0.admin.delete("/api/domains/" + DOMU + "/remus").status()).isEqualTo(204);
         int n = Integer.getInteger("netbuf.dom0.control-failovers", 1);
         List<Round> control = new ArrayList<>();
         for (int i = 0; i < n; i++) {
@@ -158,9 +151,9 @@ class XlRemusFailoverDom0Test {
     Round failover(boolean followed) throws Exception {
         int round = ++this.round;
         int seenBefore = wire.stamped().size();
-        int primary = Integer.parseInt(Sh.run("xl", "domid", DOMU).strip());
+        int primary = XlRemusDom0Server.domid();
         if (followed) {
-            XenServerDom0Test.await("the primary " + primary + " followed", BACKUP_UP, () -> domain()
+            XenServerDom0Test.await("the primary " + primary + " followed", BACKUP_UP, () -> dom0.domain()
                     .filter(d -> d.get("buffered").asBoolean() && d.get("domid").asInt() == primary
                             && !d.get("xlRemus").isNull()));
         }
@@ -194,7 +187,7 @@ class XlRemusFailoverDom0Test {
         Sh.run("xl", "destroy", String.valueOf(primary));
         long destroyed = epochNanos();
         JsonNode backup = XenServerDom0Test.await("the backup running as " + DOMU, BACKUP_UP,
-                () -> domain().filter(d -> d.get("domid").asInt() != primary && d.get("state").asText()
+                () -> dom0.domain().filter(d -> d.get("domid").asInt() != primary && d.get("state").asText()
                         .equals("CONNECTED")));
         // The primary sends nothing once xl destroy has returned; the backup only once it is restored and unpaused,
         // seconds later. So the frames the kernel received up to 1 s after the destroy are the primary's, and the
@@ -326,20 +319,7 @@ class XlRemusFailoverDom0Test {
     }
 
     XlRemusFollower follower() {
-        return server.getBean(XlRemusFollower.class);
-    }
-
-    Optional<JsonNode> domain() {
-        for (JsonNode d : list()) {
-            if (d.get("name").asText().equals(DOMU)) {
-                return Optional.of(d);
-            }
-        }
-        return Optional.empty();
-    }
-
-    JsonNode list() {
-        return anonymous.get("/api/domains").json();
+        return dom0.bean(XlRemusFollower.class);
     }
 
     /** The nice value of this JVM's thread netbuf-xl-remus (field 19 of its stat), or "none" if there is none. */

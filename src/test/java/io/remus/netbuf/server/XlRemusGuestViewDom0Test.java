@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.remus.netbuf.netlink.Sh;
 import io.remus.netbuf.netlink.Wire;
 import io.remus.netbuf.xen.XenDom0Run;
-import io.remus.netbuf.xen.XenUnderQemu;
 import io.remus.netbuf.xenstore.Xenstore;
 import io.remus.netbuf.xlremus.XlRemusFollower;
 import java.io.IOException;
@@ -23,7 +22,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
-import org.springframework.context.ConfigurableApplicationContext;
 
 /**
  * What the guest sees (issue 11, item 4), in Xen's dom0 with the real server: ping round trips from a peer on
@@ -41,7 +39,7 @@ import org.springframework.context.ConfigurableApplicationContext;
 class XlRemusGuestViewDom0Test {
 
     static final String PASSWORD = "guest-view-test-password";
-    static final String DOMU = XenUnderQemu.DOMU_NAME;
+    static final String DOMU = XlRemusDom0Server.DOMU;
     static final String PEER_NS = "netbufpeer";
     static final String PEER_IP = "169.254.71.1";
     static final String DOMU_IP = "169.254.71.2";
@@ -68,17 +66,12 @@ class XlRemusGuestViewDom0Test {
     final Path database = Path.of(System.getProperty("java.io.tmpdir"), "guest-view-" + System.nanoTime());
     final Path logs = Path.of(System.getProperty(XenDom0Run.DOMU_CONFIG_PROPERTY)).resolveSibling("guest-view");
     final List<View> views = new ArrayList<>();
-    ConfigurableApplicationContext server;
-    Http admin;
-    Http anonymous;
+    XlRemusDom0Server dom0;
 
     @BeforeAll
     void start() throws Exception {
         Files.createDirectories(logs);
-        server = XenServerDom0Test.startXenServer(database, PASSWORD, "--netbuf.checkpoint.ack-timeout=30s");
-        int port = server.getEnvironment().getRequiredProperty("local.server.port", Integer.class);
-        admin = new Http(port).basic("admin", PASSWORD);
-        anonymous = new Http(port);
+        dom0 = XlRemusDom0Server.start(database, PASSWORD);
         // the peer: a veth port of xenbr0 in a namespace of its own
         Sh.run("ip", "netns", "add", PEER_NS);
         Sh.run("ip", "link", "add", "nbpeer0", "type", "veth", "peer", "name", "eth0", "netns", PEER_NS);
@@ -86,11 +79,12 @@ class XlRemusGuestViewDom0Test {
         Sh.run("ip", "link", "set", "nbpeer0", "up");
         Sh.run("ip", "-n", PEER_NS, "addr", "add", PEER_IP + "/24", "dev", "eth0");
         Sh.run("ip", "-n", PEER_NS, "link", "set", "eth0", "up");
-        Wire.shellInDomU("vif" + domid() + ".0", "ip addr add " + DOMU_IP + "/24 dev eth0; mkdir -p /www;"
+        Wire.shellInDomU("vif" + XlRemusDom0Server.domid() + ".0", "ip addr add " + DOMU_IP
+                + "/24 dev eth0; mkdir -p /www;"
                 + " head -c " + BLOB_BYTES + " /dev/zero > /www/blob; httpd -p 8000 -h /www");
         XenServerDom0Test.await("the domU answering ping", Duration.ofSeconds(120), () ->
                 Sh.tryRun("ip", "netns", "exec", PEER_NS, "ping", "-c", "1", "-W", "5", DOMU_IP).ok()
-                        ? Optional.of(anonymous.get("/api/domains").json()) : Optional.empty());
+                        ? Optional.of(dom0.anonymous.get("/api/domains").json()) : Optional.empty());
     }
 
     @AfterAll
@@ -99,8 +93,8 @@ class XlRemusGuestViewDom0Test {
         Sh.tryRun("pkill", "-9", "-f", "xl -vvv remus");
         Sh.tryRun("ip", "link", "del", "nbpeer0");
         Sh.tryRun("ip", "netns", "del", PEER_NS);
-        if (server != null) {
-            server.close();
+        if (dom0 != null) {
+            dom0.close();
         }
     }
 
@@ -108,10 +102,10 @@ class XlRemusGuestViewDom0Test {
     void pingAndTcpWithoutAndWithTheFollower() throws Exception {
         views.add(measure("no xl remus", -1, false));
         views.add(underRemus(200, false));
-        assertThat(admin.put("/api/domains/" + DOMU + "/remus", "").status()).isEqualTo(200);
+        assertThat(dom0.admin.put("/api/domains/" + DOMU + "/remus", "").status()).isEqualTo(200);
         views.add(underRemus(200, true));
         views.add(underRemus(100, true));
-        assertThat(admin.delete("/api/domains/" + DOMU + "/remus").status()).isEqualTo(204);
+        assertThat(dom0.admin.delete("/api/domains/" + DOMU + "/remus").status()).isEqualTo(204);
         views.add(underRemus(100, false));
         views.forEach(v -> System.out.println(v.line()));
         assertThat(views).allSatisfy(v -> assertThat(v.replies()).as(v.config() + ": ping replies").isPositive());
@@ -121,9 +115,9 @@ class XlRemusGuestViewDom0Test {
 
     /** Replicates the domU with xl remus at {@code -i interval}, measures, then fails it over to its backup. */
     View underRemus(int interval, boolean followed) throws Exception {
-        int primary = domid();
+        int primary = XlRemusDom0Server.domid();
         if (followed) {
-            XenServerDom0Test.await("the primary " + primary + " followed", BACKUP_UP, () -> domain()
+            XenServerDom0Test.await("the primary " + primary + " followed", BACKUP_UP, () -> dom0.domain()
                     .filter(d -> d.get("buffered").asBoolean() && d.get("domid").asInt() == primary
                             && !d.get("xlRemus").isNull()));
         }
@@ -139,11 +133,11 @@ class XlRemusGuestViewDom0Test {
         }
         XlRemusFailoverDom0Test.kill(remus);
         Sh.run("xl", "destroy", String.valueOf(primary));
-        XenServerDom0Test.await("the backup running as " + DOMU, BACKUP_UP, () -> domain().filter(d ->
+        XenServerDom0Test.await("the backup running as " + DOMU, BACKUP_UP, () -> dom0.domain().filter(d ->
                 d.get("domid").asInt() != primary && d.get("state").asText().equals("CONNECTED")));
         XenServerDom0Test.await("the backup answering ping", Duration.ofSeconds(120), () ->
                 Sh.tryRun("ip", "netns", "exec", PEER_NS, "ping", "-c", "1", "-W", "5", DOMU_IP).ok()
-                        ? Optional.of(anonymous.get("/api/domains").json()) : Optional.empty());
+                        ? Optional.of(dom0.anonymous.get("/api/domains").json()) : Optional.empty());
         return view;
     }
 
@@ -189,7 +183,7 @@ class XlRemusGuestViewDom0Test {
                 XlRemusFollower.Status::checkpoints).orElse(0L)).orElse(-1L));
         System.out.println(v.line());
         if (followed) {
-            for (var b : anonymous.get("/api/netbuf/buffers").json()) {
+            for (var b : dom0.anonymous.get("/api/netbuf/buffers").json()) {
                 if (b.get("domain").asText().equals(DOMU)) {
                     System.out.println("[guest-view] " + config + ": buffer " + b);
                 }
@@ -199,7 +193,7 @@ class XlRemusGuestViewDom0Test {
     }
 
     Optional<XlRemusFollower.Status> followerStatus(int domid, boolean followed) {
-        return followed ? server.getBean(XlRemusFollower.class).status(DOMU).filter(s -> s.domid() == domid)
+        return followed ? dom0.bean(XlRemusFollower.class).status(DOMU).filter(s -> s.domid() == domid)
                 : Optional.empty();
     }
 
@@ -208,16 +202,4 @@ class XlRemusGuestViewDom0Test {
                 Math.ceil(q * sorted.size()) - 1));
     }
 
-    int domid() {
-        return Integer.parseInt(Sh.run("xl", "domid", DOMU).strip());
-    }
-
-    Optional<com.fasterxml.jackson.databind.JsonNode> domain() {
-        for (var d : anonymous.get("/api/domains").json()) {
-            if (d.get("name").asText().equals(DOMU)) {
-                return Optional.of(d);
-            }
-        }
-        return Optional.empty();
-    }
 }

@@ -8,7 +8,6 @@ import java.nio.file.NoSuchFileException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.function.Supplier;
 
 /**
  * Named network namespaces, made and removed the way {@code ip netns add} / {@code del} do it (a bind mount of the
@@ -51,19 +50,6 @@ public final class Namespaces {
         if (e != null) {
             throw failure("delete network namespace", namespace, e);
         }
-    }
-
-    /**
-     * {@code ip netns exec NAME}, for Java: runs {@code body} on a fresh platform thread that has entered the
-     * namespace, and returns its result (a RuntimeException it throws is rethrown here). A socket keeps the
-     * namespace it was made in, so one opened by {@code body} stays there; no other thread changes namespace.
-     * Entering needs CAP_SYS_ADMIN.
-     */
-    public static <T> T callIn(NetworkNamespace namespace, Supplier<T> body) {
-        Objects.requireNonNull(namespace, "namespace");
-        Objects.requireNonNull(body, "body");
-        LibNl.requireLoaded();
-        return LibNl.inNamespace(namespace.file().toString(), body);
     }
 
     /** {@code ip netns list | grep -x NAME}: whether {@code /run/netns/NAME} exists. */

@@ -7,15 +7,10 @@ import io.remus.netbuf.lifecycle.BufferLifecycle;
 import io.remus.netbuf.lifecycle.NetbufException;
 import io.remus.netbuf.model.BufferState;
 import io.remus.netbuf.netlink.InterfaceName;
-import io.remus.netbuf.netlink.Link;
 import io.remus.netbuf.netlink.Netlink;
-import io.remus.netbuf.netlink.NetlinkException;
 import io.remus.netbuf.netlink.PlugAction;
 import io.remus.netbuf.netlink.PlugControl;
-import io.remus.netbuf.packet.VifTap;
-import io.remus.netbuf.netlink.PlugQdisc;
 import io.remus.netbuf.netlink.PlugStats;
-import io.remus.netbuf.netlink.TcHandle;
 import io.remus.netbuf.persistence.BufferRecord;
 import io.remus.netbuf.persistence.BufferStore;
 import io.remus.netbuf.persistence.DomainEpochs;
@@ -28,7 +23,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -39,8 +33,6 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.locks.ReentrantLock;
-import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -71,11 +63,9 @@ public class NetbufService {
     private final BufferStore buffers;
     private final DomainStore domains;
     private final Netlink netlink;
-    private final ConcurrentMap<String, ReentrantLock> locks = new ConcurrentHashMap<>();
-    private final ConcurrentMap<Long, PlugControl> controls = new ConcurrentHashMap<>();
-    /** A null tap on each checkpointed buffer's vif, opened with its control (empty: it could not be opened). */
-    private final ConcurrentMap<Long, Optional<VifTap>> taps = new ConcurrentHashMap<>();
-    private final boolean copyHeldFrames;
+    private final DomainLocks locks = new DomainLocks();
+    private final PlugControls controls;
+    private final PlugStatsReader plugStats;
     private final Timer beginTimer;
     private final Timer commitTimer;
     private final Counter begun;
@@ -100,12 +90,13 @@ public class NetbufService {
                          Duration defaultAckTimeout, boolean copyHeldFrames) {
         checkAckTimeout(defaultAckTimeout, "netbuf.checkpoint.ack-timeout");
         this.defaultAckTimeout = defaultAckTimeout;
-        this.copyHeldFrames = copyHeldFrames;
         this.meters = meters;
         this.lifecycle = lifecycle;
         this.buffers = lifecycle.store();
         this.domains = domains;
         this.netlink = netlink;
+        this.controls = new PlugControls(netlink, copyHeldFrames);
+        this.plugStats = new PlugStatsReader(netlink);
         this.beginTimer = Timer.builder("netbuf.epoch.begin")
                 .description("plug buffer on every vif of a batch of domains").register(meters);
         this.commitTimer = Timer.builder("netbuf.epoch.commit")
@@ -139,11 +130,12 @@ public class NetbufService {
     }
 
     /**
-     * Installs a buffer on each vif of {@code domain}, driven by {@code driver}. All or nothing: if one fails, or
-     * the domain's rows cannot be written, the ones installed are torn down again and the failure is thrown.
+     * Installs a buffer on each vif of {@code domain}, driven by {@code driver}, each step for all of them at once
+     * ({@link BufferLifecycle#install(String, List)}). All or nothing: if a step fails on one vif, every vif is rolled
+     * back; if the domain's rows cannot be written, the buffers are torn down again; either failure is thrown.
      */
     public List<BufferRecord> protect(String domain, List<InterfaceName> vifs, Driver driver) {
-        return locked(domain, () -> {
+        return locks.locked(domain, () -> {
             List<BufferRecord> installed = lifecycle.install(domain, vifs);
             try {
                 domains.save(DomainEpochs.fresh(domain));
@@ -167,7 +159,7 @@ public class NetbufService {
 
     /** Checkpoint: closes the open epoch on every vif of the domain and opens the next. Returns its number. */
     public long beginEpoch(String domain) {
-        return locked(domain, () -> {
+        return locks.locked(domain, () -> {
             refuseUnlessApiDriven(domain, "begin refused");
             DomainEpochs e = epochs(domain);
             refuseAfterFailure(e);
@@ -189,7 +181,7 @@ public class NetbufService {
 
     /** The backup acknowledged {@code epoch}: release its output on every vif of the domain. */
     public void commitEpoch(String domain, long epoch) {
-        locked(domain, () -> {
+        locks.locked(domain, () -> {
             refuseUnlessApiDriven(domain, "commit refused");
             DomainEpochs e = epochs(domain);
             if (e.awaitingEpoch() == 0 || e.awaitingEpoch() != epoch) {
@@ -214,22 +206,11 @@ public class NetbufService {
      * backup's ack (if one does) is committed and the next one begun. The kernel gets one batch of
      * {@code release_one} for all their vifs, then one of {@code buffer}; the database one transaction between the
      * two, which records the commits (after their kernel step) and the new epochs (before theirs), in the same
-     * order {@link #commitEpoch} and {@link #beginEpoch} keep. A domain that is refused or whose plug change fails
-     * fails alone, as it would on its own; the others go on.
+     * order {@link #commitEpoch} and {@link #beginEpoch} keep. A domain that is refused, whose plug change fails or
+     * one of whose plug controls cannot be opened fails alone, as it would on its own; the others go on.
      */
     public List<CheckpointResult> checkpoint(Collection<String> domainNames) {
-        List<String> names = domainNames.stream().distinct().sorted().toList(); // one lock order: no deadlock
-        List<ReentrantLock> held = new ArrayList<>(names.size());
-        try {
-            for (String name : names) {
-                ReentrantLock lock = lock(name);
-                lock.lock();
-                held.add(lock);
-            }
-            return checkpointLocked(names);
-        } finally {
-            held.forEach(ReentrantLock::unlock);
-        }
+        return locks.lockedAll(domainNames, this::checkpointLocked);
     }
 
     private List<CheckpointResult> checkpointLocked(List<String> names) {
@@ -306,7 +287,7 @@ public class NetbufService {
      * @throws NetbufException if a vif's release failed (the others are released; the domain is UNPROTECTED)
      */
     public List<BufferRecord> failover(String domain, FailoverReason kind, String reason) {
-        return locked(domain, () -> failoverLocked(domain, kind, reason));
+        return locks.locked(domain, () -> failoverLocked(domain, kind, reason));
     }
 
     private List<BufferRecord> failoverLocked(String domain, FailoverReason kind, String reason) {
@@ -329,7 +310,7 @@ public class NetbufService {
         } catch (RuntimeException e) {
             releaseFailed = e;
         }
-        plugged.forEach(b -> closeControl(b.id()));
+        controls.closeDomain(domain);
         try {
             domains.save(p);
             domains.save(epochs(domain).settled());
@@ -356,7 +337,7 @@ public class NetbufService {
      * @throws EpochRefusedException if the domain is not failed over, or has buffers that are not RELEASED
      */
     public List<BufferRecord> resume(String domain) {
-        List<BufferRecord> resumed = locked(domain, () -> {
+        List<BufferRecord> resumed = locks.locked(domain, () -> {
             DomainProtection p = protection(domain);
             List<BufferRecord> live = live(domain);
             if (live.isEmpty()) {
@@ -402,13 +383,12 @@ public class NetbufService {
     }
 
     private void tearDown(String domain, boolean dropHeld) {
-        locked(domain, () -> {
+        locks.locked(domain, () -> {
             RuntimeException first = null;
             clocks.remove(domain);
-            List<BufferRecord> live = live(domain);
-            live.forEach(b -> closeControl(b.id()));
+            controls.closeDomain(domain);
             try {
-                lifecycle.teardown(live, dropHeld);
+                lifecycle.teardown(live(domain), dropHeld);
             } catch (RuntimeException e) {
                 first = e;
             }
@@ -452,7 +432,7 @@ public class NetbufService {
     }
 
     private void failIfOverdue(String domain) {
-        locked(domain, () -> {
+        locks.locked(domain, () -> {
             HeldClock clock = clocks.get(domain);
             long now = System.nanoTime();
             Duration timeout = ackTimeout(domain);
@@ -474,7 +454,7 @@ public class NetbufService {
         if (timeout != null) {
             checkAckTimeout(timeout, "ack timeout of domain " + domain);
         }
-        return locked(domain, () -> {
+        return locks.locked(domain, () -> {
             if (live(domain).isEmpty()) {
                 throw new DomainNotBufferedException(domain);
             }
@@ -545,10 +525,7 @@ public class NetbufService {
 
     /** The plug's counters for a PLUGGED or RELEASED buffer, or empty (no plug, or its ifb is gone). */
     public Optional<PlugStats> stats(BufferRecord b) {
-        if (!hasPlug(b)) {
-            return Optional.empty();
-        }
-        return netlink.findLink(InterfaceName.of(b.ifb())).flatMap(ifb -> netlink.plugStats(plugOf(b, ifb)));
+        return plugStats.stats(b);
     }
 
     /**
@@ -556,59 +533,51 @@ public class NetbufService {
      * by buffer id: one link dump and one qdisc dump for all of them.
      */
     public Map<Long, PlugStats> stats(Collection<BufferRecord> buffers) {
-        List<BufferRecord> withPlug = buffers.stream().filter(NetbufService::hasPlug).toList();
-        if (withPlug.isEmpty()) {
-            return Map.of();
-        }
-        Map<String, Link> ifbs = new HashMap<>();
-        netlink.ifbLinks().forEach(l -> ifbs.put(l.name().value(), l));
-        Map<Long, PlugQdisc> plugs = new HashMap<>();
-        for (BufferRecord b : withPlug) {
-            Link ifb = ifbs.get(b.ifb());
-            if (ifb != null) {
-                plugs.put(b.id(), plugOf(b, ifb));
-            }
-        }
-        Map<PlugQdisc, PlugStats> found = netlink.plugStats(plugs.values());
-        Map<Long, PlugStats> stats = new HashMap<>();
-        plugs.forEach((id, plug) -> {
-            PlugStats s = found.get(plug);
-            if (s != null) {
-                stats.put(id, s);
-            }
-        });
-        return stats;
+        return plugStats.stats(buffers);
     }
 
-    /** Whether the buffer is in a state with a plug qdisc on its ifb. */
-    private static boolean hasPlug(BufferRecord b) {
-        return b.ifb() != null && (b.state() == BufferState.PLUGGED || b.state() == BufferState.RELEASED);
-    }
-
-    private static PlugQdisc plugOf(BufferRecord b, Link ifb) {
-        return new PlugQdisc(ifb, new TcHandle(b.plugHandle()), b.limitBytes());
+    /** How many plug controls are open (for the tests: a domain's are closed when it fails over or stops). */
+    int openControls() {
+        return controls.openCount();
     }
 
     /** A domain in a plug batch: its epochs (as they will be once the batch is done) and its PLUGGED buffers. */
     private record Part(String domain, DomainEpochs epochs, List<BufferRecord> plugged) {
     }
 
+    /** One of a domain's vifs whose plug change failed, and why. */
+    private record VifFailure(BufferRecord buffer, String error) {
+    }
+
     /**
      * The plug change on every vif of every part, in one batch (one system call for all of them). A domain one of
-     * whose vifs fails has its epoch failed, naming the vifs it was done on and the ones it was not; the
-     * failures, by domain, are returned.
+     * whose vifs fails has its epoch failed, naming the vifs it was done on and the ones it was not; so has a
+     * domain one of whose plug controls cannot be opened, which is left out of the batch (none of its vifs
+     * changes). The other domains go on; the failures, by domain, are returned.
      */
     private Map<String, EpochFailedException> plugAll(List<Part> parts, PlugAction action) {
-        int n = parts.stream().mapToInt(p -> p.plugged().size()).sum();
-        if (n == 0) {
-            return Map.of();
-        }
-        PlugControl[] batch = new PlugControl[n];
-        int i = 0;
+        Map<String, EpochFailedException> failures = new HashMap<>();
+        PlugControl[] batch = new PlugControl[parts.stream().mapToInt(p -> p.plugged().size()).sum()];
+        List<Part> sent = new ArrayList<>(parts.size());
+        int n = 0;
         for (Part p : parts) {
-            for (BufferRecord b : p.plugged()) {
-                batch[i++] = control(b);
+            int first = n;
+            try {
+                for (BufferRecord b : p.plugged()) {
+                    batch[n] = controls.control(b);
+                    n++;
+                }
+                sent.add(p);
+            } catch (RuntimeException notOpened) {
+                BufferRecord b = p.plugged().get(n - first);
+                n = first;
+                String error = "its plug control could not be opened: " + notOpened.getMessage();
+                failures.put(p.domain(), epochFailed(p, action, List.of(new VifFailure(b, error)),
+                        p.plugged().stream().map(BufferRecord::vif).toList(), notOpened));
             }
+        }
+        if (n == 0) {
+            return failures;
         }
         int[] errors = new int[n];
         RuntimeException whole = null;
@@ -622,55 +591,50 @@ public class NetbufService {
         (action == PlugAction.BUFFER ? beginTimer : commitTimer)
                 .record(System.nanoTime() - started, java.util.concurrent.TimeUnit.NANOSECONDS);
 
-        Map<String, EpochFailedException> failures = new HashMap<>();
         int first = 0;
-        for (Part p : parts) {
-            int last = first + p.plugged().size();
-            boolean ok = true;
-            for (int j = first; j < last && ok; j++) {
-                ok = errors[j] == 0;
+        for (Part p : sent) {
+            List<VifFailure> vifFailures = new ArrayList<>(0);
+            RuntimeException cause = whole;
+            for (int j = 0; j < p.plugged().size(); j++) {
+                int code = errors[first + j];
+                if (code != 0) {
+                    RuntimeException f = whole != null ? whole : batch[first + j].failure(action, code);
+                    cause = cause != null ? cause : f;
+                    vifFailures.add(new VifFailure(p.plugged().get(j), f.getMessage()));
+                }
             }
-            if (ok) {
+            if (vifFailures.isEmpty()) {
                 (action == PlugAction.BUFFER ? begun : committed).increment();
             } else {
-                failures.put(p.domain(), epochFailed(p, action, batch, errors, first, whole));
+                failures.put(p.domain(), epochFailed(p, action, vifFailures,
+                        vifFailures.stream().map(f -> f.buffer().vif()).toList(), cause));
             }
-            first = last;
+            first += p.plugged().size();
         }
         return failures;
     }
 
-    /** Records a domain's failed plug change (journal of each failed vif, the domain's epochs) and describes it. */
-    private EpochFailedException epochFailed(Part p, PlugAction action, PlugControl[] batch, int[] errors, int first,
-                                             RuntimeException whole) {
+    /**
+     * Records a domain's failed plug change (a journal line for each vif that failed, the domain's epochs) and
+     * describes it: the vifs that failed and why (the first one's error), those it was not done on, the others.
+     */
+    private EpochFailedException epochFailed(Part p, PlugAction action, List<VifFailure> failedVifs,
+                                             List<String> notDone, RuntimeException cause) {
         String what = action == PlugAction.BUFFER ? "begin epoch " + p.epochs().openEpoch()
                 : "commit epoch " + p.epochs().awaitingEpoch();
-        List<String> done = new ArrayList<>();
-        List<String> notDone = new ArrayList<>();
-        RuntimeException cause = whole;
-        for (int j = 0; j < p.plugged().size(); j++) {
-            int code = errors[first + j];
-            (code == 0 ? done : notDone).add(p.plugged().get(j).vif());
-            if (cause == null && code != 0) {
-                cause = batch[first + j].failure(action, code);
-            }
-        }
-        String message = "domain " + p.domain() + ": " + what + " failed on vif " + String.join(", ", notDone) + ": "
-                + cause.getMessage() + "; done on " + done + ", not on " + notDone
+        List<String> done = p.plugged().stream().map(BufferRecord::vif).filter(v -> !notDone.contains(v)).toList();
+        String message = "domain " + p.domain() + ": " + what + " failed on vif "
+                + String.join(", ", failedVifs.stream().map(f -> f.buffer().vif()).toList()) + ": "
+                + failedVifs.getFirst().error() + "; done on " + done + ", not on " + notDone
                 + "; the domain takes no new epoch until failover or stop";
         EpochFailedException thrown = new EpochFailedException(message, done, notDone, cause);
         failed.increment();
         clock(p.domain()).lastFailure = message;
         try {
-            for (int j = 0; j < p.plugged().size(); j++) {
-                int code = errors[first + j];
-                if (code != 0) {
-                    BufferRecord b = p.plugged().get(j);
-                    String error = whole != null ? whole.getMessage()
-                            : batch[first + j].failure(action, code).getMessage();
-                    buffers.note(b.id(), action == PlugAction.BUFFER ? "EPOCH_BEGIN" : "EPOCH_COMMIT",
-                            Outcome.FAILED, b.state(), what + " of domain " + p.domain(), error);
-                }
+            for (VifFailure f : failedVifs) {
+                BufferRecord b = f.buffer();
+                buffers.note(b.id(), action == PlugAction.BUFFER ? "EPOCH_BEGIN" : "EPOCH_COMMIT",
+                        Outcome.FAILED, b.state(), what + " of domain " + p.domain(), f.error());
             }
             domains.save(p.epochs().failed(message));
         } catch (NetbufDatabaseException notRecorded) {
@@ -726,44 +690,6 @@ public class NetbufService {
         return plugged;
     }
 
-    private PlugControl control(BufferRecord b) {
-        PlugControl control = controls.computeIfAbsent(b.id(),
-                id -> netlink.openPlugControl(plugOf(b, netlink.link(InterfaceName.of(b.ifb())))));
-        if (copyHeldFrames && !taps.containsKey(b.id())) { // the hot path only looks
-            taps.computeIfAbsent(b.id(), id -> openTap(b));
-        }
-        return control;
-    }
-
-    /**
-     * Xen's netback maps the guest's transmit pages and completes a frame only when it is freed, so a frame held in
-     * the plug for a checkpoint keeps the guest waiting, and its TCP (TCP Small Queues) all but stops: 1 MiB took
-     * 200 s under xl remus in the Xen tests. A tap on the vif makes the kernel copy the frame as it arrives, before
-     * the ingress qdisc, and netback completes it at once (25 s). Without the tap output commit still holds, only
-     * slower: a failure is logged, not thrown.
-     */
-    private Optional<VifTap> openTap(BufferRecord b) {
-        try {
-            return Optional.of(netlink.openNullTap(netlink.link(InterfaceName.of(b.vif()))));
-        } catch (RuntimeException e) {
-            log.warn("buffer {} (domain {}, vif {}): no tap on the vif ({}); its frames stay in the guest's pages"
-                    + " while held, which slows the guest's TCP under checkpointing (netbuf.copy-held-frames)",
-                    b.id(), b.domain(), b.vif(), e.getMessage());
-            return Optional.empty();
-        }
-    }
-
-    private void closeControl(long bufferId) {
-        PlugControl c = controls.remove(bufferId);
-        if (c != null) {
-            c.close();
-        }
-        Optional<VifTap> tap = taps.remove(bufferId);
-        if (tap != null) {
-            tap.ifPresent(VifTap::close);
-        }
-    }
-
     private void refuseUnlessApiDriven(String domain, String refused) {
         DomainProtection p = protection(domain);
         if (p.driver() != Driver.API) {
@@ -784,23 +710,8 @@ public class NetbufService {
                 .tag("reason", reason.tag()).register(meters);
     }
 
-    private ReentrantLock lock(String domain) {
-        return locks.computeIfAbsent(domain, d -> new ReentrantLock());
-    }
-
     private HeldClock clock(String domain) {
         return clocks.computeIfAbsent(domain, d -> new HeldClock());
-    }
-
-    /** Runs {@code body} holding the domain's lock. */
-    private <T> T locked(String domain, Supplier<T> body) {
-        ReentrantLock lock = lock(domain);
-        lock.lock();
-        try {
-            return body.get();
-        } finally {
-            lock.unlock();
-        }
     }
 
     /**

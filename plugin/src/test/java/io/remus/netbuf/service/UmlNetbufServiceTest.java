@@ -187,6 +187,77 @@ class UmlNetbufServiceTest {
     }
 
     @Test
+    void aDomainWhosePlugControlCannotBeOpenedFailsAloneInACheckpoint() {
+        kernel.ns().addVif("vif8.0", "eth2");
+        kernel.ns().addVif("vif9.0", "eth3");
+        runner.run(context -> {
+            context.publishEvent(new RemusDomainStarted("dom7", List.of("vif7.0", "vif7.1")));
+            context.publishEvent(new RemusDomainStarted("dom8", List.of("vif8.0")));
+            context.publishEvent(new RemusDomainStarted("dom9", List.of("vif9.0")));
+            NetbufService service = context.getBean(NetbufService.class);
+            BufferStore store = context.getBean(BufferStore.class);
+            List<String> all = List.of("dom7", "dom8", "dom9");
+            assertThat(service.openControls()).as("opened at a domain's first epoch").isZero();
+            // a control is opened on the ifb's link (a plug gone from a live ifb fails in the batch instead)
+            Sh.run("ip", "-n", kernel.ns().name, "link", "del", store.holdingVif("dom8").getFirst().ifb());
+
+            List<CheckpointResult> first = service.checkpoint(all);
+            assertThat(first).filteredOn(CheckpointResult::succeeded)
+                    .extracting(CheckpointResult::domain, CheckpointResult::committed, CheckpointResult::begun)
+                    .containsExactly(tuple("dom7", 0L, 1L), tuple("dom9", 0L, 1L));
+            assertThat(first.get(1).failure()).isInstanceOf(EpochFailedException.class)
+                    .hasMessageContaining("domain dom8: begin epoch 1 failed on vif vif8.0: its plug control could"
+                            + " not be opened")
+                    .hasMessageContaining("done on [], not on [vif8.0]");
+            assertThat(service.epochs("dom8").epochsFailed()).isEqualTo(1);
+            assertThat(store.journal(store.holdingVif("dom8").getFirst().id()))
+                    .anySatisfy(j -> assertThat(j.step()).isEqualTo("EPOCH_BEGIN"));
+            assertThat(service.openControls()).as("dom7's two and dom9's one").isEqualTo(3);
+
+            List<CheckpointResult> second = service.checkpoint(all);
+            assertThat(second.get(1).failure()).isInstanceOf(EpochRefusedException.class)
+                    .hasMessageContaining("had a failed epoch");
+            assertThat(second).filteredOn(CheckpointResult::succeeded)
+                    .extracting(CheckpointResult::domain, CheckpointResult::committed, CheckpointResult::begun)
+                    .containsExactly(tuple("dom7", 0L, 2L), tuple("dom9", 0L, 2L));
+            assertThat(service.epochs("dom7")).isEqualTo(new DomainEpochs("dom7", 2, 1, 2, 0, 0, null));
+
+            for (String d : all) {
+                context.publishEvent(new RemusDomainStopping(d));
+            }
+            assertThat(service.openControls()).isZero();
+            assertThat(store.holdingVif()).isEmpty();
+            kernel.assertNoBufferObjects("vif7.0", "vif7.1", "vif8.0", "vif9.0");
+        });
+    }
+
+    @Test
+    void aDomainsPlugControlsAreClosedWhenItFailsOver() {
+        kernel.ns().addVif("vif8.0", "eth2");
+        runner.run(context -> {
+            context.publishEvent(new RemusDomainStarted("dom7", List.of("vif7.0", "vif7.1")));
+            context.publishEvent(new RemusDomainStarted("dom8", List.of("vif8.0")));
+            NetbufService service = context.getBean(NetbufService.class);
+            service.checkpoint(List.of("dom7", "dom8"));
+            assertThat(service.openControls()).isEqualTo(3);
+
+            service.failover("dom7");
+            assertThat(service.openControls()).as("dom8's only").isEqualTo(1);
+            service.resume("dom7");
+            assertThat(service.openControls()).as("opened again at its next epoch, not at resume").isEqualTo(1);
+            assertThat(service.checkpoint(List.of("dom7", "dom8"))).allMatch(CheckpointResult::succeeded);
+            assertThat(service.openControls()).isEqualTo(3);
+
+            service.failover("dom8", FailoverReason.ACK_OVERDUE, "test");
+            assertThat(service.openControls()).isEqualTo(2);
+            service.stop("dom7");
+            service.stop("dom8");
+            assertThat(service.openControls()).isZero();
+            kernel.assertNoBufferObjects("vif7.0", "vif7.1", "vif8.0");
+        });
+    }
+
+    @Test
     void theBuiltInLoopCheckpointsADomainThatAsksForIt() {
         // a healthy loop commits every tick: a 500 ms deadline must never fail it over
         runner.withPropertyValues("netbuf.checkpoint.interval=20ms", "netbuf.checkpoint.ack-timeout=500ms")
