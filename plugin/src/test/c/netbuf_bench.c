@@ -528,7 +528,8 @@ static long plug_get_backlog(struct nl_sock *sk, int ifb)
  * A domain of N vifs protected and stopped, in BufferInstaller.run's requests, step by step: each step one link
  * dump to find the devices by name, then one sendmsg of the step's requests for all N (only the last asks for an
  * ack). ACQUIRE_IFB: the creates; a second dump for the new ifindexes; addrgenmode none and up for each.
- * ADD_INGRESS; ADD_REDIRECT; ADD_PLUG: the adds, then release_indefinite for each. REMOVE_PLUG: release_indefinite
+ * ADD_INGRESS; ADD_REDIRECT; ADD_PLUG: the adds, then release_indefinite for each. RELEASE: release_indefinite
+ * for each (a stop from PLUGGED passes through RELEASED). REMOVE_PLUG: release_indefinite
  * for each, one get per plug (the drain wait: nothing is queued here, so one look), the deletes. REMOVE_REDIRECT,
  * REMOVE_INGRESS, RELEASE_IFB (the ifbs deleted).
  */
@@ -600,6 +601,15 @@ static long long bench_domain(struct nl_sock *sk, const char *vifprefix, int n, 
 			rtnl_qdisc_put(q);
 		}
 		batch_ok(sk, &b, "ADD_PLUG release");
+		/* RELEASE: a stop from PLUGGED lets out what the plugs hold first */
+		resolve(sk, ifbprefix, n, ifb);
+		for (int i = 0; i < n; i++) {
+			struct rtnl_qdisc *q = plug_object(ifb[i]);
+			check(rtnl_qdisc_plug_release_indefinite(q), "release_indefinite");
+			batch_take(&b, rtnl_qdisc_build_add_request(q, 0, &msg), &msg, "release_indefinite");
+			rtnl_qdisc_put(q);
+		}
+		batch_ok(sk, &b, "RELEASE");
 		/* REMOVE_PLUG */
 		resolve(sk, ifbprefix, n, ifb);
 		for (int i = 0; i < n; i++) {

@@ -40,6 +40,9 @@ import java.util.concurrent.ConcurrentMap;
  */
 public class BufferLifecycle {
 
+    /** How often a step's intents are tried again when another install claimed one of the pool ifbs picked. */
+    private static final int POOL_ATTEMPTS = 20;
+
     private final BufferStore store;
     private final BufferInstaller kernel;
     private final NetbufSettings settings;
@@ -430,7 +433,7 @@ public class BufferLifecycle {
                 });
             } catch (ClaimRefusedException taken) {
                 restoreMachines(buffers);
-                if (attempt == 3) {
+                if (attempt == POOL_ATTEMPTS) {
                     throw new PoolEmpty(taken);
                 }
             } catch (RuntimeException e) {
@@ -449,7 +452,11 @@ public class BufferLifecycle {
         return store.intent(b, t, why == null ? detail : detail + ": " + why);
     }
 
-    /** A free pool ifb for each buffer, or PoolEmpty naming the fix. */
+    /**
+     * A free pool ifb for each buffer, or PoolEmpty naming the fix. Taken from a random place in the free list, so
+     * that domains installing at the same moment seldom pick the same ones (a claim refused retries the whole step's
+     * intents: on PostgreSQL a refused statement ends its transaction).
+     */
     private List<String> freePoolIfbs(List<BufferRecord> buffers) {
         Set<InterfaceName> claimed = new HashSet<>();
         store.claimedIfbs().forEach(name -> claimed.add(InterfaceName.of(name)));
@@ -457,7 +464,12 @@ public class BufferLifecycle {
         if (free.size() < buffers.size()) {
             throw new PoolEmpty(BufferInstaller.poolEmpty());
         }
-        return free.subList(0, buffers.size()).stream().map(InterfaceName::value).toList();
+        int from = java.util.concurrent.ThreadLocalRandom.current().nextInt(free.size());
+        List<String> picked = new ArrayList<>(buffers.size());
+        for (int i = 0; i < buffers.size(); i++) {
+            picked.add(free.get((from + i) % free.size()).value());
+        }
+        return picked;
     }
 
     /** The living machine of {@code b}, restored from its row if it has none (after a restart) or disagrees. */
