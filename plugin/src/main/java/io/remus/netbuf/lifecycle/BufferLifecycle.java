@@ -87,14 +87,11 @@ public class BufferLifecycle {
             throw e.in("install on " + vifs + " not started, the kernel was not changed");
         }
         buffers.forEach(b -> machines.put(b.id(), BufferMachine.restoredTo(b.state())));
-        for (BufferEvent event : BufferEvent.install()) {
-            Stepped stepped = step(buffers, event, null, false);
-            buffers = stepped.buffers;
-            if (!stepped.failures.isEmpty()) {
-                throw installFailed(buffers, event, stepped.failures);
-            }
+        Stepped stepped = steps(buffers, BufferEvent.install(), null, false);
+        if (!stepped.failures.isEmpty()) {
+            throw installFailed(stepped.buffers, stepped.event, stepped.failures);
         }
-        return buffers;
+        return stepped.buffers;
     }
 
     /** Rolls the domain's buffers back after {@code event} failed on some, fails those, and describes it. */
@@ -284,21 +281,25 @@ public class BufferLifecycle {
             }
             int top = moving.stream().mapToInt(b -> stepsToFree(b.state())).max().orElseThrow();
             List<BufferRecord> batch = moving.stream().filter(b -> stepsToFree(b.state()) == top).toList();
-            BufferEvent back = BufferEvent.backward(batch.getFirst().state());
-            Stepped s = step(batch, back, null, false);
+            Stepped s = steps(batch, pathToFree(batch.getFirst().state()), null, false);
             s.buffers.forEach(b -> current.put(b.id(), b));
-            s.failures.forEach((id, e) -> stuck.put(id, new StepFailure(back, e)));
+            s.failures.forEach((id, e) -> stuck.put(id, new StepFailure(s.event, e)));
         }
         return new Rolled(List.copyOf(current.values()), stuck);
     }
 
     /** How many removals take a buffer in {@code state} to FREE. */
     private static int stepsToFree(BufferState state) {
-        int n = 0;
-        for (BufferState s = state; s != BufferState.FREE; s = BufferEvent.backward(s).target()) {
-            n++;
+        return pathToFree(state).size();
+    }
+
+    /** The removals that take a buffer in {@code state} to FREE, in order. */
+    private static List<BufferEvent> pathToFree(BufferState state) {
+        List<BufferEvent> path = new ArrayList<>();
+        for (BufferState s = state; s != BufferState.FREE; s = path.getLast().target()) {
+            path.add(BufferEvent.backward(s));
         }
-        return n;
+        return path;
     }
 
     /**
@@ -350,25 +351,35 @@ public class BufferLifecycle {
         return failed[0];
     }
 
-    /**
-     * One step of the table for several buffers: the intents in one transaction, each written by its buffer's
-     * machine as it takes the transition; the kernel call for all of them; the outcomes in one transaction. A kernel
-     * failure is recorded (that buffer stays in its source state, and so does its machine) and returned by buffer
-     * id. A database that refuses the intents stops the step before the kernel is touched (unless
-     * {@code evenIfNotRecorded}: see {@link #releaseAll}); one that refuses the outcomes leaves the intents recorded,
-     * for recovery to resolve at the next start. Either is thrown as a {@link NetbufDatabaseException} saying which.
-     */
+    /** {@link #steps} of one step. */
     private Stepped step(List<BufferRecord> buffers, BufferEvent event, String why, boolean evenIfNotRecorded) {
+        return steps(buffers, List.of(event), why, evenIfNotRecorded);
+    }
+
+    /**
+     * Steps of the table for several buffers, in order, each for all of them: its intents in one transaction, each
+     * added by its buffer's machine as it takes the transition; its kernel call for all of them; its outcomes in one
+     * transaction, which also holds the next step's intents when every buffer got through (write-ahead holds: a
+     * step's intent is committed before its kernel call, its outcome after). The steps stop at the first a buffer
+     * failed in the kernel: that failure is recorded (the buffer stays in its source state, and so does its
+     * machine) and returned by buffer id, with the step. A database that refuses the intents stops the step before
+     * the kernel is touched (unless {@code evenIfNotRecorded}: see {@link #releaseAll}); one that refuses the
+     * outcomes leaves the intents recorded, for recovery to resolve at the next start. Either is thrown as a
+     * {@link NetbufDatabaseException} saying which.
+     */
+    private Stepped steps(List<BufferRecord> buffers, List<BufferEvent> events, String why,
+                          boolean evenIfNotRecorded) {
         if (buffers.isEmpty()) {
-            return new Stepped(List.of(), Map.of());
+            return new Stepped(List.of(), Map.of(), events.getLast());
         }
+        BufferEvent event = events.getFirst();
         List<BufferRecord> intended;
         try {
             intended = writeIntents(buffers, event, why);
         } catch (PoolEmpty e) {
             Map<Long, RuntimeException> failures = new LinkedHashMap<>();
             buffers.forEach(b -> failures.put(b.id(), e.getCause() instanceof RuntimeException r ? r : e));
-            return new Stepped(buffers, failures);
+            return new Stepped(buffers, failures, event);
         } catch (NetbufDatabaseException e) {
             if (evenIfNotRecorded) {
                 List<StepOutcome> outcomes = kernel.run(event, buffers.stream().map(BufferLifecycle::objects).toList());
@@ -378,59 +389,95 @@ public class BufferLifecycle {
             }
             throw e.in(event + " of " + vifs(buffers) + " not started, the kernel was not changed");
         }
-        faults.afterIntent(event);
-        List<StepOutcome> outcomes = kernel.run(event, intended.stream().map(BufferLifecycle::objects).toList());
-        faults.afterKernel(event);
-
-        List<BufferRecord> after = new ArrayList<>(intended.size());
-        Map<Long, RuntimeException> failures = new LinkedHashMap<>();
-        try {
-            store.transaction("the outcome of " + event + " for " + vifs(intended), () -> {
-                for (int i = 0; i < intended.size(); i++) {
-                    BufferRecord b = intended.get(i);
-                    Transition t = new Transition(b.state(), event, event.target());
-                    StepOutcome o = outcomes.get(i);
-                    after.add(o.ok() ? store.done(b, t, o.note()) : store.stepFailed(b, t, o.failure().getMessage()));
+        for (int k = 0; ; k++) {
+            event = events.get(k);
+            faults.afterIntent(event);
+            List<StepOutcome> outcomes = kernel.run(event, intended.stream().map(BufferLifecycle::objects).toList());
+            faults.afterKernel(event);
+            boolean allDone = outcomes.stream().allMatch(StepOutcome::ok);
+            BufferEvent next = allDone && k + 1 < events.size() ? events.get(k + 1) : null;
+            Recorded recorded = recordOutcomes(intended, event, outcomes, next, why);
+            Map<Long, RuntimeException> failures = new LinkedHashMap<>();
+            for (int i = 0; i < recorded.after.size(); i++) {
+                BufferRecord b = recorded.after.get(i);
+                if (!outcomes.get(i).ok()) {
+                    failures.put(b.id(), outcomes.get(i).failure());
+                    machineFor(b).restore(b.state());
+                } else if (b.state() == BufferState.FREE) {
+                    dropMachine(b.id());
                 }
-                return null;
-            });
-        } catch (NetbufDatabaseException e) {
-            intended.forEach(b -> dropMachine(b.id()));
-            outcomes.stream().filter(o -> !o.ok()).forEach(o -> e.addSuppressed(o.failure()));
-            throw e.in(event + " of " + vifs(intended) + " done in the kernel; its intents stay recorded for recovery"
-                    + " at the next start");
-        }
-        for (int i = 0; i < after.size(); i++) {
-            BufferRecord b = after.get(i);
-            if (!outcomes.get(i).ok()) {
-                failures.put(b.id(), outcomes.get(i).failure());
-                machineFor(b).restore(b.state());
-            } else if (b.state() == BufferState.FREE) {
-                dropMachine(b.id());
             }
+            if (recorded.nextIntended == null) {
+                return new Stepped(recorded.after, failures, event);
+            }
+            intended = recorded.nextIntended;
         }
-        return new Stepped(after, failures);
+    }
+
+    /** A step's outcomes as written, and the next step's intents if they were written with them. */
+    private record Recorded(List<BufferRecord> after, List<BufferRecord> nextIntended) {
     }
 
     /**
-     * The intents of {@code event} for every buffer, one transaction: each buffer's machine takes the transition and
-     * its interceptor writes the intent. Acquiring an ifb claims it with the intent: by name from the buffer id, or
-     * free ifbs of the pool, tried again if another install claimed one of them meanwhile.
+     * The outcomes of {@code event}, with the intents of {@code next} (if not null) in the same transaction. If that
+     * transaction fails, the outcomes are written alone and the failure thrown: the next step was not started.
+     */
+    private Recorded recordOutcomes(List<BufferRecord> intended, BufferEvent event, List<StepOutcome> outcomes,
+                                    BufferEvent next, String why) {
+        List<BufferStore.StepResult> results = new ArrayList<>(intended.size());
+        for (int i = 0; i < intended.size(); i++) {
+            BufferRecord b = intended.get(i);
+            StepOutcome o = outcomes.get(i);
+            results.add(new BufferStore.StepResult(b, new Transition(b.state(), event, event.target()), o.note(),
+                    o.ok() ? null : o.failure().getMessage()));
+        }
+        String what = "the outcome of " + event + (next == null ? "" : " and the intent of " + next) + " for "
+                + vifs(intended);
+        RuntimeException nextRefused;
+        try {
+            return store.transaction(what, () -> {
+                List<BufferRecord> after = store.outcomes(results);
+                return new Recorded(after, next == null ? null : intendInTransaction(after, next, why, List.of()));
+            });
+        } catch (RuntimeException e) {
+            nextRefused = e;
+        }
+        // the transaction rolled back: the rows have the step in flight again, and its machines are at its target
+        intended.forEach(b -> machineFor(b).restore(event.target()));
+        List<BufferRecord> after;
+        try {
+            after = store.transaction("the outcome of " + event + " for " + vifs(intended), () -> store.outcomes(results));
+        } catch (NetbufDatabaseException e) {
+            intended.forEach(b -> dropMachine(b.id()));
+            outcomes.stream().filter(o -> !o.ok()).forEach(o -> e.addSuppressed(o.failure()));
+            if (e != nextRefused) {
+                e.addSuppressed(nextRefused);
+            }
+            throw e.in(event + " of " + vifs(intended) + " done in the kernel; its intents stay recorded for recovery"
+                    + " at the next start");
+        }
+        if (next == null) {
+            throw nextRefused;
+        }
+        if (nextRefused instanceof NetbufDatabaseException d) {
+            throw d.in(event + " of " + vifs(after) + " done and recorded; " + next + " not started, the kernel was not"
+                    + " changed");
+        }
+        throw nextRefused;
+    }
+
+    /**
+     * The intents of {@code event} for every buffer, one transaction. Acquiring an ifb claims it with the intent: by
+     * name from the buffer id, or free ifbs of the pool, tried again if another install claimed one of them
+     * meanwhile.
      */
     private List<BufferRecord> writeIntents(List<BufferRecord> buffers, BufferEvent event, String why) {
         for (int attempt = 1; ; attempt++) {
             List<String> poolIfbs = event == ACQUIRE_IFB && settings.ifbMode() == IfbMode.POOL ? freePoolIfbs(buffers)
                     : List.of();
-            List<BufferRecord> intended = new ArrayList<>(buffers.size());
             try {
-                return store.transaction("the intent of " + event + " for " + vifs(buffers), () -> {
-                    for (int i = 0; i < buffers.size(); i++) {
-                        BufferRecord b = buffers.get(i);
-                        String ifb = poolIfbs.isEmpty() ? null : poolIfbs.get(i);
-                        machineFor(b).fire(event, t -> intended.add(writeIntent(b, t, ifb, why)));
-                    }
-                    return intended;
-                });
+                return store.transaction("the intent of " + event + " for " + vifs(buffers),
+                        () -> intendInTransaction(buffers, event, why, poolIfbs));
             } catch (ClaimRefusedException taken) {
                 restoreMachines(buffers);
                 if (attempt == POOL_ATTEMPTS) {
@@ -443,13 +490,29 @@ public class BufferLifecycle {
         }
     }
 
-    private BufferRecord writeIntent(BufferRecord b, Transition t, String poolIfb, String why) {
+    /**
+     * In the caller's transaction: each buffer's machine takes {@code event}, its interceptor adding the buffer's
+     * intent to the step's batch, which is written before the transaction commits and so before any kernel call.
+     */
+    private List<BufferRecord> intendInTransaction(List<BufferRecord> buffers, BufferEvent event, String why,
+                                                   List<String> poolIfbs) {
+        List<BufferStore.Intent> batch = new ArrayList<>(buffers.size());
+        for (int i = 0; i < buffers.size(); i++) {
+            BufferRecord b = buffers.get(i);
+            String poolIfb = poolIfbs.isEmpty() ? null : poolIfbs.get(i);
+            machineFor(b).fire(event, t -> batch.add(intent(b, t, poolIfb, why)));
+        }
+        return store.intents(batch);
+    }
+
+    private BufferStore.Intent intent(BufferRecord b, Transition t, String poolIfb, String why) {
         if (t.event() == ACQUIRE_IFB) {
-            return poolIfb != null ? store.intentWithIfb(b, t, poolIfb, false)
-                    : store.intentWithIfb(b, t, settings.ifbPrefix() + b.id(), true);
+            String ifb = poolIfb != null ? poolIfb : settings.ifbPrefix() + b.id();
+            return new BufferStore.Intent(b, t, (poolIfb == null ? "create " : "take pool ") + "ifb " + ifb, ifb,
+                    poolIfb == null);
         }
         String detail = describe(t.event(), b);
-        return store.intent(b, t, why == null ? detail : detail + ": " + why);
+        return new BufferStore.Intent(b, t, why == null ? detail : detail + ": " + why, null, false);
     }
 
     /**
@@ -528,8 +591,11 @@ public class BufferLifecycle {
         return store.find(id).orElseThrow(() -> new IllegalArgumentException("no buffer " + id));
     }
 
-    /** A step's buffers as recorded afterwards, in order, and the kernel failures by buffer id. */
-    private record Stepped(List<BufferRecord> buffers, Map<Long, RuntimeException> failures) {
+    /**
+     * Steps' buffers as recorded afterwards, in order; the kernel failures by buffer id, and the step they failed at
+     * (else the last step).
+     */
+    private record Stepped(List<BufferRecord> buffers, Map<Long, RuntimeException> failures, BufferEvent event) {
         void throwFirst(String what) {
             if (!failures.isEmpty()) {
                 RuntimeException cause = failures.values().iterator().next();

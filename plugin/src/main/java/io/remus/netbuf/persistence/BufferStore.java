@@ -34,10 +34,12 @@ public class BufferStore {
             + " protocol, priority, plug_handle, epoch, failed_step, last_error, created_at, updated_at";
 
     private final JdbcClient jdbc;
+    private final org.springframework.jdbc.core.JdbcTemplate batch;
     private final TransactionTemplate tx;
 
     public BufferStore(DataSource dataSource) {
         this.jdbc = JdbcClient.create(dataSource);
+        this.batch = new org.springframework.jdbc.core.JdbcTemplate(dataSource);
         this.tx = new TransactionTemplate(new DataSourceTransactionManager(dataSource));
     }
 
@@ -102,12 +104,7 @@ public class BufferStore {
      * nothing written) if the buffer is not in {@code t}'s source state or already has a step in flight.
      */
     public BufferRecord intent(BufferRecord buffer, Transition t, String detail) {
-        requireKernelStep(t);
-        return write("the intent of " + step(t) + " for buffer " + buffer.id(), status -> {
-            markPending(buffer, t);
-            journal(buffer.id(), step(t), Outcome.INTENT, t.source(), t.target(), detail, null);
-            return find(buffer.id()).orElseThrow();
-        });
+        return intents(List.of(new Intent(buffer, t, detail, null, false))).getFirst();
     }
 
     /**
@@ -115,56 +112,143 @@ public class BufferStore {
      * ifb, the unique key refuses the claim and nothing is written.
      */
     public BufferRecord intentWithIfb(BufferRecord buffer, Transition t, String ifb, boolean created) {
-        requireKernelStep(t);
-        return write("the intent of " + step(t) + " (ifb " + ifb + ") for buffer " + buffer.id(), status -> {
-            try {
-                jdbc.sql("INSERT INTO netbuf_ifb_claim (ifb, buffer_id) VALUES (?, ?)").params(ifb, buffer.id()).update();
-            } catch (DuplicateKeyException e) {
-                status.setRollbackOnly();
-                throw new ClaimRefusedException("ifb " + ifb + " is already held by another buffer");
+        return intents(List.of(new Intent(buffer, t, (created ? "create " : "take pool ") + "ifb " + ifb, ifb,
+                created))).getFirst();
+    }
+
+    /** One buffer's intent in {@link #intents}: its step, the journal's detail, and for ACQUIRE_IFB the ifb claimed. */
+    public record Intent(BufferRecord buffer, Transition t, String detail, String ifb, boolean ifbCreated) {
+    }
+
+    /** One buffer's outcome in {@link #outcomes}: done (with the journal's note, if any), or failed with the error. */
+    public record StepResult(BufferRecord intended, Transition t, String note, String error) {
+        public boolean done() {
+            return error == null;
+        }
+    }
+
+    /**
+     * The intents of one step for several buffers, as {@link #intent} and {@link #intentWithIfb} write them one by
+     * one, in a few batched statements: in the caller's {@link #transaction} if there is one. Refused as a whole,
+     * with nothing written, if a buffer is not in its step's source state or has a step in flight, or (a
+     * {@link ClaimRefusedException}) if another buffer holds one of the ifbs.
+     *
+     * @return the buffers as written, in order
+     */
+    public List<BufferRecord> intents(List<Intent> intents) {
+        if (intents.isEmpty()) {
+            return List.of();
+        }
+        intents.forEach(i -> requireKernelStep(i.t()));
+        return write(what("intent", intents.getFirst().t(), intents.stream().map(Intent::buffer).toList()), status -> {
+            Timestamp now = now();
+            List<Intent> claiming = intents.stream().filter(i -> i.ifb() != null).toList();
+            if (!claiming.isEmpty()) {
+                try {
+                    batch.batchUpdate("INSERT INTO netbuf_ifb_claim (ifb, buffer_id) VALUES (?, ?)",
+                            claiming.stream().map(i -> new Object[] {i.ifb(), i.buffer().id()}).toList());
+                } catch (DuplicateKeyException e) {
+                    status.setRollbackOnly();
+                    throw new ClaimRefusedException((claiming.size() == 1 ? "ifb " + claiming.getFirst().ifb()
+                            : "one of the ifbs " + claiming.stream().map(Intent::ifb).toList())
+                            + " is already held by another buffer");
+                }
+                batch.batchUpdate("UPDATE netbuf_buffer SET ifb = ?, ifb_created = ? WHERE id = ?",
+                        claiming.stream().map(i -> new Object[] {i.ifb(), i.ifbCreated(), i.buffer().id()}).toList());
             }
-            jdbc.sql("UPDATE netbuf_buffer SET ifb = ?, ifb_created = ? WHERE id = ?")
-                    .params(ifb, created, buffer.id()).update();
-            markPending(buffer, t);
-            journal(buffer.id(), step(t), Outcome.INTENT, t.source(), t.target(),
-                    (created ? "create " : "take pool ") + "ifb " + ifb, null);
-            return find(buffer.id()).orElseThrow();
+            int[] rows = batch.batchUpdate("UPDATE netbuf_buffer SET pending_step = ?, updated_at = ? WHERE id = ?"
+                            + " AND state = ? AND pending_step IS NULL",
+                    intents.stream().map(i -> new Object[] {step(i.t()), now, i.buffer().id(),
+                            i.t().source().name()}).toList());
+            for (int k = 0; k < rows.length; k++) {
+                if (rows[k] != 1) {
+                    Intent i = intents.get(k);
+                    throw new IllegalStateException("buffer " + i.buffer().id() + " is not in " + i.t().source()
+                            + " with no step in flight: " + find(i.buffer().id()).map(BufferRecord::toString)
+                            .orElse("gone"));
+                }
+            }
+            journalAll(intents.stream().map(i -> new Object[] {i.buffer().id(), now, step(i.t()),
+                    JournalEntry.Outcome.INTENT.name(), i.t().source().name(), i.t().target().name(),
+                    truncate(i.detail(), 500), null}).toList());
+            return findAll(intents.stream().map(i -> i.buffer().id()).toList());
         });
     }
 
-    private void markPending(BufferRecord buffer, Transition t) {
-        int rows = jdbc.sql("UPDATE netbuf_buffer SET pending_step = ?, updated_at = ? WHERE id = ? AND state = ?"
-                        + " AND pending_step IS NULL")
-                .params(step(t), now(), buffer.id(), t.source().name()).update();
-        if (rows != 1) {
-            throw new IllegalStateException("buffer " + buffer.id() + " is not in " + t.source()
-                    + " with no step in flight: " + find(buffer.id()).map(BufferRecord::toString).orElse("gone"));
+    /**
+     * The outcomes of one step for several buffers, as {@link #done} and {@link #stepFailed} write them one by one,
+     * in a few batched statements: in the caller's {@link #transaction} if there is one.
+     *
+     * @return the buffers as written, in order
+     */
+    public List<BufferRecord> outcomes(List<StepResult> outcomes) {
+        if (outcomes.isEmpty()) {
+            return List.of();
         }
+        return write(what("outcome", outcomes.getFirst().t(), outcomes.stream().map(StepResult::intended).toList()),
+                status -> {
+            Timestamp now = now();
+            List<StepResult> done = outcomes.stream().filter(StepResult::done).toList();
+            List<StepResult> failed = outcomes.stream().filter(o -> !o.done()).toList();
+            int[] doneRows = batch.batchUpdate("UPDATE netbuf_buffer SET state = ?, pending_step = NULL, updated_at = ?"
+                            + " WHERE id = ? AND state = ? AND pending_step = ?",
+                    done.stream().map(o -> new Object[] {o.t().target().name(), now, o.intended().id(),
+                            o.t().source().name(), step(o.t())}).toList());
+            int[] failedRows = batch.batchUpdate("UPDATE netbuf_buffer SET pending_step = NULL, last_error = ?,"
+                            + " updated_at = ? WHERE id = ? AND state = ? AND pending_step = ?",
+                    failed.stream().map(o -> new Object[] {truncate(o.error(), 2000), now, o.intended().id(),
+                            o.t().source().name(), step(o.t())}).toList());
+            for (int k = 0; k < doneRows.length; k++) {
+                requireOne(doneRows[k], done.get(k).intended(), done.get(k).t());
+            }
+            for (int k = 0; k < failedRows.length; k++) {
+                requireOne(failedRows[k], failed.get(k).intended(), failed.get(k).t());
+            }
+            journalAll(outcomes.stream().map(o -> new Object[] {o.intended().id(), now, step(o.t()),
+                    (o.done() ? JournalEntry.Outcome.DONE : JournalEntry.Outcome.FAILED).name(),
+                    o.t().source().name(), o.t().target().name(), o.done() ? truncate(o.note(), 500) : null,
+                    truncate(o.error(), 2000)}).toList());
+            List<Object[]> freed = done.stream().filter(o -> o.t().target() == BufferState.FREE)
+                    .map(o -> new Object[] {o.intended().id()}).toList();
+            if (!freed.isEmpty()) {
+                batch.batchUpdate("DELETE FROM netbuf_ifb_claim WHERE buffer_id = ?", freed);
+                batch.batchUpdate("DELETE FROM netbuf_vif_claim WHERE buffer_id = ?", freed);
+            }
+            return findAll(outcomes.stream().map(o -> o.intended().id()).toList());
+        });
+    }
+
+    private void journalAll(List<Object[]> rows) {
+        batch.batchUpdate("INSERT INTO netbuf_journal (buffer_id, at, step, outcome, from_state, to_state, detail,"
+                + " error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows);
+    }
+
+    /** The buffers with these ids, in the order given. */
+    private List<BufferRecord> findAll(List<Long> ids) {
+        java.util.Map<Long, BufferRecord> byId = new java.util.HashMap<>();
+        jdbc.sql("SELECT " + COLUMNS + " FROM netbuf_buffer WHERE id IN (" + String.join(", ",
+                        java.util.Collections.nCopies(ids.size(), "?")) + ")")
+                .params(new java.util.ArrayList<Object>(ids)).query(BufferStore::record).list()
+                .forEach(b -> byId.put(b.id(), b));
+        return ids.stream().map(id -> java.util.Objects.requireNonNull(byId.get(id), () -> "buffer " + id + " is gone"))
+                .toList();
+    }
+
+    /** e.g. {@code the intent of ADD_INGRESS for buffer 7}, or {@code the intents of ... for buffers [7, 8]}. */
+    private static String what(String kind, Transition t, List<BufferRecord> buffers) {
+        return buffers.size() == 1 ? "the " + kind + " of " + step(t) + " for buffer " + buffers.getFirst().id()
+                : "the " + kind + "s of " + step(t) + " for buffers "
+                + buffers.stream().map(b -> String.valueOf(b.id())).collect(Collectors.joining(", ", "[", "]"));
     }
 
     /** The kernel step of {@code t} succeeded: the buffer is in {@code t}'s target. Reaching FREE frees its claims. */
     public BufferRecord done(BufferRecord buffer, Transition t, String detail) {
-        return write("the outcome of " + step(t) + " for buffer " + buffer.id(), status -> {
-            requireOne(jdbc.sql("UPDATE netbuf_buffer SET state = ?, pending_step = NULL, updated_at = ? WHERE id = ?"
-                            + " AND state = ? AND pending_step = ?")
-                    .params(t.target().name(), now(), buffer.id(), t.source().name(), step(t)).update(), buffer, t);
-            journal(buffer.id(), step(t), Outcome.DONE, t.source(), t.target(), detail, null);
-            if (t.target() == BufferState.FREE) {
-                releaseClaims(buffer.id());
-            }
-            return find(buffer.id()).orElseThrow();
-        });
+        return outcomes(List.of(new StepResult(buffer, t, detail, null))).getFirst();
     }
 
     /** The kernel step of {@code t} failed: the buffer stays in {@code t}'s source, with the error. */
     public BufferRecord stepFailed(BufferRecord buffer, Transition t, String error) {
-        return write("the failure of " + step(t) + " for buffer " + buffer.id(), status -> {
-            requireOne(jdbc.sql("UPDATE netbuf_buffer SET pending_step = NULL, last_error = ?, updated_at = ?"
-                            + " WHERE id = ? AND state = ? AND pending_step = ?")
-                    .params(truncate(error, 2000), now(), buffer.id(), t.source().name(), step(t)).update(), buffer, t);
-            journal(buffer.id(), step(t), Outcome.FAILED, t.source(), t.target(), null, error);
-            return find(buffer.id()).orElseThrow();
-        });
+        return outcomes(List.of(new StepResult(buffer, t, null, error))).getFirst();
     }
 
     /**

@@ -149,6 +149,77 @@ abstract class BufferStoreContract {
         assertThat(new BufferStore(empty).journal(1)).extracting(JournalEntry::step).containsExactly("ACQUIRE_IFB", "VERIFY");
     }
 
+    // --- a step for a domain's buffers at once -----------------------------------------------------------------
+
+    @Test
+    void intentsOfADomainsStepAreWrittenTogetherWithTheirIfbClaims() {
+        List<BufferRecord> domain = store.createAll("dom1", List.of("vif1.0", "vif1.1", "vif1.2"), LIMIT, PROTOCOL,
+                PRIORITY, PLUG_HANDLE);
+        Transition acquire = t(BufferState.FREE, BufferEvent.ACQUIRE_IFB);
+        List<BufferRecord> intended = store.intents(domain.stream().map(b -> new BufferStore.Intent(b, acquire,
+                "create ifb nbifb" + b.id(), "nbifb" + b.id(), true)).toList());
+
+        assertThat(intended).extracting(BufferRecord::id).containsExactlyElementsOf(domain.stream().map(BufferRecord::id).toList());
+        assertThat(intended).allSatisfy(b -> {
+            assertThat(b.pendingStep()).isEqualTo(BufferEvent.ACQUIRE_IFB);
+            assertThat(b.ifb()).isEqualTo("nbifb" + b.id());
+            assertThat(b.ifbCreated()).isTrue();
+            assertThat(lines(b)).containsExactly("ACQUIRE_IFB INTENT FREE->IFB_UP create ifb nbifb" + b.id()
+                    + " error=null");
+        });
+        assertThat(store.claimedIfbs()).hasSize(3);
+
+        // one done, one failed, one done: each written as done() and stepFailed() write it
+        List<BufferRecord> after = store.outcomes(List.of(
+                new BufferStore.StepResult(intended.get(0), acquire, null, null),
+                new BufferStore.StepResult(intended.get(1), acquire, null, "EEXIST"),
+                new BufferStore.StepResult(intended.get(2), acquire, "a note", null)));
+        assertThat(after).extracting(BufferRecord::state)
+                .containsExactly(BufferState.IFB_UP, BufferState.FREE, BufferState.IFB_UP);
+        assertThat(after).extracting(BufferRecord::pendingStep).containsOnlyNulls();
+        assertThat(after.get(1).lastError()).isEqualTo("EEXIST");
+        assertThat(lines(after.get(1)).getLast()).isEqualTo("ACQUIRE_IFB FAILED FREE->IFB_UP null error=EEXIST");
+        assertThat(lines(after.get(2)).getLast()).isEqualTo("ACQUIRE_IFB DONE FREE->IFB_UP a note error=null");
+    }
+
+    @Test
+    void aDomainsIntentsAreRefusedAsAWholeIfOneBufferIsNotInTheStepsSourceState() {
+        List<BufferRecord> domain = store.createAll("dom1", List.of("vif1.0", "vif1.1"), LIMIT, PROTOCOL, PRIORITY,
+                PLUG_HANDLE);
+        BufferRecord ahead = advance(domain.get(1), BufferState.IFB_UP);
+        Transition acquire = t(BufferState.FREE, BufferEvent.ACQUIRE_IFB);
+        long journal = count("SELECT COUNT(*) FROM netbuf_journal");
+
+        assertThatThrownBy(() -> store.intents(List.of(
+                new BufferStore.Intent(domain.get(0), acquire, "create ifb x0", "x0", true),
+                new BufferStore.Intent(ahead, acquire, "create ifb x1", "x1", true))))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("buffer " + ahead.id() + " is not in FREE with no step in flight");
+
+        assertThat(store.find(domain.get(0).id()).orElseThrow().pendingStep()).isNull();
+        assertThat(count("SELECT COUNT(*) FROM netbuf_journal")).isEqualTo(journal);
+        assertThat(store.claimedIfbs()).doesNotContain("x0", "x1");
+    }
+
+    @Test
+    void aDomainsIntentsAreRefusedAsAWholeIfAnotherBufferHoldsOneOfTheIfbs() {
+        BufferRecord other = store.intentWithIfb(create("dom9", "vif9.0"), t(BufferState.FREE,
+                BufferEvent.ACQUIRE_IFB), "ifb3", false);
+        List<BufferRecord> domain = store.createAll("dom1", List.of("vif1.0", "vif1.1"), LIMIT, PROTOCOL, PRIORITY,
+                PLUG_HANDLE);
+        Transition acquire = t(BufferState.FREE, BufferEvent.ACQUIRE_IFB);
+
+        assertThatThrownBy(() -> store.intents(List.of(
+                new BufferStore.Intent(domain.get(0), acquire, "take pool ifb ifb2", "ifb2", false),
+                new BufferStore.Intent(domain.get(1), acquire, "take pool ifb ifb3", "ifb3", false))))
+                .isInstanceOf(ClaimRefusedException.class)
+                .hasMessageContaining("already held by another buffer");
+
+        assertThat(store.claimedIfbs()).containsExactly("ifb3");
+        assertThat(domain).allSatisfy(b -> assertThat(store.find(b.id()).orElseThrow().pendingStep()).isNull());
+        assertThat(other.pendingStep()).isEqualTo(BufferEvent.ACQUIRE_IFB);
+    }
+
     // --- create ------------------------------------------------------------------------------------------------
 
     @Test
