@@ -327,7 +327,7 @@ public class BufferLifecycle {
             return cleared[0];
         } catch (RuntimeException e) {
             dropMachine(b.id());
-            store.note(b.id(), BufferEvent.CLEARED.name(), Outcome.FAILED, b.state(), "could not clear", e.getMessage());
+            store.note(b.id(), BufferEvent.CLEARED, Outcome.FAILED, b.state(), "could not clear", e.getMessage());
             throw new NetbufException("buffer " + b.id() + " (vif " + b.vif() + ") is FAILED and what is left of it"
                     + " could not be removed: " + e.getMessage(), e);
         }

@@ -16,6 +16,7 @@ import io.remus.netbuf.netlink.TcHandle;
 import io.remus.netbuf.persistence.BufferRecord;
 import io.remus.netbuf.persistence.BufferStore;
 import io.remus.netbuf.persistence.JournalEntry.Outcome;
+import io.remus.netbuf.persistence.JournalEntry.Topic;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -107,7 +108,7 @@ public class BufferRecovery {
         Optional<Link> ifb = netlink.findLink(InterfaceName.of(b.ifb()));
         if (vif.isEmpty() || ifb.isEmpty()) {
             String gone = vif.isEmpty() ? "vif " + b.vif() : "ifb " + b.ifb();
-            store.note(b.id(), "VERIFY", Outcome.UNDONE, b.state(), gone + " is gone: rolling back", null);
+            store.note(b.id(), Topic.VERIFY, Outcome.UNDONE, b.state(), gone + " is gone: rolling back", null);
             rollBackInterrupted(b, c);
             return;
         }
@@ -130,7 +131,7 @@ public class BufferRecovery {
             missing.add("plug");
         }
         if (missing.isEmpty() && oldKey.isEmpty()) {
-            store.note(b.id(), "VERIFY", Outcome.ADOPTED, b.state(), "ingress, redirect and plug found as recorded", null);
+            store.note(b.id(), Topic.VERIFY, Outcome.ADOPTED, b.state(), "ingress, redirect and plug found as recorded", null);
             c.adopted++;
             c.lines.add("buffer " + b.id() + " (" + b.vif() + "): adopted in " + b.state());
             return;
@@ -158,11 +159,11 @@ public class BufferRecovery {
             if (missing.contains("plug")) {
                 kernel.addPlug(ifbName, plug.handle(), b.limitBytes());
             }
-            store.note(b.id(), "VERIFY", Outcome.REPAIRED, b.state(), repaired, null);
+            store.note(b.id(), Topic.VERIFY, Outcome.REPAIRED, b.state(), repaired, null);
             c.repaired++;
             c.lines.add("buffer " + b.id() + " (" + b.vif() + "): repaired: " + repaired);
         } catch (RuntimeException e) {
-            store.note(b.id(), "VERIFY", Outcome.FAILED, b.state(), "repair failed (" + repaired + "): rolling back",
+            store.note(b.id(), Topic.VERIFY, Outcome.FAILED, b.state(), "repair failed (" + repaired + "): rolling back",
                     e.getMessage());
             rollBackInterrupted(b, c);
         }
@@ -209,7 +210,7 @@ public class BufferRecovery {
 
     private void noteOrphan(String ifb, String what, Counts c) {
         store.all().stream().filter(b -> ifb.equals(b.ifb())).reduce((first, second) -> second).ifPresent(b ->
-                store.note(b.id(), "ORPHAN", Outcome.REMOVED, b.state(), what, null));
+                store.note(b.id(), Topic.ORPHAN, Outcome.REMOVED, b.state(), what, null));
         c.orphans++;
         c.lines.add(what);
     }

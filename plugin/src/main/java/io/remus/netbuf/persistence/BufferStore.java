@@ -261,7 +261,7 @@ public class BufferStore {
                             + " updated_at = ? WHERE id = ?")
                     .params(t.target().name(), step == null ? null : step.name(), truncate(reason, 2000), now(),
                             buffer.id()).update();
-            journal(buffer.id(), step == null ? "FAIL" : step.name(), Outcome.FAILED, t.source(), t.target(),
+            journal(buffer.id(), (step == null ? BufferEvent.FAIL : step).name(), Outcome.FAILED, t.source(), t.target(),
                     released ? "every kernel object undone" : "kernel objects may remain", reason);
             if (released) {
                 releaseClaims(buffer.id());
@@ -287,9 +287,19 @@ public class BufferStore {
     }
 
     /** A journal line of its own (recovery's verdicts). */
-    public void note(long bufferId, String step, Outcome outcome, BufferState state, String detail, String error) {
-        write("a journal line (" + step + " " + outcome + ") of buffer " + bufferId, status -> {
-            journal(bufferId, truncate(step, 32), outcome, state, state, detail, error);
+    public void note(long bufferId, BufferEvent step, Outcome outcome, BufferState state, String detail, String error) {
+        line(bufferId, step.name(), outcome, state, detail, error);
+    }
+
+    /** A journal line about something other than a step: recovery's checks, an epoch's failure. */
+    public void note(long bufferId, JournalEntry.Topic topic, Outcome outcome, BufferState state, String detail,
+                     String error) {
+        line(bufferId, topic.name(), outcome, state, detail, error);
+    }
+
+    private void line(long bufferId, String about, Outcome outcome, BufferState state, String detail, String error) {
+        write("a journal line (" + about + " " + outcome + ") of buffer " + bufferId, status -> {
+            journal(bufferId, about, outcome, state, state, detail, error);
             return null;
         });
     }

@@ -17,6 +17,7 @@ import io.remus.netbuf.persistence.DomainEpochs;
 import io.remus.netbuf.persistence.DomainProtection;
 import io.remus.netbuf.persistence.DomainProtection.Driver;
 import io.remus.netbuf.persistence.DomainStore;
+import io.remus.netbuf.persistence.JournalEntry;
 import io.remus.netbuf.persistence.JournalEntry.Outcome;
 import io.remus.netbuf.persistence.NetbufDatabaseException;
 import java.time.Duration;
@@ -633,7 +634,7 @@ public class NetbufService {
         try {
             for (VifFailure f : failedVifs) {
                 BufferRecord b = f.buffer();
-                buffers.note(b.id(), action == PlugAction.BUFFER ? "EPOCH_BEGIN" : "EPOCH_COMMIT",
+                buffers.note(b.id(), action == PlugAction.BUFFER ? JournalEntry.Topic.EPOCH_BEGIN : JournalEntry.Topic.EPOCH_COMMIT,
                         Outcome.FAILED, b.state(), what + " of domain " + p.domain(), f.error());
             }
             domains.save(p.epochs().failed(message));

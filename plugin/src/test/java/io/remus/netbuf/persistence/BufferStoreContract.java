@@ -578,15 +578,15 @@ abstract class BufferStoreContract {
         BufferRecord b = advance(create("dom1", "vif1.0"), BufferState.PLUGGED);
         int before = store.journal(b.id()).size();
 
-        store.note(b.id(), "IFB_UP", Outcome.ADOPTED, BufferState.PLUGGED, "found whole", null);
-        store.note(b.id(), "IFB_UP", Outcome.REMOVED, null, null, "ifb9 was ours");
+        store.note(b.id(), JournalEntry.Topic.VERIFY, Outcome.ADOPTED, BufferState.PLUGGED, "found whole", null);
+        store.note(b.id(), JournalEntry.Topic.ORPHAN, Outcome.REMOVED, null, null, "ifb9 was ours");
 
         assertThat(store.find(b.id())).contains(b);
         List<JournalEntry> journal = store.journal(b.id());
         assertThat(journal).hasSize(before + 2);
         assertThat(lines(b).subList(before, before + 2)).containsExactly(
-                "IFB_UP ADOPTED PLUGGED->PLUGGED found whole error=null",
-                "IFB_UP REMOVED null->null null error=ifb9 was ours");
+                "VERIFY ADOPTED PLUGGED->PLUGGED found whole error=null",
+                "ORPHAN REMOVED null->null null error=ifb9 was ours");
     }
 
     @Test
@@ -632,12 +632,14 @@ abstract class BufferStoreContract {
         List<String> expectedA = new ArrayList<>();
         List<String> expectedB = new ArrayList<>();
         for (int i = 0; i < 40; i++) {
-            // interleaved, and the steps' names out of any natural order
-            store.note(a.id(), "S" + (39 - i), Outcome.ADOPTED, BufferState.FREE, "a" + i, null);
-            expectedA.add("S" + (39 - i) + " a" + i);
+            // interleaved, and the lines' names out of any natural order
+            BufferEvent stepA = BufferEvent.values()[(39 - i) % BufferEvent.values().length];
+            store.note(a.id(), stepA, Outcome.ADOPTED, BufferState.FREE, "a" + i, null);
+            expectedA.add(stepA + " a" + i);
             if (i % 3 == 0) {
-                store.note(b.id(), "S" + i, Outcome.REPAIRED, BufferState.FREE, "b" + i, null);
-                expectedB.add("S" + i + " b" + i);
+                JournalEntry.Topic topic = JournalEntry.Topic.values()[i % JournalEntry.Topic.values().length];
+                store.note(b.id(), topic, Outcome.REPAIRED, BufferState.FREE, "b" + i, null);
+                expectedB.add(topic + " b" + i);
             }
         }
 
