@@ -524,6 +524,19 @@ static long plug_get_backlog(struct nl_sock *sk, int ifb)
 	}
 }
 
+/* release_indefinite on the plug of each of the n ifbs, in one batch */
+static void release_all(struct nl_sock *sk, struct batch *b, const int *ifb, int n, const char *step)
+{
+	struct nl_msg *msg;
+	for (int i = 0; i < n; i++) {
+		struct rtnl_qdisc *q = plug_object(ifb[i]);
+		check(rtnl_qdisc_plug_release_indefinite(q), "release_indefinite");
+		batch_take(b, rtnl_qdisc_build_add_request(q, 0, &msg), &msg, "release_indefinite");
+		rtnl_qdisc_put(q);
+	}
+	batch_ok(sk, b, step);
+}
+
 /*
  * A domain of N vifs protected and stopped, in BufferInstaller.run's requests, step by step: each step one link
  * dump to find the devices by name, then one sendmsg of the step's requests for all N (only the last asks for an
@@ -594,31 +607,13 @@ static long long bench_domain(struct nl_sock *sk, const char *vifprefix, int n, 
 			rtnl_qdisc_put(q);
 		}
 		batch_ok(sk, &b, "ADD_PLUG");
-		for (int i = 0; i < n; i++) {
-			struct rtnl_qdisc *q = plug_object(ifb[i]);
-			check(rtnl_qdisc_plug_release_indefinite(q), "release_indefinite");
-			batch_take(&b, rtnl_qdisc_build_add_request(q, 0, &msg), &msg, "release_indefinite");
-			rtnl_qdisc_put(q);
-		}
-		batch_ok(sk, &b, "ADD_PLUG release");
+		release_all(sk, &b, ifb, n, "ADD_PLUG release");
 		/* RELEASE: a stop from PLUGGED lets out what the plugs hold first */
 		resolve(sk, ifbprefix, n, ifb);
-		for (int i = 0; i < n; i++) {
-			struct rtnl_qdisc *q = plug_object(ifb[i]);
-			check(rtnl_qdisc_plug_release_indefinite(q), "release_indefinite");
-			batch_take(&b, rtnl_qdisc_build_add_request(q, 0, &msg), &msg, "release_indefinite");
-			rtnl_qdisc_put(q);
-		}
-		batch_ok(sk, &b, "RELEASE");
+		release_all(sk, &b, ifb, n, "RELEASE");
 		/* REMOVE_PLUG */
 		resolve(sk, ifbprefix, n, ifb);
-		for (int i = 0; i < n; i++) {
-			struct rtnl_qdisc *q = plug_object(ifb[i]);
-			check(rtnl_qdisc_plug_release_indefinite(q), "release_indefinite");
-			batch_take(&b, rtnl_qdisc_build_add_request(q, 0, &msg), &msg, "release_indefinite");
-			rtnl_qdisc_put(q);
-		}
-		batch_ok(sk, &b, "REMOVE_PLUG release");
+		release_all(sk, &b, ifb, n, "REMOVE_PLUG release");
 		for (int i = 0; i < n; i++) {
 			if (plug_get_backlog(sk, ifb[i]) != 0) {
 				printf("error: the plug on %s%d is gone or holds frames\n", ifbprefix, i);
