@@ -144,7 +144,8 @@ public class BufferLifecycle {
     }
 
     /**
-     * PLUGGED → RELEASED for a domain's buffers at once (its failover), each intent's journal line saying {@code why}.
+     * PLUGGED → RELEASED for a domain's buffers at once (its failover), each intent's journal line saying
+     * {@code why}.
      * A buffer whose release failed stays PLUGGED with the failure journaled; the others are RELEASED all the same.
      * If the database refuses the intents the plugs are released all the same, since a guest whose backup is lost
      * must not stay black-holed until the database is back (a release makes no kernel object for recovery to find).
@@ -180,7 +181,8 @@ public class BufferLifecycle {
     public List<BufferRecord> resumeAll(List<BufferRecord> released) {
         Stepped s = step(released, BufferEvent.RESUME, null, false);
         if (!s.failures.isEmpty()) {
-            BufferRecord failed = s.buffers.stream().filter(b -> s.failures.containsKey(b.id())).findFirst().orElseThrow();
+            BufferRecord failed = s.buffers.stream().filter(b -> s.failures.containsKey(b.id())).findFirst()
+                    .orElseThrow();
             RuntimeException cause = s.failures.get(failed.id());
             List<BufferRecord> resumed = s.buffers.stream().filter(b -> !s.failures.containsKey(b.id())).toList();
             if (!resumed.isEmpty()) {
@@ -446,7 +448,8 @@ public class BufferLifecycle {
         intended.forEach(b -> machineFor(b).restore(event.target()));
         List<BufferRecord> after;
         try {
-            after = store.transaction("the outcome of " + event + " for " + vifs(intended), () -> store.outcomes(results));
+            after = store.transaction("the outcome of " + event + " for " + vifs(intended),
+                    () -> store.outcomes(results));
         } catch (NetbufDatabaseException e) {
             intended.forEach(b -> dropMachine(b.id()));
             outcomes.stream().filter(o -> !o.ok()).forEach(o -> e.addSuppressed(o.failure()));

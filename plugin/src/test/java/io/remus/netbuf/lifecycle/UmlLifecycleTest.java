@@ -81,6 +81,39 @@ class UmlLifecycleTest {
         assertThat(lifecycle.teardown(again.id()).state()).isEqualTo(BufferState.FREE);
     }
 
+    /**
+     * A domain's two vifs installed and stopped together: each step one batch for both, so their journals
+     * interleave step by step; each buffer has one living machine while it lives, and a new process restores it
+     * from the row when it first needs it.
+     */
+    @Test
+    void aDomainsVifsMoveTogetherEachWithOneLivingMachine() {
+        List<BufferRecord> domain = lifecycle.install("dom7", List.of(InterfaceName.of("vif7.0"),
+                InterfaceName.of("vif8.0")));
+        assertThat(domain).extracting(BufferRecord::state).containsOnly(BufferState.PLUGGED);
+        assertThat(lifecycle.livingMachines()).isEqualTo(2);
+        // one transaction per step for both: the intents of both, then the outcomes of both
+        List<JournalEntry> lines = new java.util.ArrayList<>(store.journal(domain.get(0).id()));
+        lines.addAll(store.journal(domain.get(1).id()));
+        lines.sort(java.util.Comparator.comparingLong(JournalEntry::id));
+        assertThat(lines).extracting(e -> e.step() + " " + e.outcome()).startsWith(
+                "ACQUIRE_IFB INTENT", "ACQUIRE_IFB INTENT", "ACQUIRE_IFB DONE", "ACQUIRE_IFB DONE",
+                "ADD_INGRESS INTENT", "ADD_INGRESS INTENT", "ADD_INGRESS DONE", "ADD_INGRESS DONE");
+
+        // a new process: no machine until a buffer is used, then the one restored from its row
+        BufferLifecycle afterRestart = lifecycle(new BufferStore(db));
+        assertThat(afterRestart.livingMachines()).isZero();
+        assertThat(afterRestart.release(domain.get(0).id()).state()).isEqualTo(BufferState.RELEASED);
+        assertThat(afterRestart.livingMachines()).isEqualTo(1);
+
+        List<BufferRecord> stopped = afterRestart.teardown(List.of(store.find(domain.get(0).id()).orElseThrow(),
+                store.find(domain.get(1).id()).orElseThrow()), false);
+        assertThat(stopped).extracting(BufferRecord::state).containsOnly(BufferState.FREE);
+        assertThat(afterRestart.livingMachines()).isZero();
+        kernel.assertNoBufferObjects("vif7.0");
+        kernel.assertNoBufferObjects("vif8.0");
+    }
+
     @Test
     void teardownFromPluggedPassesThroughReleased() {
         BufferRecord b = lifecycle.install("dom7", InterfaceName.of("vif7.0"));
