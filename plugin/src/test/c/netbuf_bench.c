@@ -12,12 +12,11 @@
  *                            sendmsg, then release_one on all in one sendmsg, as LibNl.plugBatch does (only the
  *                            last message asks for an ack)
  *   onebyone PREFIX N OPS    the same epoch one plug at a time, one round trip each, as PlugControl does
- *   install VIF IFB OPS      a whole buffer installed on VIF (ifb IFB created) and uninstalled again, as
- *                            BufferInstaller.install and uninstall do it: see bench_install
  *   domain VIFPREFIX N IFBPREFIX OPS
  *                            a domain of N vifs (VIFPREFIX0..) protected and stopped, as BufferInstaller.run does it
  *                            step by step in CREATE mode (ifbs IFBPREFIX0..): each step one link dump and the
- *                            step's requests for all N vifs in one sendmsg; see bench_domain
+ *                            step's requests for all N vifs in one sendmsg; see bench_domain. With N = 1, one
+ *                            buffer installed and uninstalled, as the bench's FFM side runs it
  *   syscall OPS              getppid(), the cheapest system call
  *
  * With --idle-thread it first starts a thread that only sleeps: the process is then multi-threaded, as a JVM
@@ -288,91 +287,6 @@ static struct rtnl_cls *redirect_filter(int vif)
 	return cls;
 }
 
-/* Mirrors LibNl.redirectAdd: u32 match-all (key at -4, inside the Ethernet header), terminal, with a mirred egress
- * redirect to the ifb. */
-static void redirect_add(struct nl_sock *sk, int vif, int ifb)
-{
-	struct rtnl_cls *cls = redirect_filter(vif);
-	struct rtnl_act *act = rtnl_act_alloc();
-	check(rtnl_u32_add_key_uint32(cls, 0, 0, -4, 0), "u32 key");
-	check(rtnl_u32_set_cls_terminal(cls), "u32 terminal");
-	check(rtnl_tc_set_kind(TC_CAST(act), "mirred"), "mirred kind");
-	check(-abs(rtnl_mirred_set_action(act, TCA_EGRESS_REDIR)), "mirred action");
-	check(rtnl_mirred_set_policy(act, TC_ACT_STOLEN), "mirred policy");
-	check(rtnl_mirred_set_ifindex(act, ifb), "mirred ifindex");
-	check(rtnl_u32_add_action(cls, act), "u32 action");
-	check(rtnl_cls_add(sk, cls, NLM_F_CREATE | NLM_F_EXCL), "redirect add");
-	rtnl_act_put(act);
-	rtnl_cls_put(cls);
-}
-
-/* Mirrors LibNl.redirectDelete: by parent, priority and protocol. */
-static void redirect_delete(struct nl_sock *sk, int vif)
-{
-	struct rtnl_cls *cls = redirect_filter(vif);
-	check(rtnl_cls_delete(sk, cls, 0), "redirect delete");
-	rtnl_cls_put(cls);
-}
-
-/* The plug's backlog in packets, from a qdisc dump, as LibNl.qdiscs reads it (-1: no such plug). */
-static long plug_backlog(struct nl_sock *sk, int ifb)
-{
-	struct nl_cache *cache;
-	check(rtnl_qdisc_alloc_cache(sk, &cache), "qdisc dump");
-	struct rtnl_qdisc *q = rtnl_qdisc_get(cache, ifb, PLUG_HANDLE);
-	long backlog = q == NULL ? -1 : (long) rtnl_tc_get_stat(TC_CAST(q), RTNL_TC_QLEN);
-	if (q != NULL)
-		rtnl_qdisc_put(q);
-	nl_cache_free(cache);
-	return backlog;
-}
-
-/*
- * One buffer installed and uninstalled, in the kernel steps of BufferInstaller: install = ifb created and set up,
- * ingress on the vif, the redirect filter, the plug qdisc (limit 4 MiB) then release_indefinite; uninstall =
- * release_indefinite and a look at the backlog (the drain wait; nothing is queued here, so one look), delete the
- * plug, the filter, the ingress qdisc, and the ifb. The vif's ifindex is looked up once before the clock starts;
- * the new ifb's after it is created, as Netlink.createIfb does.
- */
-static long long bench_install(struct nl_sock *sk, const char *vifname, const char *ifbname, long ops)
-{
-	int vif = ifindex_of(sk, vifname);
-	long long t0 = now_ns();
-	for (long i = 0; i < ops; i++) {
-		struct rtnl_link *link = rtnl_link_alloc();
-		rtnl_link_set_name(link, ifbname);
-		check(rtnl_link_set_type(link, "ifb"), "ifb type");
-		check(rtnl_link_add(sk, link, NLM_F_CREATE | NLM_F_EXCL), "ifb add");
-		rtnl_link_put(link);
-		int ifb = ifindex_of(sk, ifbname);
-		link_set_up(sk, ifb);
-		ingress_add(sk, vif);
-		redirect_add(sk, vif, ifb);
-		struct rtnl_qdisc *q = plug_object(ifb);
-		check(rtnl_qdisc_plug_set_limit(q, PLUG_LIMIT), "plug limit");
-		check(rtnl_qdisc_add(sk, q, NLM_F_CREATE | NLM_F_EXCL), "plug add");
-		rtnl_qdisc_put(q);
-		q = plug_object(ifb);
-		check(rtnl_qdisc_plug_release_indefinite(q), "release_indefinite");
-		check(rtnl_qdisc_add(sk, q, 0), "release_indefinite");
-		/* uninstall */
-		check(rtnl_qdisc_add(sk, q, 0), "release_indefinite");
-		if (plug_backlog(sk, ifb) < 0) {
-			printf("error: the plug on %s is gone\n", ifbname);
-			exit(1);
-		}
-		check(rtnl_qdisc_delete(sk, q), "plug delete");
-		rtnl_qdisc_put(q);
-		redirect_delete(sk, vif);
-		ingress_delete(sk, vif);
-		link = rtnl_link_alloc();
-		rtnl_link_set_ifindex(link, ifb);
-		check(rtnl_link_delete(sk, link), "ifb delete");
-		rtnl_link_put(link);
-	}
-	return now_ns() - t0;
-}
-
 /* ---- a domain's buffers, a batch per step (BufferInstaller.run, NetlinkBatch, LibNl.send) ---- */
 
 #define OWN_SEQ 0x10000000u
@@ -453,16 +367,29 @@ static void batch_ok(struct nl_sock *sk, struct batch *b, const char *step)
 }
 
 /* The step's link dump, as Netlink.linkTable: every link's index by name. */
-static void resolve(struct nl_sock *sk, const char *prefix, int n, int *ifindex)
+static void lookup(struct nl_cache *cache, const char *prefix, int n, int *ifindex)
 {
-	struct nl_cache *cache;
-	check(rtnl_link_alloc_cache(sk, AF_UNSPEC, &cache), "link dump");
 	for (int i = 0; i < n; i++) {
 		char name[IFNAMSIZ];
 		snprintf(name, sizeof(name), "%.8s%d", prefix, i);
 		ifindex[i] = rtnl_link_name2i(cache, name);
 	}
+}
+
+/* One link dump, and the ifindexes of PREFIX0..PREFIX<N-1> in it (and of PREFIX2's, if not NULL). */
+static void resolve2(struct nl_sock *sk, const char *prefix, int n, int *ifindex, const char *prefix2, int *ifindex2)
+{
+	struct nl_cache *cache;
+	check(rtnl_link_alloc_cache(sk, AF_UNSPEC, &cache), "link dump");
+	lookup(cache, prefix, n, ifindex);
+	if (prefix2 != NULL)
+		lookup(cache, prefix2, n, ifindex2);
 	nl_cache_free(cache);
+}
+
+static void resolve(struct nl_sock *sk, const char *prefix, int n, int *ifindex)
+{
+	resolve2(sk, prefix, n, ifindex, NULL, NULL);
 }
 
 /* A link change on an ifindex-only orig, as LibNl.appendLinkSetUp / appendLinkNoIpv6Address. */
@@ -581,8 +508,7 @@ static long long bench_domain(struct nl_sock *sk, const char *vifprefix, int n, 
 		}
 		batch_ok(sk, &b, "ADD_INGRESS");
 		/* ADD_REDIRECT */
-		resolve(sk, vifprefix, n, vif);
-		resolve(sk, ifbprefix, n, ifb); /* the Java side's one dump finds both */
+		resolve2(sk, vifprefix, n, vif, ifbprefix, ifb); /* one dump finds both, as on the Java side */
 		for (int i = 0; i < n; i++) {
 			struct rtnl_cls *cls = redirect_filter(vif[i]);
 			struct rtnl_act *act = rtnl_act_alloc();
@@ -700,8 +626,6 @@ int main(int argc, char **argv)
 			t = bench_batch(sk, a, (int) n, ops);
 		else if (sscanf(line, "onebyone %63s %ld %ld", a, &n, &ops) == 3)
 			t = bench_one_by_one(sk, a, (int) n, ops);
-		else if (sscanf(line, "install %63s %63s %ld", a, b, &ops) == 3)
-			t = bench_install(sk, a, b, ops);
 		else if (sscanf(line, "domain %63s %ld %63s %ld", a, &n, b, &ops) == 4)
 			t = bench_domain(sk, a, (int) n, b, ops);
 		else if (sscanf(line, "syscall %ld", &ops) == 1)

@@ -1,9 +1,7 @@
 package io.remus.netbuf.netlink;
 
 import io.remus.netbuf.model.BufferEvent;
-import java.util.ArrayDeque;
 import java.util.Arrays;
-import java.util.Deque;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -12,40 +10,19 @@ import java.util.stream.Collectors;
 
 /**
  * The kernel steps of a buffer, one method each, in the design's order (ifb up, ingress, redirect filter, plug)
- * and back. The lifecycle calls them one per transition; {@link #install} and {@link #uninstall} run them all.
+ * and back, and {@link #run}, which runs a step for a domain's buffers: the lifecycle calls it once per step.
  * Removal steps take names, not links: the device may be gone, and then there is nothing left to remove.
  */
 public final class BufferInstaller {
-
-    /** The steps of an install, in order; a {@link StepListener} hears each one before it runs. */
-    public enum Step { ACQUIRE_IFB, ADD_INGRESS, ADD_REDIRECT, ADD_PLUG }
-
-    /** Called before each install step: where tests inject faults. */
-    @FunctionalInterface
-    public interface StepListener {
-        void before(Step step, InterfaceName vif);
-    }
 
     /** How long removing a plug waits for released frames to leave before it deletes the qdisc. */
     static final long DRAIN_MILLIS = 200;
 
     private final Netlink netlink;
-    private final IfbMode ifbMode;
-    private final long limitBytes;
-    private final int protocol;
 
-    /** For the step methods, which take each buffer's own parameters. */
+    /** The step methods take each buffer's own parameters. */
     public BufferInstaller(Netlink netlink) {
-        this(netlink, IfbMode.CREATE, PlugQdisc.DEFAULT_LIMIT_BYTES, RedirectFilter.ETH_P_ALL);
-    }
-
-    /** For {@link #install}: every buffer it makes gets this ifb mode, limit and protocol. */
-    public BufferInstaller(Netlink netlink, IfbMode ifbMode, long limitBytes, int protocol) {
-        PlugQdisc.checkLimit(limitBytes);
         this.netlink = netlink;
-        this.ifbMode = ifbMode;
-        this.limitBytes = limitBytes;
-        this.protocol = protocol;
     }
 
     public Netlink netlink() {
@@ -698,64 +675,6 @@ public final class BufferInstaller {
                         : StepOutcome.failed(batch.failure(request[i]));
             }
         }
-    }
-
-    // ---------------------------------------------------------------- all steps at once
-
-    public InstalledBuffer install(InterfaceName vifName, InterfaceName ifbName) {
-        return install(vifName, ifbName, Set.of(), (step, vif) -> { });
-    }
-
-    /**
-     * Runs the four steps; a failure undoes, in reverse, the steps made before it, then rethrows.
-     *
-     * @param ifbName the name of the ifb to create (CREATE mode); ignored in POOL mode
-     * @param claimed ifb names other buffers hold, which POOL mode must not take
-     */
-    public InstalledBuffer install(InterfaceName vifName, InterfaceName ifbName, Set<InterfaceName> claimed,
-                                   StepListener listener) {
-        Link vif = netlink.link(vifName);
-        Deque<Runnable> undo = new ArrayDeque<>();
-        try {
-            listener.before(Step.ACQUIRE_IFB, vifName);
-            boolean created = ifbMode == IfbMode.CREATE;
-            InterfaceName ifbTaken = created ? ifbName : freePoolIfbs(claimed).stream().findFirst()
-                    .orElseThrow(BufferInstaller::poolEmpty);
-            Link ifb = created ? createIfb(ifbTaken) : takeIfb(ifbTaken);
-            undo.push(() -> releaseIfb(ifbTaken, created));
-
-            // each undo is pushed once its step has succeeded: a step refused because the object belongs to
-            // someone else (a second install on the same vif) must not remove the other's object
-            listener.before(Step.ADD_INGRESS, vifName);
-            addIngress(vifName);
-            undo.push(() -> removeIngress(vifName));
-
-            listener.before(Step.ADD_REDIRECT, vifName);
-            addRedirect(vifName, ifbTaken, protocol, RedirectFilter.DEFAULT_PRIORITY);
-            undo.push(() -> removeRedirect(vifName, protocol, RedirectFilter.DEFAULT_PRIORITY));
-
-            listener.before(Step.ADD_PLUG, vifName);
-            PlugQdisc plug = addPlug(ifbTaken, PlugQdisc.DEFAULT_HANDLE, limitBytes);
-            return new InstalledBuffer(vif, ifb, created, new IngressQdisc(vif),
-                    new RedirectFilter(vif, ifb, protocol, RedirectFilter.DEFAULT_PRIORITY), plug);
-        } catch (RuntimeException e) {
-            while (!undo.isEmpty()) {
-                try {
-                    undo.pop().run();
-                } catch (RuntimeException suppressed) {
-                    e.addSuppressed(suppressed);
-                }
-            }
-            throw e;
-        }
-    }
-
-    /** Runs the removal steps in reverse order. Idempotent: objects already gone, or a vanished vif, are done. */
-    public void uninstall(InstalledBuffer buffer) {
-        removePlug(buffer.plug().ifb().name(), buffer.plug().handle());
-        removeRedirect(buffer.vif().name(), buffer.redirect().protocol(), buffer.redirect().priority());
-        removeIngress(buffer.vif().name());
-        releaseIfb(buffer.ifb().name(), buffer.ifbCreated());
     }
 
     private Link require(InterfaceName name, String operation) {

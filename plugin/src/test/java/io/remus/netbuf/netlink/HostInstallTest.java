@@ -3,19 +3,24 @@ package io.remus.netbuf.netlink;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.util.Set;
+import io.remus.netbuf.lifecycle.FaultInjection;
+import io.remus.netbuf.lifecycle.NetbufException;
+import io.remus.netbuf.lifecycle.NetbufSettings;
+import io.remus.netbuf.model.BufferEvent;
+import io.remus.netbuf.model.BufferState;
+import io.remus.netbuf.persistence.BufferRecord;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * The installer on the host kernel, which has ifb, ingress, u32 and mirred but no sch_plug: every step up to the
- * plug runs for real, the plug step fails with the fix named, and the failed install leaves nothing behind.
- * The full install with the plug runs inside user-mode-linux (UmlKernelTest).
+ * An install through the lifecycle (the production path) on the host kernel, which has ifb, ingress, u32 and mirred
+ * but no sch_plug: every step up to the plug runs for real, the plug step fails with the fix named, and the failed
+ * install leaves nothing behind. The full install with the plug runs inside user-mode-linux (UmlKernelTest).
  */
 class HostInstallTest extends NamespaceTest {
 
-    BufferInstaller installer() {
-        return new BufferInstaller(netlink, IfbMode.CREATE, PlugQdisc.DEFAULT_LIMIT_BYTES, RedirectFilter.ETH_P_ALL);
-    }
+    static final NetbufSettings POOL = NetbufSettings.defaults().withIfbMode(IfbMode.POOL);
 
     @Test
     void theHostKernelHasNoPlugQdiscAndTheErrorSaysHowToGetIt() {
@@ -29,45 +34,77 @@ class HostInstallTest extends NamespaceTest {
 
     @Test
     void aFailedInstallUndoesEveryStepItMade() {
-        Set<String> seen = new java.util.LinkedHashSet<>();
-        assertThatThrownBy(() -> installer().install(VIF, InterfaceName.of("nbifb7"), Set.of(),
-                (step, vif) -> {
-                    seen.add(step.name());
-                    if (step == BufferInstaller.Step.ADD_PLUG) {
-                        // the three steps before the plug really happened
-                        assertThat(ns.linksOfType("ifb")).containsExactly("nbifb7");
-                        assertThat(ns.qdisc("vif7.0", "ingress")).isPresent();
-                        assertThat(ns.ingressFilters("vif7.0")).hasSize(1);
-                    }
-                }))
-                .isInstanceOf(NetlinkException.class)
+        List<String> seen = new ArrayList<>();
+        List<String> ifbsBeforePlug = new ArrayList<>();
+        boolean[] ingressBeforePlug = new boolean[1];
+        int[] filtersBeforePlug = new int[1];
+        TestLifecycle lc = TestLifecycle.on(netlink, NetbufSettings.defaults(), (step, b) -> {
+            seen.add(step.name());
+            if (step == BufferEvent.ADD_PLUG) {
+                // the three steps before the plug really happened
+                ifbsBeforePlug.addAll(ns.linksOfType("ifb"));
+                ingressBeforePlug[0] = ns.qdisc("vif7.0", "ingress").isPresent();
+                filtersBeforePlug[0] = ns.ingressFilters("vif7.0").size();
+            }
+        });
+        assertThatThrownBy(() -> lc.lifecycle().install("dom7", VIF))
+                .isInstanceOf(NetbufException.class)
+                .hasMessageContaining("failed at ADD_PLUG")
+                .hasMessageContaining("rolled back")
                 .hasMessageContaining("modprobe sch_plug");
-        assertThat(seen).containsExactly("ACQUIRE_IFB", "ADD_INGRESS", "ADD_REDIRECT", "ADD_PLUG");
+        assertThat(lc.hookFailures()).isEmpty();
+        BufferRecord b = lc.store().all().getFirst();
+        assertThat(seen).containsExactly("ACQUIRE_IFB", "ADD_INGRESS", "ADD_REDIRECT", "ADD_PLUG",
+                "REMOVE_REDIRECT", "REMOVE_INGRESS", "RELEASE_IFB");
+        assertThat(ifbsBeforePlug).containsExactly(b.ifb());
+        assertThat(ingressBeforePlug[0]).isTrue();
+        assertThat(filtersBeforePlug[0]).isEqualTo(1);
+        assertThat(b.state()).isEqualTo(BufferState.FAILED);
+        assertThat(b.failedStep()).isEqualTo(BufferEvent.ADD_PLUG);
+        assertThat(lc.store().holdingVif()).isEmpty();
         assertNothingLeft();
     }
 
     @Test
     void aVifThatVanishesMidInstallFailsCleanly() {
-        assertThatThrownBy(() -> installer().install(VIF, InterfaceName.of("nbifb7"), Set.of(),
-                (step, vif) -> {
-                    if (step == BufferInstaller.Step.ADD_REDIRECT) {
-                        ns.deleteLink("vif7.0");
-                    }
-                }))
-                .isInstanceOf(LinkNotFoundException.class)
-                .hasMessageContaining("add redirect filter on vif7.0");
+        TestLifecycle lc = TestLifecycle.on(netlink, NetbufSettings.defaults(), (step, b) -> {
+            if (step == BufferEvent.ADD_REDIRECT) {
+                ns.deleteLink("vif7.0");
+            }
+        });
+        assertThatThrownBy(() -> lc.lifecycle().install("dom7", VIF))
+                .isInstanceOf(NetbufException.class)
+                .hasMessageContaining("failed at ADD_REDIRECT")
+                .hasMessageContaining("rolled back")
+                .hasMessageContaining("add redirect filter on vif7.0")
+                .cause().isInstanceOf(LinkNotFoundException.class);
+        assertThat(lc.hookFailures()).isEmpty();
+        BufferRecord b = lc.store().all().getFirst();
+        assertThat(b.state()).isEqualTo(BufferState.FAILED);
+        assertThat(b.failedStep()).isEqualTo(BufferEvent.ADD_REDIRECT);
+        assertThat(lc.journalDetails(b)).anySatisfy(line -> assertThat(line)
+                .startsWith("REMOVE_INGRESS DONE").contains("vif vif7.0 is gone"));
         assertThat(ns.link("vif7.0")).isEmpty();
         assertThat(ns.linksOfType("ifb")).as("the ifb made for the vif is gone again").isEmpty();
     }
 
+    /**
+     * The lifecycle makes the ifb before it needs the vif: a vif that does not exist fails the install at its
+     * ingress step, and the ifb made for it is deleted again.
+     */
     @Test
-    void aVifThatDoesNotExistIsRefusedBeforeAnythingIsMade() {
-        assertThatThrownBy(() -> installer().install(InterfaceName.of("vif9.9"), InterfaceName.of("nbifb9")))
-                .isInstanceOf(LinkNotFoundException.class)
-                .hasMessageContaining("vif9.9");
+    void aVifThatDoesNotExistFailsTheInstallAndLeavesNothing() {
+        TestLifecycle lc = TestLifecycle.on(netlink);
+        assertThatThrownBy(() -> lc.lifecycle().install("dom9", InterfaceName.of("vif9.9")))
+                .isInstanceOf(NetbufException.class)
+                .hasMessageContaining("failed at ADD_INGRESS")
+                .hasMessageContaining("vif9.9")
+                .cause().isInstanceOf(LinkNotFoundException.class);
+        assertThat(lc.store().all().getFirst().state()).isEqualTo(BufferState.FAILED);
         assertThat(ns.linksOfType("ifb")).isEmpty();
     }
 
+    /** Objects on the vif that no buffer of this journal knows (another tool's, say): the kernel refuses. */
     @Test
     void aSecondInstallOnTheSameVifIsRefusedAndLeavesTheFirstIntact() {
         // the first buffer's steps up to the plug, which this kernel lacks
@@ -77,8 +114,10 @@ class HostInstallTest extends NamespaceTest {
         netlink.addIngress(new IngressQdisc(vif));
         netlink.addRedirect(RedirectFilter.allProtocols(vif, ifb));
 
-        assertThatThrownBy(() -> installer().install(VIF, InterfaceName.of("nbifb8")))
-                .isInstanceOf(NetlinkException.class)
+        TestLifecycle lc = TestLifecycle.on(netlink);
+        assertThatThrownBy(() -> lc.lifecycle().install("dom8", VIF))
+                .isInstanceOf(NetbufException.class)
+                .hasMessageContaining("failed at ADD_INGRESS")
                 .hasMessageContaining("already has an ingress qdisc");
         assertThat(ns.linksOfType("ifb")).containsExactly("nbifb7");
         assertThat(ns.qdisc("vif7.0", "ingress")).isPresent();
@@ -87,51 +126,85 @@ class HostInstallTest extends NamespaceTest {
                 .isEqualTo("nbifb7");
     }
 
+    /**
+     * A buffer stopped before its plug (a crash right after the plug's intent) is removed at the next start, the
+     * plug that never was included; a removal the kernel had already done when the process stopped is done again,
+     * and so is one whose vif has vanished meanwhile: neither is an error.
+     */
     @Test
-    void uninstallOfAPartialBufferIsIdempotent() {
-        Link vif = netlink.link(VIF);
-        Link ifb = netlink.createIfb(InterfaceName.of("nbifb7"));
-        netlink.setUp(ifb);
-        IngressQdisc ingress = new IngressQdisc(vif);
-        netlink.addIngress(ingress);
-        RedirectFilter redirect = RedirectFilter.allProtocols(vif, ifb);
-        netlink.addRedirect(redirect);
-        InstalledBuffer partial = new InstalledBuffer(vif, ifb, true, ingress, redirect,
-                PlugQdisc.on(ifb, PlugQdisc.DEFAULT_LIMIT_BYTES));
+    void removingAPartialBufferIsIdempotent() {
+        TestLifecycle first = TestLifecycle.on(netlink);
+        TestLifecycle stopsBeforePlug = first.sameDatabase(NetbufSettings.defaults(),
+                FaultInjection.abandonAt("after-intent:ADD_PLUG"));
+        assertThatThrownBy(() -> stopsBeforePlug.lifecycle().install("dom7", VIF))
+                .isInstanceOf(FaultInjection.Abandoned.class);
+        BufferRecord b = first.store().all().getFirst();
+        assertThat(b.pendingStep()).isEqualTo(BufferEvent.ADD_PLUG);
+        assertThat(ns.linksOfType("ifb")).containsExactly(b.ifb());
+        assertThat(ns.ingressFilters("vif7.0")).hasSize(1);
 
-        installer().uninstall(partial);
-        assertNothingLeft();
-        installer().uninstall(partial);
-        ns.deleteLink("vif7.0");
-        installer().uninstall(partial); // the vif has vanished too: still not an error
+        // the next start removes it, and stops (abandoned again) once the ingress qdisc is gone
+        TestLifecycle stopsAfterIngress = first.sameDatabase(NetbufSettings.defaults(),
+                FaultInjection.abandonAt("after-kernel:REMOVE_INGRESS"));
+        assertThatThrownBy(stopsAfterIngress::recover).isInstanceOf(FaultInjection.Abandoned.class);
+        assertThat(first.current(b).pendingStep()).isEqualTo(BufferEvent.REMOVE_INGRESS);
+        assertThat(ns.qdisc("vif7.0", "ingress")).isEmpty();
+        assertThat(ns.ingressFilters("vif7.0")).isEmpty();
+        assertThat(ns.linksOfType("ifb")).containsExactly(b.ifb());
+
+        ns.deleteLink("vif7.0"); // the vif vanishes too
+        TestLifecycle restarted = first.sameDatabase(NetbufSettings.defaults(), FaultInjection.none());
+        assertThat(restarted.recover().rolledBack()).isEqualTo(1);
+        assertThat(restarted.current(b).state()).isEqualTo(BufferState.FREE);
+        assertThat(restarted.journal(b)).doesNotContain("REMOVE_PLUG FAILED", "REMOVE_INGRESS FAILED",
+                "RELEASE_IFB FAILED").contains("REMOVE_PLUG DONE", "REMOVE_REDIRECT DONE", "RELEASE_IFB DONE");
+        assertThat(restarted.journal(b)).filteredOn(line -> line.startsWith("REMOVE_INGRESS")).containsExactly(
+                "REMOVE_INGRESS INTENT", "REMOVE_INGRESS INTERRUPTED", "REMOVE_INGRESS INTENT", "REMOVE_INGRESS DONE");
+        assertThat(restarted.journalDetails(b)).filteredOn(line -> line.startsWith("REMOVE_INGRESS DONE"))
+                .singleElement().asString().contains("vif vif7.0 is gone");
         assertThat(ns.linksOfType("ifb")).isEmpty();
+        assertThat(restarted.store().holdingVif()).isEmpty();
     }
 
     @Test
     void poolModeTakesAFreeIfbAndLeavesItInThePool() {
-        Link pooled = netlink.createIfb(InterfaceName.of("ifb0"));
+        ns.addVif("vif8.0", "eth1");
+        netlink.createIfb(InterfaceName.of("ifb0"));
+        // another buffer holds ifb0: an install on vif8.0 stopped (a crash) right after it took it
+        TestLifecycle first = TestLifecycle.on(netlink, POOL);
+        TestLifecycle other = first.sameDatabase(POOL, FaultInjection.abandonAt("after-kernel:ACQUIRE_IFB"));
+        assertThatThrownBy(() -> other.lifecycle().install("dom8", InterfaceName.of("vif8.0")))
+                .isInstanceOf(FaultInjection.Abandoned.class);
+        assertThat(first.store().claimedIfbs()).containsExactly("ifb0");
         netlink.createIfb(InterfaceName.of("ifb1"));
-        BufferInstaller pool = new BufferInstaller(netlink, IfbMode.POOL, PlugQdisc.DEFAULT_LIMIT_BYTES,
-                RedirectFilter.ETH_P_ALL);
-        // ifb0 is claimed by another buffer, so ifb1 is taken; the plug step fails here and returns it
-        assertThatThrownBy(() -> pool.install(VIF, null, Set.of(pooled.name()), (step, vif) -> {
-            if (step == BufferInstaller.Step.ADD_PLUG) {
-                assertThat(ns.ingressFilters("vif7.0").getFirst().get("options").get("actions").get(0)
-                        .get("to_dev").asText()).isEqualTo("ifb1");
-                assertThat(ns.link("ifb1").orElseThrow().get("flags").toString()).contains("UP");
+
+        // so ifb1 is taken; the plug step fails here and returns it
+        List<String> redirectTo = new ArrayList<>();
+        List<String> flags = new ArrayList<>();
+        TestLifecycle pool = first.sameDatabase(POOL, (step, b) -> {
+            if (step == BufferEvent.ADD_PLUG && b.vif().equals("vif7.0")) {
+                redirectTo.add(ns.ingressFilters("vif7.0").getFirst().get("options").get("actions").get(0)
+                        .get("to_dev").asText());
+                flags.add(ns.link("ifb1").orElseThrow().get("flags").toString());
             }
-        })).hasMessageContaining("modprobe sch_plug");
+        });
+        assertThatThrownBy(() -> pool.lifecycle().install("dom7", VIF)).hasMessageContaining("modprobe sch_plug");
+        assertThat(pool.hookFailures()).isEmpty();
+        assertThat(redirectTo).containsExactly("ifb1");
+        assertThat(flags.getFirst()).contains("UP");
         assertThat(ns.linksOfType("ifb")).as("pool ifbs are never deleted").containsExactlyInAnyOrder("ifb0", "ifb1");
         assertThat(ns.link("ifb1").orElseThrow().get("flags").toString()).doesNotContain("\"UP\"");
     }
 
     @Test
     void anEmptyPoolSaysHowToFillIt() {
-        BufferInstaller pool = new BufferInstaller(netlink, IfbMode.POOL, PlugQdisc.DEFAULT_LIMIT_BYTES,
-                RedirectFilter.ETH_P_ALL);
-        assertThatThrownBy(() -> pool.install(VIF, null))
+        TestLifecycle pool = TestLifecycle.on(netlink, POOL);
+        assertThatThrownBy(() -> pool.lifecycle().install("dom7", VIF))
+                .hasMessageContaining("failed at ACQUIRE_IFB")
                 .hasMessageContaining("no free ifb")
                 .hasMessageContaining("modprobe ifb numifbs=N");
+        assertThat(pool.store().all().getFirst().state()).isEqualTo(BufferState.FAILED);
+        assertThat(pool.store().holdingVif()).isEmpty();
     }
 
     private void assertNothingLeft() {

@@ -3,6 +3,8 @@ package io.remus.netbuf.netlink;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.remus.netbuf.model.BufferState;
+import io.remus.netbuf.persistence.BufferRecord;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -11,7 +13,8 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
- * Output commit with real frames on a kernel with sch_plug (user-mode-linux), as a soak: for each of
+ * Output commit with real frames on a kernel with sch_plug (user-mode-linux), as a soak, on a buffer installed and
+ * torn down through the lifecycle (the production path): for each of
  * {@value #DEFAULT_EPOCHS} epochs (long form: {@code -Dnetbuf.outputCommit.epochs=10000}) the guest sends IPv4,
  * IPv6 and ARP frames of random sizes up to the MTU, some while the previous epoch still awaits its ack; every
  * {@value #BURST_EVERY}th epoch sends a burst that runs the plug past its limit (4 MiB). Each epoch
@@ -41,9 +44,10 @@ class OutputCommitTest extends NamespaceTest {
 
     @Test
     void noFrameOfAnUnacknowledgedEpochReachesTheWireAndNoneBelowTheLimitIsLost() throws Exception {
-        BufferInstaller installer = new BufferInstaller(netlink, IfbMode.CREATE, LIMIT, RedirectFilter.ETH_P_ALL);
-        InstalledBuffer buffer = installer.install(VIF, InterfaceName.of("nbifb7"));
-        PlugQdisc plug = buffer.plug();
+        TestLifecycle lc = TestLifecycle.on(netlink);
+        BufferRecord buffer = lc.lifecycle().install("dom7", VIF);
+        PlugQdisc plug = lc.plugOf(buffer);
+        assertThat(plug.limitBytes()).isEqualTo(LIMIT);
         Map<Integer, Integer> releasedByType = new HashMap<>();
         long released = 0;
         int bursts = 0;
@@ -78,7 +82,7 @@ class OutputCommitTest extends NamespaceTest {
             assertThat(tc.path("drops").asLong()).as("drops tc reports: %s", tc).isEqualTo(oc.drops());
             assertThat(stats.sentPackets()).as("everything queued left the plug").isEqualTo(oc.sent() - oc.drops());
         }
-        installer.uninstall(buffer);
+        assertThat(lc.lifecycle().teardown(buffer.id()).state()).isEqualTo(BufferState.FREE);
         assertThat(ns.linksOfType("ifb")).isEmpty();
     }
 
@@ -88,16 +92,17 @@ class OutputCommitTest extends NamespaceTest {
      */
     @Test
     void runtFramesAreHeldUntilTheirEpochIsAcknowledged() throws Exception {
-        BufferInstaller installer = new BufferInstaller(netlink, IfbMode.CREATE, LIMIT, RedirectFilter.ETH_P_ALL);
-        InstalledBuffer buffer = installer.install(VIF, InterfaceName.of("nbifb7"));
-        PlugQdisc plug = buffer.plug();
+        TestLifecycle lc = TestLifecycle.on(netlink);
+        BufferRecord buffer = lc.lifecycle().install("dom7", VIF);
+        PlugQdisc plug = lc.plugOf(buffer);
         try (Wire wire = new Wire(ns, "vif7.0", "eth0"); PlugControl control = netlink.openPlugControl(plug)) {
             OutputCommit oc = outputCommit(plug, wire);
             control.buffer();
             oc.runtEpochs(control, RUNT_EPOCHS);
         }
         assertThat(netlink.plugStats(plug).orElseThrow().drops()).isZero();
-        installer.uninstall(buffer);
+        assertThat(lc.lifecycle().teardown(buffer.id()).state()).isEqualTo(BufferState.FREE);
+        assertThat(ns.linksOfType("ifb")).isEmpty();
     }
 
     private OutputCommit outputCommit(PlugQdisc plug, Wire wire) {

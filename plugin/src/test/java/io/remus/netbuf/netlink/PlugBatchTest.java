@@ -2,6 +2,8 @@ package io.remus.netbuf.netlink;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.remus.netbuf.model.BufferState;
+import io.remus.netbuf.persistence.BufferRecord;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.IntStream;
@@ -27,12 +29,13 @@ class PlugBatchTest extends NamespaceTest {
 
     @Test
     void aBatchActsOnEveryPlugAndMapsEachFailureToItsPlug() throws Exception {
-        // plug 0 is a real buffer on vif7.0, with frames; 1..63 are plugs on ifbs of their own
-        BufferInstaller installer = new BufferInstaller(netlink, IfbMode.CREATE, PlugQdisc.DEFAULT_LIMIT_BYTES,
-                RedirectFilter.ETH_P_ALL);
-        InstalledBuffer buffer = installer.install(VIF, InterfaceName.of("nbifb0"));
-        controls.add(netlink.openPlugControl(buffer.plug()));
-        List<String> ifbs = IntStream.range(1, PLUGS).mapToObj(i -> "nbifb" + i).toList();
+        // plug 0 is a real buffer on vif7.0 (installed through the lifecycle), with frames; 1..63 are plugs on
+        // ifbs of their own
+        TestLifecycle lc = TestLifecycle.on(netlink);
+        BufferRecord buffer = lc.lifecycle().install("dom7", VIF);
+        PlugQdisc bufferPlug = lc.plugOf(buffer);
+        controls.add(netlink.openPlugControl(bufferPlug));
+        List<String> ifbs = IntStream.range(1, PLUGS).mapToObj(i -> "pbifb" + i).toList();
         ns.addIfbs(ifbs);
         for (String name : ifbs) {
             PlugQdisc plug = PlugQdisc.on(netlink.link(InterfaceName.of(name)), PlugQdisc.DEFAULT_LIMIT_BYTES);
@@ -46,7 +49,7 @@ class PlugBatchTest extends NamespaceTest {
             assertThat(netlink.plugBatch(all, PLUGS, PlugAction.BUFFER, errors)).isZero(); // epoch 1 begins
             assertThat(errors).containsOnly(0);
             wire.send(1, 0, 5, 100);
-            awaitBacklog(buffer.plug(), 5);
+            awaitBacklog(bufferPlug, 5);
             assertThat(wire.drain()).as("held by the batched buffer").isEmpty();
             assertThat(netlink.plugBatch(all, PLUGS, PlugAction.BUFFER, errors)).isZero(); // epoch 1 closes
             assertThat(netlink.plugBatch(all, PLUGS, PlugAction.RELEASE_ONE, errors)).isZero(); // ack
@@ -54,13 +57,13 @@ class PlugBatchTest extends NamespaceTest {
         }
 
         for (int gone : new int[] {5, 17, PLUGS - 1}) {
-            Sh.run("tc", "-n", ns.name, "qdisc", "del", "dev", "nbifb" + gone, "root");
+            Sh.run("tc", "-n", ns.name, "qdisc", "del", "dev", "pbifb" + gone, "root");
         }
         assertThat(netlink.plugBatch(all, PLUGS, PlugAction.BUFFER, errors)).isEqualTo(3);
         for (int i = 0; i < PLUGS; i++) {
             if (i == 5 || i == 17 || i == PLUGS - 1) {
                 assertThat(errors[i]).as("plug %d", i).isNegative();
-                assertThat(all[i].failure(PlugAction.BUFFER, errors[i])).hasMessageContaining("nbifb" + i)
+                assertThat(all[i].failure(PlugAction.BUFFER, errors[i])).hasMessageContaining("pbifb" + i)
                         .hasMessageContaining("plug buffer");
             } else {
                 assertThat(errors[i]).as("plug %d", i).isZero();
@@ -68,6 +71,7 @@ class PlugBatchTest extends NamespaceTest {
         }
         // the socket carries on: a single change right after the batch gets its own answer
         controls.getFirst().releaseIndefinite();
-        installer.uninstall(buffer);
+        assertThat(lc.lifecycle().teardown(buffer.id()).state()).isEqualTo(BufferState.FREE);
+        assertThat(ns.link(buffer.ifb())).isEmpty();
     }
 }
