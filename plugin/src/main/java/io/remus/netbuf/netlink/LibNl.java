@@ -1124,8 +1124,8 @@ final class LibNl {
     /**
      * At most this many gets in one sendmsg. The kernel answers a sendmsg's requests before the sender reads any
      * answer, and drops an answer that finds the receive buffer full: a link's RTM_NEWLINK takes a few KiB of it,
-     * so 64 answers stay well inside the 256 KiB asked for (the kernel grants at least twice the 208 KiB
-     * {@code net.core.rmem_max} default).
+     * so 64 answers stay inside the 256 KiB asked for (the kernel grants twice what is asked, capped at twice
+     * {@code net.core.rmem_max}, 208 KiB by default).
      */
     static final int LINK_GETS_PER_SEND = 64;
 
