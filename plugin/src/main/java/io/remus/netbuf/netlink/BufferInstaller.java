@@ -224,16 +224,18 @@ public final class BufferInstaller {
      * would have come to it alone (the same journal notes, the same errors); one buffer's failure does not keep the
      * others from their step.
      *
-     * <p>Batched: the step's requests for all buffers go out in one sendmsg ({@link NetlinkBatch}), after one link
-     * dump that finds every device by name. Where a request may only be sent once an earlier one has succeeded, a
-     * step takes a second sendmsg for all buffers: ACQUIRE_IFB in CREATE mode (the new ifb's addrgenmode and up
-     * only once it is created: sent with the create, they would change a device of that name that was there
-     * before; then one more dump for the new ifindexes), and ADD_PLUG (release_indefinite only on a plug it made:
-     * sent with the add, it would release another plug's held frames). A third goes out only to undo what a failed
-     * buffer's step left (the ifb it created). REMOVE_PLUG's drain wait and RESUME read each plug with its own get.
+     * <p>Batched: the step's requests for all buffers go out in one sendmsg ({@link NetlinkBatch}), after one
+     * sendmsg of gets that finds the step's devices by name ({@link Netlink#linksNamed}): a get per vif or ifb the
+     * step acts on, never a dump of every link on the host, so a step's cost does not grow with the number of
+     * buffers on the host. Where a request may only be sent once an earlier one has succeeded, a step takes a
+     * second sendmsg for all buffers: ACQUIRE_IFB in CREATE mode (the new ifb's addrgenmode and up only once it is
+     * created: sent with the create, they would change a device of that name that was there before; then one more
+     * sendmsg of gets for the new ifindexes), and ADD_PLUG (release_indefinite only on a plug it made: sent with
+     * the add, it would release another plug's held frames). A third goes out only to undo what a failed buffer's
+     * step left (the ifb it created). REMOVE_PLUG's drain wait and RESUME read each plug with its own get.
      *
      * @throws IllegalArgumentException for an event without a kernel call (FAIL, CLEARED)
-     * @throws NetlinkException         if the link dump fails (every buffer's step would have failed with it)
+     * @throws NetlinkException         if finding the links fails (every buffer's step would have failed with it)
      */
     public List<StepOutcome> run(BufferEvent step, List<BufferObjects> buffers) {
         if (step == BufferEvent.FAIL || step == BufferEvent.CLEARED) {
@@ -282,9 +284,25 @@ public final class BufferInstaller {
         return row == null ? Optional.empty() : Optional.of(new Link(name, row.index()));
     }
 
-    /** As {@link #require}, from the step's link dump. */
+    /** As {@link #require}, from the step's links. */
     private static Link require(Map<String, LibNl.LinkRow> links, InterfaceName name, String operation) {
         return find(links, name).orElseThrow(() -> notFound(name, operation));
+    }
+
+    /** The step's vifs that exist, by name ({@link Netlink#linksNamed}: one sendmsg, no dump). */
+    private Map<String, LibNl.LinkRow> vifs(List<BufferObjects> buffers) {
+        return netlink.linksNamed(buffers.stream().map(BufferObjects::vif).toList());
+    }
+
+    /** The step's ifbs that exist, by name. */
+    private Map<String, LibNl.LinkRow> ifbs(List<BufferObjects> buffers) {
+        return netlink.linksNamed(buffers.stream().map(BufferObjects::ifb).toList());
+    }
+
+    /** The step's vifs and ifbs that exist, by name, from one sendmsg. */
+    private Map<String, LibNl.LinkRow> vifsAndIfbs(List<BufferObjects> buffers) {
+        return netlink.linksNamed(buffers.stream().flatMap(b -> java.util.stream.Stream.of(b.vif(), b.ifb()))
+                .toList());
     }
 
     private static StepOutcome outcome(NetlinkBatch batch, int request) {
@@ -307,7 +325,8 @@ public final class BufferInstaller {
     private void acquireIfbs(List<BufferObjects> buffers, StepOutcome[] out) {
         int n = buffers.size();
         boolean anyPool = buffers.stream().anyMatch(b -> !b.ifbCreated());
-        Map<String, LibNl.LinkRow> before = anyPool ? netlink.linkTable() : Map.of();
+        Map<String, LibNl.LinkRow> before = anyPool ? netlink.linksNamed(buffers.stream()
+                .filter(b -> !b.ifbCreated()).map(BufferObjects::ifb).toList()) : Map.of();
         NetlinkBatch first = netlink.newBatch();
         int[] create = none(n), poolNoIpv6 = none(n), poolUp = none(n);
         Link[] links = new Link[n];
@@ -347,12 +366,14 @@ public final class BufferInstaller {
             }
         }
 
-        boolean anyCreated = false;
+        List<InterfaceName> created = new java.util.ArrayList<>();
         for (int i = 0; i < n; i++) {
-            anyCreated |= create[i] >= 0 && first.ok(create[i]);
+            if (create[i] >= 0 && first.ok(create[i])) {
+                created.add(buffers.get(i).ifb());
+            }
         }
-        if (anyCreated) {
-            Map<String, LibNl.LinkRow> after = netlink.linkTable();
+        if (!created.isEmpty()) {
+            Map<String, LibNl.LinkRow> after = netlink.linksNamed(created);
             NetlinkBatch second = netlink.newBatch();
             int[] noIpv6 = none(n), up = none(n);
             for (int i = 0; i < n; i++) {
@@ -398,7 +419,7 @@ public final class BufferInstaller {
     }
 
     private void addIngresses(List<BufferObjects> buffers, StepOutcome[] out) {
-        Map<String, LibNl.LinkRow> links = netlink.linkTable();
+        Map<String, LibNl.LinkRow> links = vifs(buffers);
         NetlinkBatch batch = netlink.newBatch();
         int[] add = none(buffers.size());
         for (int i = 0; i < buffers.size(); i++) {
@@ -417,7 +438,7 @@ public final class BufferInstaller {
     }
 
     private void addRedirects(List<BufferObjects> buffers, StepOutcome[] out) {
-        Map<String, LibNl.LinkRow> links = netlink.linkTable();
+        Map<String, LibNl.LinkRow> links = vifsAndIfbs(buffers);
         NetlinkBatch batch = netlink.newBatch();
         int[] add = none(buffers.size());
         for (int i = 0; i < buffers.size(); i++) {
@@ -439,7 +460,7 @@ public final class BufferInstaller {
 
     private void addPlugs(List<BufferObjects> buffers, StepOutcome[] out) {
         int n = buffers.size();
-        Map<String, LibNl.LinkRow> links = netlink.linkTable();
+        Map<String, LibNl.LinkRow> links = ifbs(buffers);
         NetlinkBatch adds = netlink.newBatch();
         PlugQdisc[] plugs = new PlugQdisc[n];
         int[] add = none(n);
@@ -475,7 +496,7 @@ public final class BufferInstaller {
     }
 
     private void releasePlugs(List<BufferObjects> buffers, StepOutcome[] out) {
-        Map<String, LibNl.LinkRow> links = netlink.linkTable();
+        Map<String, LibNl.LinkRow> links = ifbs(buffers);
         NetlinkBatch batch = netlink.newBatch();
         int[] release = none(buffers.size());
         for (int i = 0; i < buffers.size(); i++) {
@@ -495,9 +516,9 @@ public final class BufferInstaller {
         }
     }
 
-    /** RESUME changes nothing: per buffer, one get of its plug (after the step's one link dump). */
+    /** RESUME changes nothing: per buffer, one get of its plug (after the step's one sendmsg of link gets). */
     private void requirePlugs(List<BufferObjects> buffers, StepOutcome[] out) {
-        Map<String, LibNl.LinkRow> links = netlink.linkTable();
+        Map<String, LibNl.LinkRow> links = ifbs(buffers);
         for (int i = 0; i < buffers.size(); i++) {
             BufferObjects b = buffers.get(i);
             try {
@@ -520,7 +541,7 @@ public final class BufferInstaller {
      */
     private void removePlugs(List<BufferObjects> buffers, StepOutcome[] out) {
         int n = buffers.size();
-        Map<String, LibNl.LinkRow> links = netlink.linkTable();
+        Map<String, LibNl.LinkRow> links = ifbs(buffers);
         PlugQdisc[] plugs = new PlugQdisc[n];
         NetlinkBatch releases = netlink.newBatch();
         int[] release = none(n);
@@ -557,7 +578,7 @@ public final class BufferInstaller {
     }
 
     private void dropPlugs(List<BufferObjects> buffers, StepOutcome[] out) {
-        Map<String, LibNl.LinkRow> links = netlink.linkTable();
+        Map<String, LibNl.LinkRow> links = ifbs(buffers);
         PlugQdisc[] plugs = new PlugQdisc[buffers.size()];
         for (int i = 0; i < buffers.size(); i++) {
             BufferObjects b = buffers.get(i);
@@ -602,7 +623,7 @@ public final class BufferInstaller {
     }
 
     private void removeRedirects(List<BufferObjects> buffers, StepOutcome[] out) {
-        Map<String, LibNl.LinkRow> links = netlink.linkTable();
+        Map<String, LibNl.LinkRow> links = vifs(buffers);
         NetlinkBatch batch = netlink.newBatch();
         RedirectFilter[] filters = new RedirectFilter[buffers.size()];
         int[] delete = none(buffers.size());
@@ -631,7 +652,7 @@ public final class BufferInstaller {
     }
 
     private void removeIngresses(List<BufferObjects> buffers, StepOutcome[] out) {
-        Map<String, LibNl.LinkRow> links = netlink.linkTable();
+        Map<String, LibNl.LinkRow> links = vifs(buffers);
         NetlinkBatch batch = netlink.newBatch();
         IngressQdisc[] ingresses = new IngressQdisc[buffers.size()];
         int[] delete = none(buffers.size());
@@ -655,7 +676,7 @@ public final class BufferInstaller {
     }
 
     private void releaseIfbs(List<BufferObjects> buffers, StepOutcome[] out) {
-        Map<String, LibNl.LinkRow> links = netlink.linkTable();
+        Map<String, LibNl.LinkRow> links = ifbs(buffers);
         NetlinkBatch batch = netlink.newBatch();
         int[] request = none(buffers.size());
         for (int i = 0; i < buffers.size(); i++) {

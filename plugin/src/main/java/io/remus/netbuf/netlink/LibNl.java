@@ -195,12 +195,21 @@ final class LibNl {
      * system calls an operation makes.
      */
     private static final java.util.concurrent.atomic.LongAdder REQUESTS = new java.util.concurrent.atomic.LongAdder();
+    /**
+     * Dumps among {@link #REQUESTS} (a libnl cache filled: every link, every qdisc, a link's filters): one request
+     * each, but their answer grows with what the namespace holds, which the count of requests alone does not show.
+     */
+    private static final java.util.concurrent.atomic.LongAdder DUMPS = new java.util.concurrent.atomic.LongAdder();
 
     private LibNl() {
     }
 
     static long requestsSent() {
         return REQUESTS.sum();
+    }
+
+    static long dumpsSent() {
+        return DUMPS.sum();
     }
 
     /** Throws, naming what is missing and how to get it, unless every symbol was found. */
@@ -1104,6 +1113,143 @@ final class LibNl {
                 Raw.ALL.get(JAVA_INT, tcm + 12), kind, bytes, packets, backlogBytes, backlogPackets, drops);
     }
 
+    // ---------------------------------------------------------------- links by name
+
+    private static final short RTM_NEWLINK = 16;
+    private static final short RTM_GETLINK = 18;
+    private static final int IFINFOMSG_BYTES = 16;
+    private static final int IFLA_IFNAME = 3, IFLA_LINKINFO = 18, IFLA_INFO_KIND = 1;
+    /** A get's request: nlmsghdr, ifinfomsg, IFLA_IFNAME with at most 15 characters and its NUL. */
+    private static final int LINK_GET_BYTES = 16 + IFINFOMSG_BYTES + 4 + 16;
+    /**
+     * At most this many gets in one sendmsg. The kernel answers a sendmsg's requests before the sender reads any
+     * answer, and drops an answer that finds the receive buffer full: a link's RTM_NEWLINK takes a few KiB of it,
+     * so 64 answers stay inside the 256 KiB asked for (the kernel grants twice what is asked, capped at twice
+     * {@code net.core.rmem_max}, 208 KiB by default).
+     */
+    static final int LINK_GETS_PER_SEND = 64;
+
+    /**
+     * {@code ip link show NAME} for each of {@code names} without a dump: one RTM_GETLINK per name (IFLA_IFNAME,
+     * ifinfomsg index 0), all in one sendmsg (one per {@link #LINK_GETS_PER_SEND} names), each with its own
+     * sequence number and only the last asking for an ack, read by {@link #receiveUntil}. The kernel answers each
+     * get with that link's RTM_NEWLINK or with an error, so the cost follows the number of names, not the number of
+     * links on the host (a dump per step made each domain's step grow with every buffer on the host). No NLM_F_ECHO
+     * here, unlike {@link #qdisc}: a qdisc get before 6.9 goes through the notify path, which unicasts to the asker
+     * only with NLM_F_ECHO, whereas rtnl_getlink has always unicast its answer to the asker.
+     *
+     * <p>{@code rows[i]} becomes the link named {@code names[i]}, or null; {@code errors[i]} 0 or its negative libnl
+     * code ({@link Nle#isGone}: no such device). A link found under an alternative name ({@code ip link property
+     * add altname}) counts as absent, as it would in a dump, which lists primary names only. Returns how many names
+     * failed (absent ones among them), or a negative libnl code if a batch could not be sent or answered.
+     */
+    static int linksByName(Socket s, String[] names, LinkRow[] rows, int[] errors) {
+        java.util.Arrays.fill(rows, 0, names.length, null);
+        java.util.Arrays.fill(errors, 0, names.length, 0);
+        int bytes = 256 * 1024;
+        if (s.bufferBytes < bytes) {
+            int rc = nl_socket_set_buffer_size(s.sock, bytes, bytes);
+            if (rc < 0) {
+                return rc;
+            }
+            s.bufferBytes = bytes;
+        }
+        int failures = 0;
+        for (int from = 0; from < names.length; from += LINK_GETS_PER_SEND) {
+            int rc = linksByName(s, names, from, Math.min(names.length, from + LINK_GETS_PER_SEND), rows, errors);
+            if (rc < 0) {
+                return rc;
+            }
+            failures += rc;
+        }
+        return failures;
+    }
+
+    /** {@link #linksByName} for {@code names[from..to)}: one sendmsg. */
+    private static int linksByName(Socket s, String[] names, int from, int to, LinkRow[] rows, int[] errors) {
+        int count = to - from;
+        int first = ownSeqs(count);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment requests = arena.allocate((long) count * LINK_GET_BYTES, 4);
+            long at = 0;
+            for (int i = 0; i < count; i++) {
+                byte[] name = names[from + i].getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                if (name.length > 15) {
+                    return -Nle.INVAL;
+                }
+                int attr = 4 + name.length + 1;
+                int len = 16 + IFINFOMSG_BYTES + attr;
+                requests.set(JAVA_INT, at, len);
+                requests.set(JAVA_SHORT, at + 4, RTM_GETLINK);
+                requests.set(JAVA_SHORT, at + 6, i == count - 1 ? (short) (NLM_F_REQUEST | NLM_F_ACK) : NLM_F_REQUEST);
+                requests.set(JAVA_INT, at + 8, first + i);
+                // the ifinfomsg stays zero: AF_UNSPEC, index 0 (find by name)
+                long a = at + 16 + IFINFOMSG_BYTES;
+                requests.set(JAVA_SHORT, a, (short) attr);
+                requests.set(JAVA_SHORT, a + 2, (short) IFLA_IFNAME);
+                MemorySegment.copy(name, 0, requests, JAVA_BYTE, a + 4, name.length);
+                at += (len + 3) & ~3L;
+            }
+            int sent = nl_sendto(s.sock, requests, at);
+            if (sent < 0) {
+                return sent;
+            }
+            int[] codes = new int[count];
+            int rc = receiveUntil(s, arena.allocate(12, 4), arena.allocate(ADDRESS), first, first + count - 1, codes,
+                    (msg, len, type, seq) -> {
+                        if (type == RTM_NEWLINK) {
+                            LinkRow row = linkRow(msg, len);
+                            int i = from + seq - first;
+                            rows[i] = names[i].equals(row.name()) ? row : null;
+                        }
+                    });
+            if (rc < 0) {
+                return rc;
+            }
+            int failures = 0;
+            for (int i = 0; i < count; i++) {
+                errors[from + i] = codes[i];
+                if (codes[i] < 0) {
+                    rows[from + i] = null;
+                } else if (rows[from + i] == null) {
+                    errors[from + i] = -Nle.NODEV; // found under an alternative name only
+                }
+                failures += errors[from + i] < 0 ? 1 : 0;
+            }
+            return failures;
+        }
+    }
+
+    /** An RTM_NEWLINK message at {@code msg} of {@code len} bytes: name, ifindex, kind (IFLA_INFO_KIND) and up. */
+    private static LinkRow linkRow(long msg, int len) {
+        long ifi = msg + 16;
+        String name = null, kind = null;
+        for (long a = ifi + IFINFOMSG_BYTES; a + 4 <= msg + len; ) {
+            int alen = Short.toUnsignedInt(Raw.ALL.get(JAVA_SHORT, a));
+            int atype = Raw.ALL.get(JAVA_SHORT, a + 2) & 0x3FFF;
+            if (alen < 4) {
+                break;
+            }
+            if (atype == IFLA_IFNAME) {
+                name = Raw.ALL.getString(a + 4);
+            } else if (atype == IFLA_LINKINFO) {
+                for (long b = a + 4; b + 4 <= a + alen; ) {
+                    int blen = Short.toUnsignedInt(Raw.ALL.get(JAVA_SHORT, b));
+                    int btype = Raw.ALL.get(JAVA_SHORT, b + 2) & 0x3FFF;
+                    if (blen < 4) {
+                        break;
+                    }
+                    if (btype == IFLA_INFO_KIND) {
+                        kind = Raw.ALL.getString(b + 4);
+                    }
+                    b += (blen + 3) & ~3L;
+                }
+            }
+            a += (alen + 3) & ~3L;
+        }
+        return new LinkRow(name, Raw.ALL.get(JAVA_INT, ifi + 4), kind, (Raw.ALL.get(JAVA_INT, ifi + 8) & IFF_UP) != 0);
+    }
+
     /** Every qdisc in the socket's namespace with its counters; a negative code in {@code error[0]} on failure. */
     static List<QdiscRow> qdiscs(Socket s, int[] error) {
         List<QdiscRow> rows = new ArrayList<>();
@@ -1486,6 +1632,7 @@ final class LibNl {
 
     private static int rtnl_link_alloc_cache(MemorySegment sock, int family, MemorySegment out) {
         REQUESTS.increment();
+        DUMPS.increment();
         try { return (int) rtnl_link_alloc_cache$mh.invokeExact(sock, family, out); } catch (Throwable t) { throw bindingBug(t); }
     }
 
@@ -1557,6 +1704,7 @@ final class LibNl {
 
     private static int rtnl_qdisc_alloc_cache(MemorySegment sock, MemorySegment out) {
         REQUESTS.increment();
+        DUMPS.increment();
         try { return (int) rtnl_qdisc_alloc_cache$mh.invokeExact(sock, out); } catch (Throwable t) { throw bindingBug(t); }
     }
 
@@ -1612,6 +1760,7 @@ final class LibNl {
 
     private static int rtnl_cls_alloc_cache(MemorySegment sock, int ifindex, int parent, MemorySegment out) {
         REQUESTS.increment();
+        DUMPS.increment();
         try { return (int) rtnl_cls_alloc_cache$mh.invokeExact(sock, ifindex, parent, out); } catch (Throwable t) { throw bindingBug(t); }
     }
 

@@ -502,15 +502,30 @@ public final class Netlink implements AutoCloseable {
     }
 
     /**
-     * {@code ip link show}: every link of this namespace by name, from one dump (names as the kernel has them: a
-     * device of someone else's may have a name {@link InterfaceName} would refuse).
+     * {@code ip link show NAME} for each of {@code names}, without a dump: the links that exist, by name, from one
+     * batch of gets in one sendmsg ({@link LibNl#linksByName}), so that its cost follows the number of names, not
+     * the number of links in the namespace. An absent name is not in the map.
+     *
+     * @throws NetlinkException if the gets could not be sent or answered, or the kernel refused one of them other
+     *                          than with "no such device"
      */
-    synchronized Map<String, LibNl.LinkRow> linkTable() {
-        int[] error = new int[1];
-        List<LibNl.LinkRow> rows = LibNl.links(socket, error);
-        check(error[0], Step.LIST, "links");
+    synchronized Map<String, LibNl.LinkRow> linksNamed(Collection<InterfaceName> names) {
+        String[] unique = names.stream().map(InterfaceName::value).distinct().toArray(String[]::new);
         Map<String, LibNl.LinkRow> byName = new HashMap<>();
-        rows.forEach(r -> byName.put(r.name(), r));
+        if (unique.length == 0) {
+            return byName;
+        }
+        LibNl.LinkRow[] rows = new LibNl.LinkRow[unique.length];
+        int[] errors = new int[unique.length];
+        int rc = LibNl.linksByName(socket, unique, rows, errors);
+        check(rc, Step.FIND_LINK, unique.length == 1 ? unique[0] : unique.length + " links by name");
+        for (int i = 0; i < unique.length; i++) {
+            if (rows[i] != null) {
+                byName.put(unique[i], rows[i]);
+            } else if (!Nle.isGone(errors[i])) {
+                throw failure(Step.FIND_LINK, unique[i], errors[i]);
+            }
+        }
         return byName;
     }
 

@@ -53,7 +53,8 @@ public final class NetbufBench {
         if (selected("recovery")) {
             RecoveryBench.run(sizes, work.resolve("h2"), report);
         }
-        if (!selected("checkpoint") && !selected("epoch") && !selected("install") && !selected("memory")) {
+        if (!selected("checkpoint") && !selected("epoch") && !selected("install") && !selected("memory")
+                && !selected("teardown")) {
             return report;
         }
 
@@ -87,13 +88,17 @@ public final class NetbufBench {
     }
 
     /**
-     * The guest JVM: as the server would run (serial GC on one CPU), with the bench's sizes passed on and
-     * {@code only} as its {@code bench.only}.
+     * The guest JVM: as the server would run (serial GC on one CPU), with the bench's sizes passed on, the teardown
+     * bench's own {@code bench.teardown.*} properties too, and {@code only} as its {@code bench.only}.
      */
     static List<String> guestJvmOptions(Bench.Sizes s, String only) {
-        return List.of("-Xmx600m", "-XX:+UseSerialGC", "-Dbench.scale=" + s.scale(), "-Dbench.plugs=" + s.plugs(),
-                "-Dbench.partials=" + s.partials(), "-Dbench.memory-buffers=" + s.memoryBuffers(),
-                "-Dbench.memory-seconds=" + s.memorySeconds(), "-Dbench.only=" + only);
+        List<String> options = new java.util.ArrayList<>(List.of("-Xmx600m", "-XX:+UseSerialGC",
+                "-Dbench.scale=" + s.scale(), "-Dbench.plugs=" + s.plugs(), "-Dbench.partials=" + s.partials(),
+                "-Dbench.memory-buffers=" + s.memoryBuffers(), "-Dbench.memory-seconds=" + s.memorySeconds(),
+                "-Dbench.only=" + only));
+        System.getProperties().stringPropertyNames().stream().filter(p -> p.startsWith("bench.teardown.")).sorted()
+                .forEach(p -> options.add("-D" + p + "=" + System.getProperty(p)));
+        return options;
     }
 
     /** Every UML bench, in order; each leaves the guest's kernel as it found it. */
@@ -115,13 +120,19 @@ public final class NetbufBench {
         if (selected("memory")) {
             MemoryBench.run(sizes, guestTmp(), report);
         }
+        // last: it makes and removes 1,024 ifbs too, and compares its own phases only (64, 1,024, 64 again)
+        if (selected("teardown")) {
+            try (HikariDataSource db = h2(guestTmp(), "teardown")) {
+                TeardownBench.run(sizes, db, report);
+            }
+        }
     }
 
     private static Path guestTmp() {
         return Path.of(System.getProperty("java.io.tmpdir"), "netbuf-bench");
     }
 
-    /** {@code -Dbench.only=host,recovery,checkpoint,epoch,install,memory} runs some benches only. */
+    /** {@code -Dbench.only=host,recovery,checkpoint,epoch,install,memory,teardown} runs some benches only. */
     static boolean selected(String bench) {
         String only = System.getProperty("bench.only", "");
         return only.isBlank() || List.of(only.split(",")).contains(bench);
