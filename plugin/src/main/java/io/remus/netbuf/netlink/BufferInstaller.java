@@ -119,20 +119,6 @@ public final class BufferInstaller {
         return plug;
     }
 
-    /** {@code release_indefinite}: everything queued goes out, and nothing is held until the next buffer. */
-    public void releasePlug(InterfaceName ifb, TcHandle handle) {
-        netlink.plugReleaseIndefinite(new PlugQdisc(require(ifb, "plug release_indefinite"), handle,
-                PlugQdisc.DEFAULT_LIMIT_BYTES));
-    }
-
-    /** Fails, naming what is missing, unless the ifb has our plug qdisc. */
-    public void requirePlug(InterfaceName ifb, TcHandle handle) {
-        PlugQdisc plug = new PlugQdisc(require(ifb, "find plug qdisc"), handle, PlugQdisc.DEFAULT_LIMIT_BYTES);
-        if (netlink.plugStats(plug).isEmpty()) {
-            throw noPlug(ifb, handle);
-        }
-    }
-
     private static NetlinkException noPlug(InterfaceName ifb, TcHandle handle) {
         return new NetlinkException("find plug qdisc", ifb.value(), -Nle.OBJ_NOTFOUND, "no plug " + handle
                 + " at the root of " + ifb, "stop the domain and start it again to install a new buffer");
@@ -163,17 +149,6 @@ public final class BufferInstaller {
         }
         netlink.deletePlug(plug);
         return true;
-    }
-
-    /**
-     * Deletes the plug with what it holds, unreleased: those frames are freed, never sent. Absent is done.
-     *
-     * @return false if the ifb was gone (and the plug with it)
-     */
-    public boolean dropPlug(InterfaceName ifb, TcHandle handle) {
-        Optional<Link> link = netlink.findLink(ifb);
-        link.ifPresent(l -> netlink.deletePlug(new PlugQdisc(l, handle, PlugQdisc.DEFAULT_LIMIT_BYTES)));
-        return link.isPresent();
     }
 
     /**
@@ -713,12 +688,10 @@ public final class BufferInstaller {
     }
 
     /**
-     * The kernel dequeues released frames in softirq context, after the release call has returned; deleting the
-     * qdisc before then would drop them. Waits until the backlog is empty, for at most {@link #DRAIN_MILLIS}.
-     */
-    /**
-     * {@link #awaitDrained(PlugQdisc)} for many plugs at once, within one {@link #DRAIN_MILLIS}: each plug is read
-     * with its own get until its backlog is empty. A plug whose read fails settles its buffer's outcome as failed.
+     * The kernel dequeues released frames in softirq context, after the release call has returned; deleting a
+     * qdisc before then would drop them. Waits, within one {@link #DRAIN_MILLIS} for all of them, until each plug's
+     * backlog is empty, reading each with its own get (never a dump). A plug whose read fails settles its buffer's
+     * outcome as failed.
      */
     private void awaitDrained(Map<PlugQdisc, Integer> plugs, StepOutcome[] out) {
         Map<PlugQdisc, Integer> left = new java.util.LinkedHashMap<>(plugs);
@@ -746,18 +719,10 @@ public final class BufferInstaller {
     }
 
     private void awaitDrained(PlugQdisc plug) {
-        long deadline = System.nanoTime() + DRAIN_MILLIS * 1_000_000L;
-        while (System.nanoTime() < deadline) {
-            Optional<PlugStats> stats = netlink.plugStats(plug);
-            if (stats.isEmpty() || stats.get().backlogPackets() == 0) {
-                return;
-            }
-            try {
-                Thread.sleep(1);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
-            }
+        StepOutcome[] out = new StepOutcome[1];
+        awaitDrained(Map.of(plug, 0), out);
+        if (out[0] != null && !out[0].ok()) {
+            throw out[0].failure();
         }
     }
 }
