@@ -11,13 +11,17 @@
 # Environment:
 #   JAVA_HOME          the JDK 25 to run (default: java on PATH)
 #   NETBUF_PLUGIN_JAR  the plugin's jar (default: plugin/target/netbuf-plugin-*.jar of this repository)
+#   NETBUF_JAVA        the java command itself (wins over JAVA_HOME; the Debian package's unit sets
+#                      /usr/libexec/remus-netbuf/java, which finds a Java 25)
+#   NETBUF_CDS_ARCHIVE where the class-data sharing archive goes (default: next to the jar; the Debian package's
+#                      unit sets /var/cache/remus-netbuf/netbuf-plugin.jsa, the jar's directory being read-only)
 #
 # A JVM start is most of the time this takes: C1 only, the serial collector, no perf data file, and a class-data
 # sharing archive of this command's own classes (made by its first run, next to the jar, and remade whenever the JDK
 # or the jar changes) take it from ~240 ms to ~135 ms on the 2-core development machine.
-repo=$(cd "$(dirname "$0")/../.." && pwd)
 jar=${NETBUF_PLUGIN_JAR:-}
 if [ -z "$jar" ]; then
+  repo=$(cd "$(dirname "$0")/../.." && pwd)
   for jar in "$repo"/plugin/target/netbuf-plugin-*.jar; do break; done
 fi
 stamp() { date -u +%H:%M:%S.%3N; }
@@ -27,9 +31,9 @@ if [ ! -f "$jar" ]; then
   exit 1
 fi
 echo "release-held-output: $(stamp) starting" >&2
-"${JAVA_HOME:+$JAVA_HOME/bin/}java" --enable-native-access=ALL-UNNAMED -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
-  -XX:-UsePerfData -XX:SharedArchiveFile="${jar%.jar}.jsa" -XX:+AutoCreateSharedArchive -Xlog:cds=off \
-  -Xlog:cds+dynamic=off -cp "$jar" io.remus.netbuf.release.ReleaseHeldOutput "$@"
+"${NETBUF_JAVA:-${JAVA_HOME:+$JAVA_HOME/bin/}java}" --enable-native-access=ALL-UNNAMED -XX:TieredStopAtLevel=1 \
+  -XX:+UseSerialGC -XX:-UsePerfData -XX:SharedArchiveFile="${NETBUF_CDS_ARCHIVE:-${jar%.jar}.jsa}" \
+  -XX:+AutoCreateSharedArchive -Xlog:cds=off -Xlog:cds+dynamic=off -cp "$jar" io.remus.netbuf.release.ReleaseHeldOutput "$@"
 status=$?
 echo "release-held-output: $(stamp) done (status $status)" >&2
 exit $status
