@@ -30,10 +30,16 @@ if [ ! -f "$jar" ]; then
     "build it (./mvnw install -DskipTests) or set NETBUF_PLUGIN_JAR" >&2
   exit 1
 fi
+# A JVM that cannot write its archive fails at exit (status 1, after the release): without a writable directory for
+# it, no archive.
+archive=${NETBUF_CDS_ARCHIVE:-${jar%.jar}.jsa}
+cds="-XX:SharedArchiveFile=$archive -XX:+AutoCreateSharedArchive -Xlog:cds=off -Xlog:cds+dynamic=off"
+case $archive in */*) archive_dir=${archive%/*} ;; *) archive_dir=. ;; esac
+[ -d "${archive_dir:-/}" ] && [ -w "${archive_dir:-/}" ] || cds=""
 echo "release-held-output: $(stamp) starting" >&2
+# $cds unquoted: its words are options (the archive's path must not contain spaces)
 "${NETBUF_JAVA:-${JAVA_HOME:+$JAVA_HOME/bin/}java}" --enable-native-access=ALL-UNNAMED -XX:TieredStopAtLevel=1 \
-  -XX:+UseSerialGC -XX:-UsePerfData -XX:SharedArchiveFile="${NETBUF_CDS_ARCHIVE:-${jar%.jar}.jsa}" \
-  -XX:+AutoCreateSharedArchive -Xlog:cds=off -Xlog:cds+dynamic=off -cp "$jar" io.remus.netbuf.release.ReleaseHeldOutput "$@"
+  -XX:+UseSerialGC -XX:-UsePerfData $cds -cp "$jar" io.remus.netbuf.release.ReleaseHeldOutput "$@"
 status=$?
 echo "release-held-output: $(stamp) done (status $status)" >&2
 exit $status
