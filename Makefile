@@ -113,7 +113,7 @@ bench: deps-bench jdk
 	  ! grep -q MISSED plugin/target/bench/results.txt
 
 # The Debian package src/target/remus-netbuf_VERSION_all.deb (README, Installing on a dom0): the modules, then
-# src/deb/build-deb.sh with dpkg-deb. make test builds it too, and checks it (DebianPackageTest).
+# src/deb/build-deb.sh with dpkg-deb. make test builds it too, and tests it (DebianPackageTest, UmlDebianPackageTest).
 deb: jdk
 	$(MVN) -q install -DskipTests -Pdeb
 	@ls src/target/remus-netbuf_*_all.deb

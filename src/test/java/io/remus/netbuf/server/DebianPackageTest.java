@@ -14,6 +14,7 @@ import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -23,6 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
  * verify on its unit in a throwaway root. Runs at integration-test (src/pom.xml), after the .deb exists. A missing
  * tool (dpkg-deb, lintian, systemd-analyze) fails the test, naming the Debian package to install.
  */
+@Tag("deb-package")
 class DebianPackageTest {
 
     static final String UNIT = "lib/systemd/system/remus-netbuf.service";

@@ -9,6 +9,7 @@ import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.List;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -17,6 +18,7 @@ import org.junit.jupiter.api.Test;
  * server's JVM the unit's ExecStopPost= releases its plug (DebianPackageGuest does the guest's part). Runs at
  * integration-test with DebianPackageTest, after the package phase built the .deb.
  */
+@Tag("deb-package")
 class UmlDebianPackageTest {
 
     @Test
