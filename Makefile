@@ -9,10 +9,11 @@ SHELL := /bin/bash
 # src/uml/uml-xstate.c, which linux.uml 6.1 needs on a host with AVX-512; iproute2, iputils-ping and
 # python3 are the tests' observers and frame tools; postgresql is the second database the persistence tests run
 # against; chromium and chromium-driver run the admin page's browser test; gcc and the libnl headers build the C
-# baseline of the benchmark, whose short form make test runs too.
+# baseline of the benchmark, whose short form make test runs too; lintian and systemd (systemd-analyze) check the
+# Debian package that make test builds (DebianPackageTest).
 RUN_PACKAGES  := libnl-3-200 libnl-route-3-200 iproute2 user-mode-linux socat gcc libc6-dev
 TEST_PACKAGES := $(RUN_PACKAGES) kmod iputils-ping python3 postgresql chromium chromium-driver gcc libc6-dev \
-                 libnl-3-dev libnl-route-3-dev
+                 libnl-3-dev libnl-route-3-dev lintian systemd
 BENCH_PACKAGES := $(TEST_PACKAGES)
 # make test-xen: QEMU (TCG) boots Debian's Xen 4.17 with a Linux 6.1 dom0 that runs this machine's root over 9p, so
 # dom0 runs the Xen tools installed here; kmod's depmod indexes the unpacked kernel's modules.
@@ -34,7 +35,7 @@ IDLEST_CPU := a=$$(awk '/^cpu[0-9]/ {print substr($$1, 4), $$5 + $$6}' /proc/sta
   b=$$(awk '/^cpu[0-9]/ {print $$5 + $$6}' /proc/stat); \
   paste <(echo "$$a") <(echo "$$b") | awk 'NR == 1 || $$3 - $$2 > best {best = $$3 - $$2; cpu = $$1} END {print cpu}'
 
-.PHONY: test test-xen xen-suite test-xen-runs test-xen-failover xen-failover test-xen-guest-view run bench jdk deps-run \
+.PHONY: deb test test-xen xen-suite test-xen-runs test-xen-failover xen-failover test-xen-guest-view run bench jdk deps-run \
 	deps-test deps-bench deps-xen
 
 # XenKernelTest and XenServerTest boot Xen under QEMU: they held 10 runs out of 10 (README), so they are part of it.
@@ -110,6 +111,12 @@ bench: deps-bench jdk
 	  "$$JAVA_HOME/bin/java" -cp plugin/target/test-classes io.remus.netbuf.bench.ResultsTable README.md \
 	    plugin/target/bench/results.txt "make bench $(BENCH_ARGS)"; \
 	  ! grep -q MISSED plugin/target/bench/results.txt
+
+# The Debian package src/target/remus-netbuf_VERSION_all.deb (README, Installing on a dom0): the modules, then
+# src/deb/build-deb.sh with dpkg-deb. make test builds it too, and tests it (DebianPackageTest, UmlDebianPackageTest).
+deb: jdk
+	$(MVN) -q install -DskipTests -Pdeb
+	@ls src/target/remus-netbuf_*_all.deb
 
 jdk:
 	@if [ -z "$(NETBUF_JDK)" ]; then \

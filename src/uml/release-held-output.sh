@@ -11,13 +11,17 @@
 # Environment:
 #   JAVA_HOME          the JDK 25 to run (default: java on PATH)
 #   NETBUF_PLUGIN_JAR  the plugin's jar (default: plugin/target/netbuf-plugin-*.jar of this repository)
+#   NETBUF_JAVA        the java command itself (wins over JAVA_HOME; the Debian package's unit sets
+#                      /usr/libexec/remus-netbuf/java, which finds a Java 25)
+#   NETBUF_CDS_ARCHIVE where the class-data sharing archive goes (default: next to the jar; the Debian package's
+#                      unit sets /var/cache/remus-netbuf/netbuf-plugin.jsa, the jar's directory being read-only)
 #
 # A JVM start is most of the time this takes: C1 only, the serial collector, no perf data file, and a class-data
 # sharing archive of this command's own classes (made by its first run, next to the jar, and remade whenever the JDK
 # or the jar changes) take it from ~240 ms to ~135 ms on the 2-core development machine.
-repo=$(cd "$(dirname "$0")/../.." && pwd)
 jar=${NETBUF_PLUGIN_JAR:-}
 if [ -z "$jar" ]; then
+  repo=$(cd "$(dirname "$0")/../.." && pwd)
   for jar in "$repo"/plugin/target/netbuf-plugin-*.jar; do break; done
 fi
 stamp() { date -u +%H:%M:%S.%3N; }
@@ -26,10 +30,16 @@ if [ ! -f "$jar" ]; then
     "build it (./mvnw install -DskipTests) or set NETBUF_PLUGIN_JAR" >&2
   exit 1
 fi
+# A JVM that cannot write its archive fails at exit (status 1, after the release): without a writable directory for
+# it, no archive.
+archive=${NETBUF_CDS_ARCHIVE:-${jar%.jar}.jsa}
+cds="-XX:SharedArchiveFile=$archive -XX:+AutoCreateSharedArchive -Xlog:cds=off -Xlog:cds+dynamic=off"
+case $archive in */*) archive_dir=${archive%/*} ;; *) archive_dir=. ;; esac
+[ -d "${archive_dir:-/}" ] && [ -w "${archive_dir:-/}" ] || cds=""
 echo "release-held-output: $(stamp) starting" >&2
-"${JAVA_HOME:+$JAVA_HOME/bin/}java" --enable-native-access=ALL-UNNAMED -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
-  -XX:-UsePerfData -XX:SharedArchiveFile="${jar%.jar}.jsa" -XX:+AutoCreateSharedArchive -Xlog:cds=off \
-  -Xlog:cds+dynamic=off -cp "$jar" io.remus.netbuf.release.ReleaseHeldOutput "$@"
+# $cds unquoted: its words are options (the archive's path must not contain spaces)
+"${NETBUF_JAVA:-${JAVA_HOME:+$JAVA_HOME/bin/}java}" --enable-native-access=ALL-UNNAMED -XX:TieredStopAtLevel=1 \
+  -XX:+UseSerialGC -XX:-UsePerfData $cds -cp "$jar" io.remus.netbuf.release.ReleaseHeldOutput "$@"
 status=$?
 echo "release-held-output: $(stamp) done (status $status)" >&2
 exit $status

@@ -1,5 +1,10 @@
 package io.remus.netbuf.server.security;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.sql.Timestamp;
 import java.time.Instant;
@@ -16,13 +21,17 @@ import org.springframework.security.core.userdetails.UsernameNotFoundException;
 import org.springframework.security.crypto.password.PasswordEncoder;
 
 /**
- * The admin user, kept bcrypt-hashed in server_user. Its password is {@code NETBUF_ADMIN_PASSWORD} when set (the
- * stored hash follows it); otherwise one is generated at the first start and logged that once, never again.
+ * The admin user, kept bcrypt-hashed in server_user. Its password is {@code NETBUF_ADMIN_PASSWORD} when set, else
+ * the first line of the file {@code netbuf-server.admin-password-file} names (the Debian package's
+ * {@code /etc/remus-netbuf/admin-password}, made by its postinst, readable by root only); the stored hash follows
+ * either. A password file that is named but cannot be read, or is empty, stops the start: nothing is generated then.
+ * With neither, one is generated at the first start and logged that once, never again.
  */
 public class AdminAccount implements UserDetailsService {
 
     public static final String USERNAME = "admin";
     public static final String PASSWORD_VARIABLE = "NETBUF_ADMIN_PASSWORD";
+    public static final String PASSWORD_FILE_PROPERTY = "netbuf-server.admin-password-file";
     private static final String ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
     private static final int GENERATED_LENGTH = 24;
     private static final Logger log = LoggerFactory.getLogger(AdminAccount.class);
@@ -32,6 +41,9 @@ public class AdminAccount implements UserDetailsService {
     public AdminAccount(JdbcTemplate jdbc, PasswordEncoder encoder, Environment env) {
         this.jdbc = jdbc;
         String given = env.getProperty(PASSWORD_VARIABLE);
+        if (given == null || given.isEmpty()) {
+            given = fromFile(env.getProperty(PASSWORD_FILE_PROPERTY));
+        }
         List<String> stored = jdbc.queryForList("SELECT password_hash FROM server_user WHERE username = ?",
                 String.class, USERNAME);
         if (given != null && !given.isEmpty()) {
@@ -47,6 +59,25 @@ public class AdminAccount implements UserDetailsService {
             log.warn("Generated the admin password (shown this once; set {} to choose one): {}", PASSWORD_VARIABLE,
                     generated);
         }
+    }
+
+    /** The first line of the password file, or null if no file is configured. */
+    private static String fromFile(String file) {
+        if (file == null || file.isBlank()) {
+            return null;
+        }
+        String line;
+        try {
+            line = Files.readAllLines(Path.of(file), StandardCharsets.UTF_8).stream().findFirst().orElse("").strip();
+        } catch (IOException | UncheckedIOException e) {
+            throw new IllegalStateException(PASSWORD_FILE_PROPERTY + "=" + file + ": cannot read the admin password: "
+                    + e, e);
+        }
+        if (line.isEmpty()) {
+            throw new IllegalStateException(PASSWORD_FILE_PROPERTY + "=" + file
+                    + ": the file's first line is empty; write the admin password there");
+        }
+        return line;
     }
 
     private void insert(String hash) {
