@@ -44,6 +44,30 @@ public record NetbufProperties(
         @DefaultValue XlRemus xlRemus,
         @DefaultValue("true") boolean copyHeldFrames) {
 
+    /** The longest ifb prefix: an ifb's name, prefix and buffer id, fits Linux's 15 bytes up to id 999999. */
+    public static final int MAX_IFB_PREFIX = 9;
+
+    /**
+     * A value the plugin cannot work with stops the start here, naming the property, instead of failing the first
+     * install.
+     */
+    public NetbufProperties {
+        if (limitBytes < 1514 || limitBytes > 0xFFFF_FFFFL) {
+            throw new IllegalArgumentException("netbuf.limit-bytes must be between 1514 (one full frame) and "
+                    + 0xFFFF_FFFFL + " bytes, the plug qdisc's limit; got " + limitBytes);
+        }
+        if (filterPriority < 1 || filterPriority > 0xFFFF) {
+            throw new IllegalArgumentException("netbuf.filter-priority must be between 1 and 65535; got "
+                    + filterPriority);
+        }
+        if (ifbPrefix == null || !ifbPrefix.matches("[A-Za-z][A-Za-z0-9_-]{0," + (MAX_IFB_PREFIX - 1) + "}")
+                || ifbPrefix.equals("ifb")) {
+            throw new IllegalArgumentException("netbuf.ifb-prefix must be 1 to " + MAX_IFB_PREFIX + " letters, digits,"
+                    + " '-' or '_', starting with a letter, and not 'ifb' (the pool's names): an ifb is named prefix"
+                    + " + buffer id, at most 15 bytes; got '" + ifbPrefix + "'");
+        }
+    }
+
     public enum OnShutdown { RELEASE, TEARDOWN }
 
     /** The ethertypes the redirect filter can match. */
@@ -70,6 +94,20 @@ public record NetbufProperties(
      */
     public record Checkpoint(@DefaultValue("100ms") Duration interval, @DefaultValue("0ms") Duration ackDelay,
                              @DefaultValue("2s") Duration ackTimeout, @DefaultValue("25ms") Duration deadlineScan) {
+
+        public Checkpoint {
+            positive(interval, "netbuf.checkpoint.interval");
+            positive(deadlineScan, "netbuf.checkpoint.deadline-scan");
+            if (ackDelay.isNegative()) {
+                throw new IllegalArgumentException("netbuf.checkpoint.ack-delay must not be negative; got " + ackDelay);
+            }
+        }
+
+        private static void positive(Duration d, String property) {
+            if (d.isZero() || d.isNegative()) {
+                throw new IllegalArgumentException(property + " must be longer than zero; got " + d);
+            }
+        }
     }
 
     /**

@@ -45,6 +45,28 @@ class NetbufAutoConfigurationTest {
         kernel.close();
     }
 
+    /** A value the plugin cannot work with stops the start, naming the property, before anything is installed. */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource(delimiter = '|', value = {
+            "netbuf.limit-bytes=0 | netbuf.limit-bytes must be between 1514",
+            "netbuf.limit-bytes=8589934592 | netbuf.limit-bytes must be between 1514",
+            "netbuf.ifb-prefix=a-prefix-far-too-long | netbuf.ifb-prefix must be 1 to 9",
+            "netbuf.ifb-prefix=x y | netbuf.ifb-prefix must be 1 to 9",
+            "netbuf.ifb-prefix=ifb | not 'ifb'",
+            "netbuf.filter-priority=0 | netbuf.filter-priority must be between 1 and 65535",
+            "netbuf.checkpoint.interval=0ms | netbuf.checkpoint.interval must be longer than zero"})
+    void aBadPropertyStopsTheStartNamingIt(String property, String message) {
+        runner.withPropertyValues("netbuf.enabled=true", property).run(context -> {
+            assertThat(context).hasFailed();
+            Throwable root = context.getStartupFailure();
+            while (root.getCause() != null) {
+                root = root.getCause();
+            }
+            assertThat(root).isInstanceOf(IllegalArgumentException.class).hasMessageContaining(message);
+            assertThat(context.getStartupFailure()).hasMessageContaining("netbuf");
+        });
+    }
+
     @Test
     void offUnlessEnabled() {
         runner.run(context -> assertThat(context).doesNotHaveBean(NetbufService.class).doesNotHaveBean(Netlink.class));
