@@ -1,13 +1,9 @@
 package io.remus.netbuf.autoconfigure;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.remus.netbuf.events.RemusDomainStarted;
-import io.remus.netbuf.model.BufferState;
 import io.remus.netbuf.netlink.KernelFixture;
 import io.remus.netbuf.netlink.Netlink;
-import io.remus.netbuf.persistence.BufferRecord;
 import io.remus.netbuf.persistence.BufferStore;
 import io.remus.netbuf.persistence.NetbufDatabase;
 import io.remus.netbuf.service.NetbufService;
@@ -17,8 +13,6 @@ import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.springframework.boot.actuate.health.Health;
-import org.springframework.boot.actuate.health.Status;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.autoconfigure.jdbc.DataSourceAutoConfiguration;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
@@ -87,41 +81,10 @@ class NetbufAutoConfigurationTest {
     }
 
     @Test
-    void aRemusDomainStartEventInstallsItsBuffersWithNoOtherCall() {
-        runner.withPropertyValues("netbuf.enabled=true").run(context -> {
-            // this host kernel has no sch_plug: the install runs every step it can, then fails and rolls back
-            assertThatThrownBy(() -> context.publishEvent(new RemusDomainStarted("dom7", List.of("vif7.0"))))
-                    .hasMessageContaining("failed at ADD_PLUG").hasMessageContaining("modprobe sch_plug");
-            List<BufferRecord> buffers = context.getBean(BufferStore.class).all();
-            assertThat(buffers).singleElement().satisfies(b -> {
-                assertThat(b.domain()).isEqualTo("dom7");
-                assertThat(b.state()).isEqualTo(BufferState.FAILED);
-            });
-            kernel.assertNoBufferObjects("vif7.0");
-        });
-    }
-
-    @Test
     void backsOffForAUserDefinedSocket() {
         runner.withPropertyValues("netbuf.enabled=true")
                 .withBean("mySocket", Netlink.class, () -> Netlink.openInNamespace(kernel.ns().file()))
                 .run(context -> assertThat(context).hasSingleBean(Netlink.class).hasBean("mySocket"));
-    }
-
-    @Test
-    void healthNamesWhatThisKernelLacksAndTheFix() {
-        runner.withPropertyValues("netbuf.enabled=true").run(context -> healthNamesWhatThisKernelLacks(
-                context.getBean(NetbufHealthIndicator.class).health()));
-    }
-
-    private static void healthNamesWhatThisKernelLacks(Health health) {
-        assertThat(health.getStatus()).isEqualTo(Status.DOWN); // this host kernel has no sch_plug
-        @SuppressWarnings("unchecked")
-        Map<String, Object> plug = (Map<String, Object>) health.getDetails().get("sch_plug");
-        assertThat(plug).containsEntry("present", false).containsEntry("fix", "modprobe sch_plug (CONFIG_NET_SCH_PLUG)");
-        for (String present : List.of("libnl", "cap_net_admin", "ifb", "sch_ingress", "cls_u32", "act_mirred")) {
-            assertThat(health.getDetails().get(present)).as(present).asString().contains("present=true");
-        }
     }
 
     @Test

@@ -22,7 +22,8 @@ import org.junit.platform.launcher.core.LauncherFactory;
 /**
  * Runs inside a guest kernel (user-mode-linux, Xen's dom0): every test tagged with the tag given as the first
  * argument, writing one JSON record per test to the results file given as the second; a third argument, if not
- * blank, selects classes ({@code FQCN}) or methods ({@code FQCN#method}), separated by commas. Classes run in the
+ * blank, selects classes ({@code FQCN}), methods ({@code FQCN#method}) or packages ({@code package:NAME}),
+ * separated by commas. Classes run in the
  * order of their {@code @Order} (none: in the middle). The host side (UmlKernelTest, XenKernelTest) turns the
  * records back into test results with {@link GuestResults}.
  */
@@ -39,8 +40,9 @@ public final class GuestTestMain {
                         "org.junit.jupiter.api.ClassOrderer$OrderAnnotation");
         if (!only.isBlank()) {
             for (String one : only.split(",")) {
-                request.selectors(one.contains("#") ? DiscoverySelectors.selectMethod(one.strip())
-                        : DiscoverySelectors.selectClass(one.strip()));
+                String o = one.strip();
+                request.selectors(o.startsWith("package:") ? DiscoverySelectors.selectPackage(o.substring(8))
+                        : o.contains("#") ? DiscoverySelectors.selectMethod(o) : DiscoverySelectors.selectClass(o));
             }
         } else {
             request.selectors(DiscoverySelectors.selectPackage("io.remus.netbuf"));

@@ -1,5 +1,6 @@
 package io.remus.netbuf.lifecycle;
 
+import io.remus.netbuf.netlink.KernelPlug;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -9,26 +10,25 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The crash matrix on the host kernel (no sch_plug), at every point it can reach: a child JVM installing buffers on
+ * The crash matrix on the running kernel, at every install point it can reach: a child JVM installing buffers on
  * {@value CrashHarness#DEFAULT_BUFFERS} vifs at once is killed with SIGKILL with all of them right after the intent,
- * or right after the kernel step, of one install step up to the plug, or right after the plug step's intent; a new
+ * or right after the kernel step, of one install step (without sch_plug, up to the plug step's intent); a new
  * process on the same H2 file recovers. Afterwards no ifb, ingress qdisc, filter or plug qdisc is left in the
  * namespace, every buffer row rests with no claims, recovery journaled the interrupted step, and each vif takes a
- * new install (which fails cleanly at the plug step here). The plug steps themselves are in
+ * new install (which, without sch_plug, fails cleanly at the plug step). The teardown's points are in
  * {@link UmlCrashMatrixTest}. Then recovery itself killed at each of its undo steps. Each point once;
  * {@code -Dnetbuf.crash.repeats=20} kills 20 children at each.
  */
 class CrashMatrixTest {
 
     static final CrashHarness.Options HOST = new CrashHarness.Options(Path.of("target", "h2-crash"),
-            List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"), Duration.ofSeconds(60), false,
+            List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"), Duration.ofSeconds(60), KernelPlug.present(),
             CrashHarness.BUFFERS);
 
     static Stream<Arguments> points() {
-        // every point of the install from the table, but after ADD_PLUG's kernel call, which UmlCrashMatrixTest
-        // takes: this kernel has no sch_plug
+        // every point of the install from the table; without sch_plug, not the one after ADD_PLUG's kernel call
         return CrashHarness.matrix(CrashHarness.installPoints().stream()
-                .filter(p -> !p.equals(io.remus.netbuf.model.BufferEvent.ADD_PLUG.afterKernel()))
+                .filter(p -> KernelPlug.present() || !p.equals(io.remus.netbuf.model.BufferEvent.ADD_PLUG.afterKernel()))
                 .toArray(String[]::new));
     }
 

@@ -8,6 +8,7 @@ import io.remus.netbuf.model.BufferEvent;
 import io.remus.netbuf.netlink.BufferInstaller;
 import io.remus.netbuf.netlink.InterfaceName;
 import io.remus.netbuf.netlink.KernelFixture;
+import io.remus.netbuf.netlink.TestLifecycle;
 import io.remus.netbuf.persistence.BufferRecord;
 import io.remus.netbuf.persistence.BufferStore;
 import io.remus.netbuf.persistence.ClaimRefusedException;
@@ -19,9 +20,10 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The lifecycle on the host kernel (no sch_plug) with an H2 file database (and, in a subclass, PostgreSQL): every
- * step up to the plug runs for real and is journaled write-ahead; the plug step fails, the buffer is rolled back
- * step by step and ends FAILED.
+ * The lifecycle on the running kernel with an H2 file database (and, in a subclass, PostgreSQL): every step up to
+ * the plug runs for real and is journaled write-ahead; the plug step, which the kernel refuses (the test puts a root
+ * qdisc of its own on the ifb first, which fails the step with or without sch_plug), is rolled back step by step and
+ * the buffer ends FAILED.
  */
 class HostLifecycleTest {
 
@@ -33,11 +35,16 @@ class HostLifecycleTest {
     KernelFixture kernel;
     BufferLifecycle lifecycle;
     BufferStore store;
+    final List<Throwable> hookFailures = new java.util.ArrayList<>();
 
     @BeforeEach
     void setUp() {
         kernel = KernelFixture.withVifs("vif7.0");
-        store = new BufferStore(dataSource());
+        store = new BufferStore(TestLifecycle.betweenSteps(dataSource(), (step, b) -> {
+            if (step == BufferEvent.ADD_PLUG) {
+                kernel.ns().occupyRoot(b.ifb());
+            }
+        }, hookFailures));
         lifecycle = new BufferLifecycle(store, new BufferInstaller(kernel.netlink()), NetbufSettings.defaults(),
                 FaultInjection.none());
     }
@@ -45,6 +52,7 @@ class HostLifecycleTest {
     @AfterEach
     void tearDown() {
         kernel.close();
+        assertThat(hookFailures).isEmpty();
     }
 
     @Test
@@ -53,12 +61,12 @@ class HostLifecycleTest {
                 .isInstanceOf(NetbufException.class)
                 .hasMessageContaining("failed at ADD_PLUG")
                 .hasMessageContaining("rolled back")
-                .hasMessageContaining("modprobe sch_plug");
+                .hasMessageContaining("already has a root qdisc");
 
         BufferRecord b = store.all().getFirst();
         assertThat(b.state()).isEqualTo(BufferState.FAILED);
         assertThat(b.failedStep()).isEqualTo(BufferEvent.ADD_PLUG);
-        assertThat(b.lastError()).contains("modprobe sch_plug");
+        assertThat(b.lastError()).contains("already has a root qdisc");
         assertThat(b.pendingStep()).isNull();
         assertThat(store.claimedIfbs()).isEmpty();
         assertThat(store.holdingVif()).isEmpty();
@@ -74,7 +82,7 @@ class HostLifecycleTest {
                 "REMOVE_INGRESS INTENT", "REMOVE_INGRESS DONE",
                 "RELEASE_IFB INTENT", "RELEASE_IFB DONE",
                 "ADD_PLUG FAILED");
-        assertThat(store.journal(b.id()).get(7).error()).contains("modprobe sch_plug");
+        assertThat(store.journal(b.id()).get(7).error()).contains("already has a root qdisc");
         assertThat(store.journal(b.id()).getFirst().detail()).isEqualTo("create ifb nbifb" + b.id());
     }
 
@@ -119,11 +127,8 @@ class HostLifecycleTest {
         kernel.assertNoBufferObjects("vif7.0");
         assertThat(store.journal(b.id())).extracting(JournalEntry::step, JournalEntry::outcome)
                 .endsWith(org.assertj.core.groups.Tuple.tuple("CLEARED", JournalEntry.Outcome.UNDONE));
-        // the vif is free again: a new install gets past the claim (on a kernel without sch_plug it stops at the plug)
-        try {
-            lifecycle.install("dom7", InterfaceName.of("vif7.0"));
-        } catch (NetbufException noPlug) {
-            assertThat(noPlug).hasMessageContaining("failed at ADD_PLUG");
-        }
+        // the vif is free again: a new install gets past the claim, up to the plug the kernel refuses
+        assertThatThrownBy(() -> lifecycle.install("dom7", InterfaceName.of("vif7.0")))
+                .hasMessageContaining("failed at ADD_PLUG");
     }
 }

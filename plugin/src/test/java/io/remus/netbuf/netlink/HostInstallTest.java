@@ -11,25 +11,34 @@ import io.remus.netbuf.model.BufferState;
 import io.remus.netbuf.persistence.BufferRecord;
 import java.util.ArrayList;
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
- * An install through the lifecycle (the production path) on the host kernel, which has ifb, ingress, u32 and mirred
- * but no sch_plug: every step up to the plug runs for real, the plug step fails with the fix named, and the failed
- * install leaves nothing behind. The full install with the plug runs inside user-mode-linux (UmlKernelTest).
+ * An install through the lifecycle (the production path) on the running kernel, with or without sch_plug: a plug
+ * step the kernel refuses (a root qdisc already on the ifb, on any kernel) is undone step by step and leaves
+ * nothing behind; where the kernel lacks sch_plug, the error names the fix. {@code UmlAsHostTest} runs this class
+ * inside user-mode-linux with and without the module.
  */
+@Tag("host-kernel")
 class HostInstallTest extends NamespaceTest {
 
     static final NetbufSettings POOL = NetbufSettings.defaults().withIfbMode(IfbMode.POOL);
 
     @Test
-    void theHostKernelHasNoPlugQdiscAndTheErrorSaysHowToGetIt() {
+    void aPlugIsAddedWhereTheKernelHasSchPlugAndElseTheErrorSaysHowToGetIt() {
         Link ifb = netlink.createIfb(InterfaceName.of("nbifb7"));
-        assertThatThrownBy(() -> netlink.addPlug(PlugQdisc.on(ifb, PlugQdisc.DEFAULT_LIMIT_BYTES)))
-                .isInstanceOf(NetlinkException.class)
-                .hasMessageContaining("add plug qdisc on nbifb7")
-                .hasMessageContaining("modprobe sch_plug")
-                .hasMessageContaining("CONFIG_NET_SCH_PLUG");
+        PlugQdisc plug = PlugQdisc.on(ifb, PlugQdisc.DEFAULT_LIMIT_BYTES);
+        if (KernelPlug.present()) {
+            netlink.addPlug(plug);
+            assertThat(ns.qdisc("nbifb7", "plug")).isPresent();
+        } else {
+            assertThatThrownBy(() -> netlink.addPlug(plug))
+                    .isInstanceOf(NetlinkException.class)
+                    .hasMessageContaining("add plug qdisc on nbifb7")
+                    .hasMessageContaining("modprobe sch_plug")
+                    .hasMessageContaining("CONFIG_NET_SCH_PLUG");
+        }
     }
 
     @Test
@@ -45,13 +54,14 @@ class HostInstallTest extends NamespaceTest {
                 ifbsBeforePlug.addAll(ns.linksOfType("ifb"));
                 ingressBeforePlug[0] = ns.qdisc("vif7.0", "ingress").isPresent();
                 filtersBeforePlug[0] = ns.ingressFilters("vif7.0").size();
+                ns.occupyRoot(b.ifb());
             }
         });
         assertThatThrownBy(() -> lc.lifecycle().install("dom7", VIF))
                 .isInstanceOf(NetbufException.class)
                 .hasMessageContaining("failed at ADD_PLUG")
                 .hasMessageContaining("rolled back")
-                .hasMessageContaining("modprobe sch_plug");
+                .hasMessageContaining("already has a root qdisc");
         assertThat(lc.hookFailures()).isEmpty();
         BufferRecord b = lc.store().all().getFirst();
         assertThat(seen).containsExactly("ACQUIRE_IFB", "ADD_INGRESS", "ADD_REDIRECT", "ADD_PLUG",
@@ -107,7 +117,7 @@ class HostInstallTest extends NamespaceTest {
     /** Objects on the vif that no buffer of this journal knows (another tool's, say): the kernel refuses. */
     @Test
     void aSecondInstallOnTheSameVifIsRefusedAndLeavesTheFirstIntact() {
-        // the first buffer's steps up to the plug, which this kernel lacks
+        // the first buffer's steps up to the plug
         Link vif = netlink.link(VIF);
         Link ifb = netlink.createIfb(InterfaceName.of("nbifb7"));
         netlink.setUp(ifb);
@@ -178,17 +188,19 @@ class HostInstallTest extends NamespaceTest {
         assertThat(first.store().claimedIfbs()).containsExactly("ifb0");
         netlink.createIfb(InterfaceName.of("ifb1"));
 
-        // so ifb1 is taken; the plug step fails here and returns it
+        // so ifb1 is taken; the plug step fails (the kernel refuses it) and returns it
         List<String> redirectTo = new ArrayList<>();
         List<String> flags = new ArrayList<>();
         TestLifecycle pool = first.sameDatabase(POOL, (step, b) -> {
             if (step == BufferEvent.ADD_PLUG && b.vif().equals("vif7.0")) {
+                ns.occupyRoot(b.ifb());
                 redirectTo.add(ns.ingressFilters("vif7.0").getFirst().get("options").get("actions").get(0)
                         .get("to_dev").asText());
                 flags.add(ns.link("ifb1").orElseThrow().get("flags").toString());
             }
         });
-        assertThatThrownBy(() -> pool.lifecycle().install("dom7", VIF)).hasMessageContaining("modprobe sch_plug");
+        assertThatThrownBy(() -> pool.lifecycle().install("dom7", VIF)).hasMessageContaining("failed at ADD_PLUG")
+                .hasMessageContaining("already has a root qdisc");
         assertThat(pool.hookFailures()).isEmpty();
         assertThat(redirectTo).containsExactly("ifb1");
         assertThat(flags.getFirst()).contains("UP");

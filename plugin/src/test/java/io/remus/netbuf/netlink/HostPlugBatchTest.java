@@ -3,12 +3,14 @@ package io.remus.netbuf.netlink;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.stream.IntStream;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
- * On the host kernel, which has no sch_plug, every message of a batch fails: all the failures come back, each
- * mapped to its own plug, and the socket goes on working.
+ * A batch of plug changes for ifbs that have no plug qdisc (on any kernel, with or without sch_plug): every message
+ * fails, all the failures come back, each mapped to its own plug, and the socket goes on working.
  */
+@Tag("host-kernel")
 class HostPlugBatchTest extends NamespaceTest {
 
     @Test

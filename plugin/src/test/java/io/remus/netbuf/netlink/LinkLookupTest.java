@@ -118,7 +118,7 @@ class LinkLookupTest extends NamespaceTest {
                 PlugQdisc.DEFAULT_HANDLE, PlugQdisc.DEFAULT_LIMIT_BYTES)).toList();
     }
 
-    /** The steps of a protect and a stop that this kernel can run (the host has no sch_plug). */
+    /** The steps of a protect and a stop that need no sch_plug (UmlLinkLookupTest adds the plug's). */
     List<BufferEvent> steps() {
         return List.of(BufferEvent.ACQUIRE_IFB, BufferEvent.ADD_INGRESS, BufferEvent.ADD_REDIRECT,
                 BufferEvent.REMOVE_REDIRECT, BufferEvent.REMOVE_INGRESS, BufferEvent.RELEASE_IFB);

@@ -130,9 +130,10 @@ public final class TestLifecycle {
 
     /**
      * {@code db}, whose connections call {@code hook} after each commit for every step in flight it has not heard
-     * yet (read through {@code db} itself, outside the committed transaction).
+     * yet (read through {@code db} itself, outside the committed transaction); what the hook throws goes to
+     * {@code failures}.
      */
-    private static DataSource betweenSteps(DataSource db, BetweenSteps hook, List<Throwable> failures) {
+    public static DataSource betweenSteps(DataSource db, BetweenSteps hook, List<Throwable> failures) {
         BufferStore observer = new BufferStore(db);
         Set<String> heard = new HashSet<>();
         Runnable afterCommit = () -> {

@@ -83,6 +83,14 @@ public final class TestNamespace implements AutoCloseable {
         batch(name, cmds.toString());
     }
 
+    /**
+     * A pfifo qdisc of the test's own at {@code dev}'s root: the kernel then refuses a plug there ("the ifb already
+     * has a root qdisc"), on any kernel, with or without sch_plug.
+     */
+    public void occupyRoot(String dev) {
+        Sh.run("tc", "-n", name, "qdisc", "add", "dev", dev, "root", "handle", "9:", "pfifo");
+    }
+
     private static void batch(String namespace, String commands) {
         try {
             Path file = java.nio.file.Files.createTempFile("nbt-batch", ".ip");

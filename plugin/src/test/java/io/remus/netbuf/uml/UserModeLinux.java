@@ -104,7 +104,18 @@ public final class UserModeLinux {
     /** As {@link #runJava(Path, String, List, List, Duration)}, with the UML processes on {@code cpus}. */
     public static Run runJava(Path workDir, String mainClass, List<String> args, List<String> jvmOptions,
                               Duration timeout, Cpus cpus) throws IOException, InterruptedException {
+        return runJava(workDir, mainClass, args, jvmOptions, timeout, cpus, true);
+    }
+
+    /**
+     * As {@link #runJava(Path, String, List, List, Duration, Cpus)}; without {@code withPlug} the guest kernel has
+     * no sch_plug: the module is not loaded, and UML cannot load it on demand (its modules are not under the
+     * guest's /lib/modules), as on a kernel built without it.
+     */
+    public static Run runJava(Path workDir, String mainClass, List<String> args, List<String> jvmOptions,
+                              Duration timeout, Cpus cpus, boolean withPlug) throws IOException, InterruptedException {
         Path modules = requireInstalled();
+        List<String> load = withPlug ? MODULES : MODULES.stream().filter(m -> !m.endsWith("/sch_plug")).toList();
         java.util.Optional<XstateShim> shim = xstateShim();
         Files.createDirectories(workDir);
         Path init = workDir.resolve("init.sh");
@@ -135,7 +146,7 @@ public final class UserModeLinux {
                 echo $? > %s
                 echo NETBUF_UML_DONE
                 halt -f
-                """.formatted(shim.map(XstateShim::guestEnv).orElse(""), String.join(" ", MODULES), modules,
+                """.formatted(shim.map(XstateShim::guestEnv).orElse(""), String.join(" ", load), modules,
                 quote(workDir.toString()),
                 GuestJava.shellLine(java),
                 quote(guestOut.toString()), quote(exitFile.toString()));
