@@ -28,8 +28,13 @@ class NetbufAutoConfigurationTest {
     @BeforeEach
     void setUp() {
         kernel = KernelFixture.withVifs("vif7.0");
+        runner = runner(kernel);
+    }
+
+    /** The plugin's auto-configuration over a fresh H2 file, its socket in {@code kernel}'s namespace. */
+    static ApplicationContextRunner runner(KernelFixture kernel) {
         String db = NetbufDatabase.h2FileUrl(Path.of("target", "h2", "autoconfig-" + System.nanoTime()));
-        runner = new ApplicationContextRunner()
+        return new ApplicationContextRunner()
                 .withConfiguration(AutoConfigurations.of(DataSourceAutoConfiguration.class, NetbufAutoConfiguration.class))
                 .withPropertyValues("spring.datasource.url=" + db, "netbuf.namespace=" + kernel.ns().file());
     }

@@ -9,8 +9,6 @@ import io.remus.netbuf.netlink.KernelFixture;
 import io.remus.netbuf.netlink.KernelPlug;
 import io.remus.netbuf.persistence.BufferRecord;
 import io.remus.netbuf.persistence.BufferStore;
-import io.remus.netbuf.persistence.NetbufDatabase;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
@@ -19,8 +17,6 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.actuate.health.Health;
 import org.springframework.boot.actuate.health.Status;
-import org.springframework.boot.autoconfigure.AutoConfigurations;
-import org.springframework.boot.autoconfigure.jdbc.DataSourceAutoConfiguration;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 
 /**
@@ -37,11 +33,7 @@ class NetbufOnTheKernelTest {
     @BeforeEach
     void setUp() {
         kernel = KernelFixture.withVifs("vif7.0");
-        String db = NetbufDatabase.h2FileUrl(Path.of("target", "h2", "on-kernel-" + System.nanoTime()));
-        runner = new ApplicationContextRunner()
-                .withConfiguration(AutoConfigurations.of(DataSourceAutoConfiguration.class, NetbufAutoConfiguration.class))
-                .withPropertyValues("spring.datasource.url=" + db, "netbuf.namespace=" + kernel.ns().file(),
-                        "netbuf.enabled=true");
+        runner = NetbufAutoConfigurationTest.runner(kernel).withPropertyValues("netbuf.enabled=true");
     }
 
     @AfterEach
