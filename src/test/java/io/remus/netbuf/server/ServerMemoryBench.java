@@ -57,7 +57,14 @@ public final class ServerMemoryBench {
     static List<String> run(Sizes sizes) throws Exception {
         Path gcLog = Path.of("target").toAbsolutePath().resolve("memory-gc-" + ProcessHandle.current().pid() + ".log");
         Files.deleteIfExists(gcLog);
-        UmlServer server = UmlServer.start("memory", PASSWORD, Duration.ofMinutes(6), List.of("-Xlog:gc:file=" + gcLog),
+        List<String> jvm = new ArrayList<>(List.of("-Xlog:gc:file=" + gcLog));
+        // a profile of the server, e.g. -Dbench.server-jfr=duration=60s,filename=/tmp/server.jfr (written when the
+        // recording ends: the server is killed, not stopped, at the bench's end)
+        String jfr = System.getProperty("bench.server-jfr");
+        if (jfr != null) {
+            jvm.add("-XX:StartFlightRecording=settings=profile," + jfr);
+        }
+        UmlServer server = UmlServer.start("memory", PASSWORD, Duration.ofMinutes(6), jvm,
                 List.of("--netbuf-server.demo.enabled=false",
                         "--management.endpoints.web.exposure.include=health,prometheus,heapdump",
                         "--management.endpoint.heapdump.access=unrestricted",
