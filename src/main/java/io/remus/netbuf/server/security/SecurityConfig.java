@@ -3,6 +3,9 @@ package io.remus.netbuf.server.security;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import jakarta.servlet.http.HttpServletRequest;
 import java.util.Map;
+import org.springframework.boot.actuate.autoconfigure.security.servlet.EndpointRequest;
+import org.springframework.boot.actuate.health.HealthEndpoint;
+import org.springframework.boot.actuate.metrics.export.prometheus.PrometheusScrapeEndpoint;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.env.Environment;
@@ -26,10 +29,14 @@ import org.springframework.security.web.csrf.CsrfTokenRequestAttributeHandler;
 import org.springframework.security.web.savedrequest.NullRequestCache;
 
 /**
- * Reads are open; every mutation needs ROLE_ADMIN. API clients use HTTP Basic, the admin page a form login with a
- * session cookie. No response ever carries a WWW-Authenticate challenge: a browser that got one would cache the
- * Basic credentials and send them on every request, which CSRF protection could then not tell from the user's own.
- * For the same reason, only a request that itself carries Basic credentials skips the CSRF check.
+ * Reads are open; every mutation needs ROLE_ADMIN. Of the actuator, anonymous users get the health status (its details
+ * need the admin: show-details when-authorized) and the Prometheus metrics; every other endpoint, exposed now or
+ * later, needs the admin.
+ * <p>
+ * API clients use HTTP Basic, the admin page a form login with a session cookie. No response ever carries a
+ * WWW-Authenticate challenge: a browser that got one would cache the Basic credentials and send them on every request,
+ * which CSRF protection could then not tell from the user's own. For the same reason, only a request that itself
+ * carries Basic credentials skips the CSRF check.
  */
 @Configuration
 public class SecurityConfig {
@@ -53,6 +60,9 @@ public class SecurityConfig {
         CsrfTokenRequestAttributeHandler csrfHandler = new CsrfTokenRequestAttributeHandler();
         http
                 .authorizeHttpRequests(a -> a
+                        .requestMatchers(EndpointRequest.to(HealthEndpoint.class, PrometheusScrapeEndpoint.class))
+                        .permitAll()
+                        .requestMatchers(EndpointRequest.toAnyEndpoint()).hasRole("ADMIN")
                         .requestMatchers(HttpMethod.GET, "/**").permitAll()
                         .requestMatchers(HttpMethod.HEAD, "/**").permitAll()
                         .requestMatchers("/login", "/error").permitAll()
