@@ -22,7 +22,10 @@
 jar=${NETBUF_PLUGIN_JAR:-}
 if [ -z "$jar" ]; then
   repo=$(cd "$(dirname "$0")/../.." && pwd)
-  for jar in "$repo"/plugin/target/netbuf-plugin-*.jar; do break; done
+  # not the tests' jar, which the glob finds first
+  for jar in "$repo"/plugin/target/netbuf-plugin-*.jar; do
+    case $jar in *-tests.jar | *-sources.jar) jar="" ;; *) break ;; esac
+  done
 fi
 stamp() { date -u +%H:%M:%S.%3N; }
 if [ ! -f "$jar" ]; then

@@ -36,7 +36,11 @@
 #   NETBUF_UML_MEM           guest memory (default 1500M)
 #   NETBUF_ADMIN_PASSWORD    passed on to the server (in UML: through a file readable only by root)
 #   JAVA_HOME                the JDK 25 to run (the Makefile finds one)
+#
+# Everything this script writes, and the server too (here and in the guest), is its owner's only (umask 077): the
+# console log holds the server's output, server.env the admin password, ./data/ the database and a generated password.
 set -u
+umask 077
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 port=${NETBUF_PORT:-8080}
@@ -252,10 +256,10 @@ ip -n "$netns" link set lo up &&
   ip -n "$netns" link set "$tap" up || die "could not set up tap $tap in namespace $netns"
 
 # The server's admin password, if given, reaches the guest in a file only root can read (not on a command line).
-umask 077
+# An earlier run's files are removed, not truncated: a truncated file would keep the mode an older launcher gave it.
+rm -f "$run_dir/server.env"
 : > "$run_dir/server.env"
 [ -n "${NETBUF_ADMIN_PASSWORD:-}" ] && echo "export NETBUF_ADMIN_PASSWORD=$(quote "$NETBUF_ADMIN_PASSWORD")" > "$run_dir/server.env"
-umask 022
 
 # The guest has one CPU, and every system call in it is slow: C1 only and the serial collector start Spring Boot
 # there in ~40 s instead of ~70 s (measured on this 2-core machine under load); the checkpoint loop does not need C2.
@@ -269,11 +273,13 @@ done
 release_line="JAVA_HOME=$(quote "${JAVA_HOME:-}") $(quote "$release")"
 for a in "${release_args[@]}"; do release_line+=" $(quote "$a")"; done
 
+rm -f "$run_dir/init.sh"
 cat > "$run_dir/init.sh" <<EOF
 #!/bin/sh
 # The guest's init (PID 1), written by src/uml/run-server.sh.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root LANG=C.UTF-8 TMPDIR=/run/tmp
+umask 077
 $guest_env
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
@@ -298,11 +304,12 @@ echo "NETBUF_UML_SERVER_EXITED \$status at \$(date -u +%H:%M:%S.%3N): releasing 
 $release_line
 halt -f
 EOF
-chmod 755 "$run_dir/init.sh"
+chmod 700 "$run_dir/init.sh"
 
 rm -f "$console_in"
 mkfifo -m 600 "$console_in" || exit 1
 exec 3<>"$console_in"   # read-write: opening never blocks; this script is the only writer
+rm -f "$console"
 : > "$console"
 
 cpus=$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/self/status)
@@ -312,6 +319,7 @@ say "guest network: tap $tap in namespace $netns ($host_ip/30 here, $guest_ip in
 
 # 127.0.0.1:PORT -> the guest, one `ip netns exec` per connection; started first, so a port in use is found before
 # the guest boots.
+rm -f "$run_dir/forward.log"
 : > "$run_dir/forward.log"
 setsid socat TCP-LISTEN:"$port",bind=127.0.0.1,reuseaddr,fork \
   EXEC:"ip netns exec $netns socat - TCP\:$guest_ip\:$guest_port" 3>&- 9>&- 2>>"$run_dir/forward.log" &

@@ -6,12 +6,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
-import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.context.ConfigurableApplicationContext;
@@ -19,35 +17,19 @@ import org.springframework.context.ConfigurableApplicationContext;
 /**
  * netbuf-server.admin-password-file, as the Debian package sets it (/etc/remus-netbuf/admin-password, written by its
  * postinst): the file's first line is the admin password, nothing is generated or logged, the stored hash follows the
- * file, and a named file that cannot be read stops the start.
+ * file, and a file that exists but cannot be read, or is empty, stops the start (one that does not exist is made:
+ * AdminPasswordTest).
  */
 @ExtendWith(OutputCaptureExtension.class)
 class AdminPasswordFileTest {
 
+    @RegisterExtension
+    final AdminPasswordServer server = new AdminPasswordServer("admin-file");
     @TempDir
     Path dir;
-    String ns;
-    String url;
-
-    @BeforeEach
-    void setUp() {
-        Ip.requireRoot();
-        ns = Ip.createNamespace();
-        url = "jdbc:h2:file:" + Path.of("target", "h2", "admin-file-" + System.nanoTime()).toAbsolutePath()
-                + ";WRITE_DELAY=0";
-    }
-
-    @AfterEach
-    void tearDown() {
-        Ip.deleteNamespace(ns);
-    }
 
     ConfigurableApplicationContext start(Path passwordFile) {
-        return new SpringApplicationBuilder(NetbufServerApplication.class)
-                .properties("server.port=0", "spring.datasource.url=" + url,
-                        "netbuf.namespace=" + Ip.namespaceFile(ns),
-                        "netbuf-server.admin-password-file=" + passwordFile)
-                .run();
+        return server.start("netbuf-server.admin-password-file=" + passwordFile);
     }
 
     Path passwordFile(String content) throws Exception {
@@ -61,7 +43,7 @@ class AdminPasswordFileTest {
     void theFilesFirstLineIsThePasswordNeverLoggedAndTheHashFollowsIt(CapturedOutput output) throws Exception {
         Path file = passwordFile("Fi1ePassw0rdOfTheTest24c\n");
         try (ConfigurableApplicationContext first = start(file)) {
-            int port = AdminPasswordTest.port(first);
+            int port = AdminPasswordServer.port(first);
             Http.Response created = new Http(port).basic("admin", "Fi1ePassw0rdOfTheTest24c")
                     .post("/api/domains", "{\"name\":\"pwf\",\"remus\":false,\"vifs\":1}");
             assertThat(created.status()).as(created.toString()).isEqualTo(201);
@@ -69,7 +51,7 @@ class AdminPasswordFileTest {
         }
         passwordFile("Sec0ndPasswordOfTheTest2\n");
         try (ConfigurableApplicationContext second = start(file)) {
-            int port = AdminPasswordTest.port(second);
+            int port = AdminPasswordServer.port(second);
             assertThat(new Http(port).basic("admin", "Fi1ePassw0rdOfTheTest24c").delete("/api/domains/pwf").status())
                     .as("the old password no longer works").isEqualTo(401);
             assertThat(new Http(port).basic("admin", "Sec0ndPasswordOfTheTest2").delete("/api/domains/pwf").status())
@@ -80,10 +62,10 @@ class AdminPasswordFileTest {
     }
 
     @Test
-    void aNamedFileThatIsMissingOrEmptyStopsTheStart() throws Exception {
-        Path missing = dir.resolve("no-such-file");
-        assertThatThrownBy(() -> start(missing).close())
-                .hasStackTraceContaining("netbuf-server.admin-password-file=" + missing)
+    void aFileThatCannotBeReadOrIsEmptyStopsTheStart() throws Exception {
+        Path unreadable = Files.createDirectory(dir.resolve("a-directory"));
+        assertThatThrownBy(() -> start(unreadable).close())
+                .hasStackTraceContaining("netbuf-server.admin-password-file=" + unreadable)
                 .hasStackTraceContaining("cannot read the admin password");
         Path empty = passwordFile("\n");
         assertThatThrownBy(() -> start(empty).close())

@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.net.CookieManager;
 import java.net.HttpCookie;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -48,6 +50,17 @@ final class Http {
     Http(int port) {
         this.base = "http://127.0.0.1:" + port;
         this.client = HttpClient.newBuilder().cookieHandler(cookies).build();
+    }
+
+    /** Connecting from another loopback address (127.0.0.2, ...): the server sees another remote address. */
+    Http(int port, String from) {
+        this.base = "http://127.0.0.1:" + port;
+        try {
+            this.client = HttpClient.newBuilder().cookieHandler(cookies).localAddress(InetAddress.getByName(from))
+                    .build();
+        } catch (UnknownHostException e) {
+            throw new IllegalArgumentException(from, e);
+        }
     }
 
     Http basic(String user, String password) {

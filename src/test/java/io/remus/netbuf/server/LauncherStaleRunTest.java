@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.File;
 import java.nio.file.Files;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -14,7 +15,8 @@ import org.junit.jupiter.api.Test;
  * The launcher (src/uml/run-server.sh) after a run of it was killed with SIGKILL: the next start in the same run
  * directory removes what the dead run left, as its state file names it (its forwarder, its guest if still up, its
  * network namespace with the tap), says so, and runs. The server is {@link StandInPage}, so each UML boot costs
- * seconds, not the server's start. Also the checks of the settings that reach socat's EXEC address.
+ * seconds, not the server's start. The files of the run are its owner's only. Also the checks of the settings that
+ * reach socat's EXEC address.
  */
 class LauncherStaleRunTest {
 
@@ -38,6 +40,10 @@ class LauncherStaleRunTest {
                     "deleted its network namespace " + dead.netns).doesNotContain("another run-server.sh");
             assertThat(Ip.namespaceExists(dead.netns)).isFalse();
             assertThat(processesNaming(dead.netns)).isEmpty();
+            for (String file : List.of("console.log", "forward.log", "init.sh", "server.env", "run.state", "lock")) {
+                assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(next.runDir.resolve(file))))
+                        .as("%s: its owner's only (the console holds the server's output)", file).endsWith("------");
+            }
 
             assertThat(next.interrupt()).as(next.logTail()).isEqualTo(130);
             assertThat(Ip.namespaceExists(next.netns)).isFalse();

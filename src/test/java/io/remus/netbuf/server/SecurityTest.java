@@ -8,15 +8,20 @@ import java.nio.file.Path;
 import java.util.concurrent.ThreadLocalRandom;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
+import org.springframework.boot.test.autoconfigure.actuate.observability.AutoConfigureObservability;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.test.annotation.DirtiesContext;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 
-/** Who may do what, over real HTTP: open reads, Basic without a challenge, session login with a CSRF cookie. */
+/**
+ * Who may do what, over real HTTP: open reads, Basic without a challenge, session login with a CSRF cookie, the
+ * actuator's allow-list.
+ */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
 @DirtiesContext(classMode = DirtiesContext.ClassMode.AFTER_CLASS)
+@AutoConfigureObservability(tracing = false) // the Prometheus endpoint, which a test context leaves out otherwise
 class SecurityTest {
 
     static final String PASSWORD = "security-test-password";
@@ -33,6 +38,9 @@ class SecurityTest {
         r.add("spring.datasource.url", () -> "jdbc:h2:file:" + Path.of("target", "h2", "security-" + System.nanoTime())
                 .toAbsolutePath() + ";WRITE_DELAY=0");
         r.add("NETBUF_ADMIN_PASSWORD", () -> PASSWORD);
+        // more than the packaged health,prometheus, as an operator (or ServerMemoryBench) might expose
+        r.add("management.endpoints.web.exposure.include", () -> "health,prometheus,info,env,heapdump");
+        r.add("management.endpoint.heapdump.access", () -> "unrestricted");
     }
 
     @AfterAll
@@ -131,5 +139,34 @@ class SecurityTest {
         assertThat(browser.post("/logout").status()).isEqualTo(200);
         Http.Response afterLogout = browser.post("/api/domains", domainJson(newName()));
         assertThat(afterLogout.status()).isEqualTo(401);
+    }
+
+    @Test
+    void anonymousGetsTheHealthStatusAndMetricsEveryOtherActuatorEndpointNeedsTheAdmin() {
+        Http anonymous = new Http(port);
+        Http.Response health = anonymous.get("/actuator/health");
+        assertThat(health.status()).as(health.toString()).isIn(200, 503);
+        assertThat(health.json().has("status")).isTrue();
+        assertThat(health.json().has("components")).as(health.toString()).isFalse();
+        assertThat(health.body()).doesNotContain("details");
+        assertThat(anonymous.get("/actuator/health/netbuf").body()).doesNotContain("sch_plug");
+        Http.Response metrics = anonymous.getText("/actuator/prometheus");
+        assertThat(metrics.status()).as(metrics.toString()).isEqualTo(200);
+        for (String path : new String[] {"/actuator", "/actuator/info", "/actuator/env", "/actuator/heapdump"}) {
+            Http.Response r = anonymous.get(path);
+            assertThat(r.status()).as(path + ": " + r).isEqualTo(401);
+            assertThat(r.contentType()).as(path).contains("application/problem+json");
+            assertThat(r.headers().firstValue("WWW-Authenticate")).as(path).isEmpty();
+        }
+
+        Http admin = new Http(port).basic("admin", PASSWORD);
+        Http.Response details = admin.get("/actuator/health");
+        assertThat(details.json().path("components").path("netbuf").path("details").has("sch_plug"))
+                .as(details.toString()).isTrue();
+        assertThat(admin.get("/actuator/health/netbuf").json().path("details").has("sch_plug")).isTrue();
+        for (String path : new String[] {"/actuator", "/actuator/info", "/actuator/env"}) {
+            Http.Response r = admin.get(path);
+            assertThat(r.status()).as(path).isEqualTo(200);
+        }
     }
 }

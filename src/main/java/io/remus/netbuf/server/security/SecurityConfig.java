@@ -2,15 +2,25 @@ package io.remus.netbuf.server.security;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.time.Clock;
 import java.util.Map;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.actuate.autoconfigure.security.servlet.EndpointRequest;
+import org.springframework.boot.actuate.health.HealthEndpoint;
+import org.springframework.boot.actuate.metrics.export.prometheus.PrometheusScrapeEndpoint;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.env.Environment;
+import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpMethod;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.security.authentication.AnonymousAuthenticationToken;
+import org.springframework.security.authentication.ProviderManager;
+import org.springframework.security.authentication.dao.DaoAuthenticationProvider;
 import org.springframework.security.core.Authentication;
 import org.springframework.security.core.context.SecurityContextHolder;
 import org.springframework.security.web.csrf.CsrfException;
@@ -26,10 +36,14 @@ import org.springframework.security.web.csrf.CsrfTokenRequestAttributeHandler;
 import org.springframework.security.web.savedrequest.NullRequestCache;
 
 /**
- * Reads are open; every mutation needs ROLE_ADMIN. API clients use HTTP Basic, the admin page a form login with a
- * session cookie. No response ever carries a WWW-Authenticate challenge: a browser that got one would cache the
- * Basic credentials and send them on every request, which CSRF protection could then not tell from the user's own.
- * For the same reason, only a request that itself carries Basic credentials skips the CSRF check.
+ * Reads are open; every mutation needs ROLE_ADMIN. Of the actuator, anonymous users get the health status (its details
+ * need the admin: show-details when-authorized) and the Prometheus metrics; every other endpoint, exposed now or
+ * later, needs the admin. Failed logins are throttled ({@link LoginThrottle}): a refused attempt gets 429.
+ * <p>
+ * API clients use HTTP Basic, the admin page a form login with a session cookie. No response ever carries a
+ * WWW-Authenticate challenge: a browser that got one would cache the Basic credentials and send them on every request,
+ * which CSRF protection could then not tell from the user's own. For the same reason, only a request that itself
+ * carries Basic credentials skips the CSRF check.
  */
 @Configuration
 public class SecurityConfig {
@@ -44,15 +58,33 @@ public class SecurityConfig {
         return new AdminAccount(jdbc, encoder, env);
     }
 
+    /** Takes the context's Clock if it has one (a test's). */
     @Bean
-    SecurityFilterChain api(HttpSecurity http, ObjectMapper json) throws Exception {
-        AuthenticationEntryPoint unauthorized = (req, res, e) -> ProblemResponses.write(json, req, res,
-                HttpStatus.UNAUTHORIZED, "Authentication required",
-                "this request needs the admin role: log in at POST /login or send HTTP Basic credentials");
+    LoginThrottle loginThrottle(ObjectProvider<Clock> clock) {
+        return new LoginThrottle(clock.getIfAvailable(Clock::systemUTC));
+    }
+
+    @Bean
+    SecurityFilterChain api(HttpSecurity http, ObjectMapper json, AdminAccount users, PasswordEncoder encoder,
+                            LoginThrottle throttle) throws Exception {
+        AuthenticationEntryPoint unauthorized = (req, res, e) -> {
+            if (e instanceof ThrottledAuthenticationManager.Refused refused) {
+                tooManyFailures(json, req, res, refused);
+            } else {
+                ProblemResponses.write(json, req, res, HttpStatus.UNAUTHORIZED, "Authentication required",
+                        "this request needs the admin role: log in at POST /login or send HTTP Basic credentials");
+            }
+        };
+        DaoAuthenticationProvider passwords = new DaoAuthenticationProvider(users);
+        passwords.setPasswordEncoder(encoder);
         // Plain (unmasked) token: the admin page copies the XSRF-TOKEN cookie into the X-XSRF-TOKEN header.
         CsrfTokenRequestAttributeHandler csrfHandler = new CsrfTokenRequestAttributeHandler();
         http
+                .authenticationManager(new ThrottledAuthenticationManager(new ProviderManager(passwords), throttle))
                 .authorizeHttpRequests(a -> a
+                        .requestMatchers(EndpointRequest.to(HealthEndpoint.class, PrometheusScrapeEndpoint.class))
+                        .permitAll()
+                        .requestMatchers(EndpointRequest.toAnyEndpoint()).hasRole("ADMIN")
                         .requestMatchers(HttpMethod.GET, "/**").permitAll()
                         .requestMatchers(HttpMethod.HEAD, "/**").permitAll()
                         .requestMatchers("/login", "/error").permitAll()
@@ -75,8 +107,14 @@ public class SecurityConfig {
                             json.writeValue(res.getOutputStream(), Map.of("authenticated", true,
                                     "user", auth.getName()));
                         })
-                        .failureHandler((req, res, e) -> ProblemResponses.write(json, req, res,
-                                HttpStatus.UNAUTHORIZED, "Login failed", "wrong user name or password")))
+                        .failureHandler((req, res, e) -> {
+                            if (e instanceof ThrottledAuthenticationManager.Refused refused) {
+                                tooManyFailures(json, req, res, refused);
+                            } else {
+                                ProblemResponses.write(json, req, res, HttpStatus.UNAUTHORIZED, "Login failed",
+                                        "wrong user name or password");
+                            }
+                        }))
                 .logout(l -> l.logoutUrl("/logout")
                         .logoutSuccessHandler(new HttpStatusReturningLogoutSuccessHandler(HttpStatus.OK)))
                 .requestCache(r -> r.requestCache(new NullRequestCache()))
@@ -98,6 +136,14 @@ public class SecurityConfig {
                             }
                         }));
         return http.build();
+    }
+
+    private static void tooManyFailures(ObjectMapper json, HttpServletRequest req, HttpServletResponse res,
+                                        ThrottledAuthenticationManager.Refused refused) throws IOException {
+        long seconds = refused.retryAfterSeconds();
+        res.setHeader(HttpHeaders.RETRY_AFTER, Long.toString(seconds));
+        ProblemResponses.write(json, req, res, HttpStatus.TOO_MANY_REQUESTS, "Too many failed logins",
+                "too many failed logins for this user or from this address: try again in " + seconds + " s");
     }
 
     private static boolean loggedIn() {
