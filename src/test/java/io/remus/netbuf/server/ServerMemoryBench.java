@@ -70,15 +70,23 @@ public final class ServerMemoryBench {
                         "--management.endpoint.heapdump.access=unrestricted",
                         "--netbuf.checkpoint.interval=100ms", "--logging.level.root=WARN"));
         try {
-            Http admin = new Http(server.port).basic("admin", PASSWORD);
+            boolean basic = "basic".equals(System.getProperty("bench.server-auth", "session"));
+            Http admin = basic ? new Http(server.port).basic("admin", PASSWORD)
+                    : new Http(server.port).session("admin", PASSWORD);
+            boolean checkpoint = Boolean.parseBoolean(System.getProperty("bench.server-checkpoint", "true"));
             long t0 = System.nanoTime();
+            long creating = 0;
             for (int d = 0; d < sizes.domains(); d++) {
                 String name = "mem" + d;
-                expect(admin.post("/api/domains", "{\"name\":\"" + name + "\",\"remus\":true,\"checkpoint\":true,"
-                        + "\"vifs\":" + sizes.vifs() + "}"), 201, server);
+                long c0 = System.nanoTime();
+                expect(admin.post("/api/domains", "{\"name\":\"" + name + "\",\"remus\":true,\"checkpoint\":"
+                        + checkpoint + ",\"vifs\":" + sizes.vifs() + "}"), 201, server);
+                creating += System.nanoTime() - c0;
                 expect(admin.post("/api/domains/" + name + "/start"), 200, server);
             }
             double startSeconds = (System.nanoTime() - t0) / 1e9;
+            System.out.printf("create %.1f ms/domain, start %.1f ms/domain%n", creating / 1e6 / sizes.domains(),
+                    (startSeconds * 1e9 - creating) / 1e6 / sizes.domains());
             JsonNode buffers = admin.get("/api/netbuf/buffers").json();
             long plugged = 0;
             for (JsonNode b : buffers) {
