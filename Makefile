@@ -95,7 +95,7 @@ run: deps-run jdk
 # target is taken (README, Benchmarks). Then the server itself, as make run starts it inside UML, holding 1,024
 # PLUGGED buffers (ServerMemoryBench, in src's tests). Writes plugin/target/bench/results.txt, rewrites README's
 # results table from it, then fails if a target was missed. Sizes: make bench BENCH_ARGS="-Dbench.scale=2"; some
-# benches only: BENCH_ARGS=-Dbench.only=host,recovery,checkpoint,epoch,install,memory,teardown,server
+# benches only: BENCH_ARGS=-Dbench.only=host,recovery,checkpoint,epoch,install,memory,listing,teardown,server
 bench: deps-bench jdk
 	$(MVN) -q install -DskipTests
 	$(MVN) -q -pl plugin,src dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/test.classpath

@@ -124,9 +124,11 @@ class AdminPageBrowserTest {
 
         clickDomainButton(name, "start");
         awaitValue("domain " + name + " RUNNING", () -> "RUNNING".equals(domainState(name)) ? true : null);
-        List<Row> plugged = awaitValue("two PLUGGED buffers of " + name, () -> {
+        // the counters come from a snapshot up to a second old: a buffer just plugged may show none at first
+        List<Row> plugged = awaitValue("two PLUGGED buffers of " + name + " with their counters", () -> {
             List<Row> rows = bufferRows(name);
-            return rows.size() == 2 && rows.stream().allMatch(r -> r.state().equals("PLUGGED")) ? rows : null;
+            return rows.size() == 2 && rows.stream().allMatch(r -> r.state().equals("PLUGGED")
+                    && r.backlog().contains("pkts")) ? rows : null;
         });
         assertThat(plugged).extracting(Row::vif).allMatch(v -> v.matches("vif\\d+\\.[01]"));
         assertThat(plugged).extracting(Row::ifb).allMatch(i -> i.startsWith("nbifb"));

@@ -14,8 +14,8 @@ import java.util.Optional;
 /**
  * The kernel operations of a network buffer, one method per operation, over one libnl route socket.
  * Each method's comment names the {@code tc}/{@code ip} command it stands for. Calls are serialised on the
- * socket (libnl sockets are not thread-safe). Deletions are idempotent: an object that is already gone, or whose
- * device is gone, is success.
+ * socket (libnl sockets are not thread-safe); the checkpoint hot path has a socket of its own ({@link #hotPath}).
+ * Deletions are idempotent: an object that is already gone, or whose device is gone, is success.
  */
 public final class Netlink implements AutoCloseable {
 
@@ -23,6 +23,7 @@ public final class Netlink implements AutoCloseable {
     private LibNl.BatchBuffer batch;
     private LibNl.PlugObject[] batchObjects = new LibNl.PlugObject[0];
     private final String namespace;
+    private Netlink hotPath;
 
     private Netlink(LibNl.Socket socket, String namespace) {
         this.socket = socket;
@@ -71,6 +72,19 @@ public final class Netlink implements AutoCloseable {
             throw failure(Step.LIST, "netlink route socket", error[0]);
         }
         return s;
+    }
+
+    /**
+     * A second socket in this one's network namespace, for the checkpoint hot path alone (its plug controls and
+     * {@link #plugBatch}): each socket has its own lock, so a listing, a metrics scrape or a teardown's drain wait
+     * holding this one never delays a checkpoint. Opened on the first call, the same one on every call after it,
+     * closed with this one.
+     */
+    public synchronized Netlink hotPath() {
+        if (hotPath == null) {
+            hotPath = namespace == null ? open() : openInNamespace(Path.of(namespace));
+        }
+        return hotPath;
     }
 
     /** The namespace file this socket was opened in, or empty for the caller's own. */
@@ -541,6 +555,9 @@ public final class Netlink implements AutoCloseable {
 
     @Override
     public synchronized void close() {
+        if (hotPath != null) {
+            hotPath.close();
+        }
         if (batch != null) {
             batch.close();
         }

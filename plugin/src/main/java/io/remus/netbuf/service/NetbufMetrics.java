@@ -11,9 +11,10 @@ import java.util.List;
 import java.util.function.ToDoubleFunction;
 
 /**
- * Gauges over all live buffers: how many in each state, and the sum of the plug qdiscs' backlog and drops, read from
- * the kernel at most once a second, in one link dump and one qdisc dump for all buffers (a scrape must not dump the
- * qdiscs once per gauge, nor once per buffer).
+ * Gauges over all live buffers: how many in each state (the database read at most once a second), and the sum of
+ * the plug qdiscs' backlog and drops, from the service's snapshot of every buffer's counters that the listing reads
+ * too ({@link NetbufService#stats(java.util.Collection)}: the kernel dumped at most once a second for both, never on
+ * the checkpoint's socket), so up to a second old.
  */
 public class NetbufMetrics implements MeterBinder {
 
@@ -53,7 +54,7 @@ public class NetbufMetrics implements MeterBinder {
         long bytes = 0;
         long packets = 0;
         long drops = 0;
-        for (PlugStats stats : service.stats(live).values()) { // one qdisc dump for all, as the listing reads them
+        for (PlugStats stats : service.stats(live).values()) { // the listing's snapshot
             bytes += stats.backlogBytes();
             packets += stats.backlogPackets();
             drops += stats.drops();

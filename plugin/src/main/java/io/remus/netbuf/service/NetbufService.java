@@ -63,7 +63,8 @@ public class NetbufService {
     private final BufferLifecycle lifecycle;
     private final BufferStore buffers;
     private final DomainStore domains;
-    private final Netlink netlink;
+    /** The checkpoint's own socket ({@link Netlink#hotPath}): nothing else takes its lock. */
+    private final Netlink hotPath;
     private final DomainLocks locks = new DomainLocks();
     private final PlugControls controls;
     private final PlugStatsReader plugStats;
@@ -83,6 +84,8 @@ public class NetbufService {
     }
 
     /**
+     * @param netlink        the lifecycle's socket, which also reads the listings' counters; checkpoints go through
+     *                       its {@link Netlink#hotPath} socket
      * @param copyHeldFrames whether each checkpointed vif gets a null tap ({@link Netlink#openNullTap}), so that the
      *                       frames a Xen guest sends are copied out of its pages as they enter the buffer and
      *                       netback completes them at once ({@code netbuf.copy-held-frames})
@@ -95,9 +98,9 @@ public class NetbufService {
         this.lifecycle = lifecycle;
         this.buffers = lifecycle.store();
         this.domains = domains;
-        this.netlink = netlink;
-        this.controls = new PlugControls(netlink, copyHeldFrames);
-        this.plugStats = new PlugStatsReader(netlink);
+        this.hotPath = netlink.hotPath();
+        this.controls = new PlugControls(hotPath, copyHeldFrames);
+        this.plugStats = new PlugStatsReader(netlink, buffers::holdingVif);
         this.beginTimer = Timer.builder("netbuf.epoch.begin")
                 .description("plug buffer on every vif of a batch of domains").register(meters);
         this.commitTimer = Timer.builder("netbuf.epoch.commit")
@@ -524,14 +527,19 @@ public class NetbufService {
         return domains.find(domain).orElse(DomainEpochs.fresh(domain));
     }
 
-    /** The plug's counters for a PLUGGED or RELEASED buffer, or empty (no plug, or its ifb is gone). */
+    /**
+     * The plug's counters for a PLUGGED or RELEASED buffer, or empty (no plug, or its ifb is gone, or it was not
+     * there yet): from the snapshot of every buffer's counters, read from the kernel at most once a second
+     * ({@link PlugStatsReader}), so they may be up to a second old.
+     */
     public Optional<PlugStats> stats(BufferRecord b) {
         return plugStats.stats(b);
     }
 
     /**
      * The plug counters of each of {@code buffers} that has them (PLUGGED or RELEASED, its ifb and plug there),
-     * by buffer id: one link dump and one qdisc dump for all of them.
+     * by buffer id: from the same snapshot, up to a second old; however many call, the kernel is read (one link
+     * dump and one qdisc dump, on the main socket, never the hot path's) at most once a second.
      */
     public Map<Long, PlugStats> stats(Collection<BufferRecord> buffers) {
         return plugStats.stats(buffers);
@@ -584,7 +592,7 @@ public class NetbufService {
         RuntimeException whole = null;
         long started = System.nanoTime();
         try {
-            netlink.plugBatch(batch, n, action, errors);
+            hotPath.plugBatch(batch, n, action, errors);
         } catch (RuntimeException e) {
             java.util.Arrays.fill(errors, -1);
             whole = e;

@@ -17,8 +17,10 @@ import org.slf4j.LoggerFactory;
 /**
  * The open plug controls of checkpointed buffers ({@link Netlink#openPlugControl}), each opened at the buffer's
  * first epoch and kept for the hot path, with the null tap on its vif opened alongside
- * ({@code netbuf.copy-held-frames}). A domain's are closed together, when it fails over, stops or is gone; each
- * call for a domain is made under its lock.
+ * ({@code netbuf.copy-held-frames}). All of it goes through the hot path's socket ({@link Netlink#hotPath}), the
+ * lookup of a buffer's ifb at its first epoch too, so no listing or lifecycle step on the main socket delays it. A
+ * domain's are closed together, when it fails over, stops or is gone; each call for a domain is made under its
+ * lock.
  */
 final class PlugControls {
 
@@ -32,6 +34,7 @@ final class PlugControls {
     private final boolean copyHeldFrames;
     private final ConcurrentMap<Long, Open> open = new ConcurrentHashMap<>();
 
+    /** @param netlink the hot path's socket */
     PlugControls(Netlink netlink, boolean copyHeldFrames) {
         this.netlink = netlink;
         this.copyHeldFrames = copyHeldFrames;

@@ -1,7 +1,6 @@
 package io.remus.netbuf.service;
 
 import io.remus.netbuf.model.BufferState;
-import io.remus.netbuf.netlink.InterfaceName;
 import io.remus.netbuf.netlink.Link;
 import io.remus.netbuf.netlink.Netlink;
 import io.remus.netbuf.netlink.PlugQdisc;
@@ -12,33 +11,97 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 
 /**
- * The plug qdiscs' counters of buffers, for the listing and the metrics ({@code tc -s qdisc show}). Reads only: it
- * takes no domain lock, so a buffer may change state between its row and the dump; a plug not found is left out.
+ * The plug qdiscs' counters of buffers, for the listing and the metrics ({@code tc -s qdisc show}), served from one
+ * snapshot of every live buffer's counters that is read again at most once a second: however many clients poll
+ * the listing or scrape the metrics, the kernel is dumped at most once a second, on the main socket, never on the
+ * checkpoint's ({@link Netlink#hotPath}). So counters may be up to a second old, and a buffer plugged since the
+ * snapshot shows none until the next one. Reads only: it takes no domain lock, so a buffer may change state
+ * between its row and the dump; a plug not found is left out.
  */
 final class PlugStatsReader {
 
-    private final Netlink netlink;
+    /** How old a snapshot may be before a read takes a new one. */
+    static final long MAX_AGE_NANOS = 1_000_000_000L;
 
-    PlugStatsReader(Netlink netlink) {
-        this.netlink = netlink;
+    /** Every live buffer's counters by id, read at {@code at} (System.nanoTime), or why they could not be read. */
+    private record Snapshot(long at, Map<Long, PlugStats> byBuffer, RuntimeException failure) {
+    }
+
+    private final Supplier<Map<Long, PlugStats>> read;
+    private final LongSupplier clock;
+    private final Object reading = new Object();
+    private volatile Snapshot snapshot;
+
+    /** Reads the counters of the buffers {@code live} returns (those holding a vif) through {@code netlink}. */
+    PlugStatsReader(Netlink netlink, Supplier<List<BufferRecord>> live) {
+        this(() -> read(netlink, live.get()), System::nanoTime);
+    }
+
+    /** A snapshot taken by {@code read}, timed by {@code clock} (nanoseconds). */
+    PlugStatsReader(Supplier<Map<Long, PlugStats>> read, LongSupplier clock) {
+        this.read = read;
+        this.clock = clock;
     }
 
     /** The plug's counters for a PLUGGED or RELEASED buffer, or empty (no plug, or its ifb is gone). */
     Optional<PlugStats> stats(BufferRecord b) {
-        if (!hasPlug(b)) {
-            return Optional.empty();
+        return hasPlug(b) ? Optional.ofNullable(current().get(b.id())) : Optional.empty();
+    }
+
+    /** The plug counters of each of {@code buffers} that has them (PLUGGED or RELEASED, its plug there), by id. */
+    Map<Long, PlugStats> stats(Collection<BufferRecord> buffers) {
+        Map<Long, PlugStats> all = null;
+        Map<Long, PlugStats> stats = new HashMap<>();
+        for (BufferRecord b : buffers) {
+            if (hasPlug(b)) {
+                all = all != null ? all : current();
+                PlugStats s = all.get(b.id());
+                if (s != null) {
+                    stats.put(b.id(), s);
+                }
+            }
         }
-        return netlink.findLink(InterfaceName.of(b.ifb()))
-                .flatMap(ifb -> netlink.plugStats(PlugControls.plugOf(b, ifb)));
+        return stats;
+    }
+
+    /**
+     * The snapshot, read again if it is a second old: one reader at a time, the others wait for its result
+     * rather than dump the kernel too. A failed read is kept for the second as well (and thrown to each caller),
+     * so a kernel that cannot be read is not asked again by every poller.
+     */
+    private Map<Long, PlugStats> current() {
+        Snapshot s = snapshot;
+        if (s == null || clock.getAsLong() - s.at() >= MAX_AGE_NANOS) {
+            synchronized (reading) {
+                s = snapshot;
+                if (s == null || clock.getAsLong() - s.at() >= MAX_AGE_NANOS) {
+                    Map<Long, PlugStats> byBuffer = Map.of();
+                    RuntimeException failure = null;
+                    try {
+                        byBuffer = Map.copyOf(read.get());
+                    } catch (RuntimeException e) {
+                        failure = e;
+                    }
+                    s = new Snapshot(clock.getAsLong(), byBuffer, failure);
+                    snapshot = s;
+                }
+            }
+        }
+        if (s.failure() != null) {
+            throw s.failure();
+        }
+        return s.byBuffer();
     }
 
     /**
      * The plug counters of each of {@code buffers} that has them (PLUGGED or RELEASED, its ifb and plug there),
      * by buffer id: one link dump and one qdisc dump for all of them.
      */
-    Map<Long, PlugStats> stats(Collection<BufferRecord> buffers) {
+    private static Map<Long, PlugStats> read(Netlink netlink, List<BufferRecord> buffers) {
         List<BufferRecord> withPlug = buffers.stream().filter(PlugStatsReader::hasPlug).toList();
         if (withPlug.isEmpty()) {
             return Map.of();

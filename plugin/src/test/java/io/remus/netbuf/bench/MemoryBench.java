@@ -7,12 +7,9 @@ import io.remus.netbuf.netlink.Netlink;
 import io.remus.netbuf.netlink.PlugAction;
 import io.remus.netbuf.netlink.PlugControl;
 import io.remus.netbuf.netlink.PlugQdisc;
-import io.remus.netbuf.persistence.BufferRecord;
-import io.remus.netbuf.persistence.BufferStore;
 import io.remus.netbuf.persistence.DomainStore;
 import io.remus.netbuf.persistence.NetbufDatabase;
 import io.remus.netbuf.service.CheckpointLoop;
-import io.remus.netbuf.service.NetbufService;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -103,8 +100,9 @@ final class MemoryBench {
             long live = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
             context.getBean(CheckpointLoop.class).close();
 
-            long hotPath = hotPathBytes(context.getBean(Netlink.class), perDomain, sizes.smoke() ? 10 : 1000);
-            Paired listing = listing(context, sizes);
+            // on the checkpoint's own socket, as the service's batches go
+            long hotPath = hotPathBytes(context.getBean(Netlink.class).hotPath(), perDomain,
+                    sizes.smoke() ? 10 : 1000);
             report.add(String.format("user-mode-linux, the plugin in a Spring Boot context with %d PLUGGED buffers of"
                             + " %d domains (installed in %.0f s), each domain checkpointed every 100 ms:", n, domains,
                     installSeconds));
@@ -118,31 +116,7 @@ final class MemoryBench {
             report.add(String.format("  the loop managed %.1f checkpoints/s per domain (%.0f asked); per server"
                             + " checkpoint (begin + commit, with the database bookkeeping) it allocated %.0f KiB",
                     checkpoints / window / domains, 10.0, checkpoints == 0 ? 0 : bytes / 1024.0 / checkpoints));
-            report.add(String.format("  the counters of every buffer for a listing (GET /api/netbuf/buffers): one dump"
-                            + " for all %.1f ms, a dump per buffer %.1f ms: %s", listing.baselinePerOp() / 1e6,
-                    listing.candidatePerOp() / 1e6, listing.times()));
         }
-    }
-
-    /** {@code NetbufService.stats(all)}, one link and one qdisc dump, against {@code stats(buffer)} for each. */
-    private static Paired listing(ConfigurableApplicationContext context, Bench.Sizes sizes) {
-        NetbufService service = context.getBean(NetbufService.class);
-        List<BufferRecord> all = context.getBean(BufferStore.class).all();
-        Paired.Side perBuffer = ops -> Bench.time(() -> {
-            for (int i = 0; i < ops; i++) {
-                all.forEach(service::stats);
-            }
-        });
-        Paired.Side oneDump = ops -> Bench.time(() -> {
-            for (int i = 0; i < ops; i++) {
-                if (service.stats(all).size() != all.size()) {
-                    throw new IllegalStateException("a PLUGGED buffer without counters");
-                }
-            }
-        });
-        // a dump per buffer is quadratic: one round of it is seconds at 1,024 buffers
-        return Paired.measure("a dump per buffer", perBuffer, 1, "one dump", oneDump, sizes.smoke() ? 1 : 10,
-                sizes.smoke() ? 1 : 3, 0, 0);
     }
 
     private static long begun(DomainStore store, int domains) {

@@ -54,7 +54,7 @@ public final class NetbufBench {
             RecoveryBench.run(sizes, work.resolve("h2"), report);
         }
         if (!selected("checkpoint") && !selected("epoch") && !selected("install") && !selected("memory")
-                && !selected("teardown")) {
+                && !selected("teardown") && !selected("listing")) {
             return report;
         }
 
@@ -120,6 +120,9 @@ public final class NetbufBench {
         if (selected("memory")) {
             MemoryBench.run(sizes, guestTmp(), report);
         }
+        if (selected("listing")) {
+            ListingBench.run(sizes, guestTmp(), report);
+        }
         // last: it makes and removes 1,024 ifbs too, and compares its own phases only (64, 1,024, 64 again)
         if (selected("teardown")) {
             try (HikariDataSource db = h2(guestTmp(), "teardown")) {
@@ -132,7 +135,7 @@ public final class NetbufBench {
         return Path.of(System.getProperty("java.io.tmpdir"), "netbuf-bench");
     }
 
-    /** {@code -Dbench.only=host,recovery,checkpoint,epoch,install,memory,teardown} runs some benches only. */
+    /** {@code -Dbench.only=host,recovery,checkpoint,epoch,install,memory,listing,teardown} runs some only. */
     static boolean selected(String bench) {
         String only = System.getProperty("bench.only", "");
         return only.isBlank() || List.of(only.split(",")).contains(bench);

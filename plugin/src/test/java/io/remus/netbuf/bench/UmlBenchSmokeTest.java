@@ -23,7 +23,7 @@ class UmlBenchSmokeTest {
                 .contains("one epoch", "FFM batch/C batch = ", "one by one/FFM batch = ", "C one by one/C batch = ")
                 .contains("installed + uninstalled")
                 .contains("live heap after a full GC", "allocated per checkpoint on the hot path")
-                .contains("the counters of every buffer for a listing", "a dump per buffer/one dump = ")
+                .contains("clients poll the buffer listing", "tick p99 with 20 clients polling every 1000 ms/without = ")
                 .contains("teardown per buffer", "the kernel part alone");
     }
 }

@@ -9,6 +9,7 @@ import io.remus.netbuf.events.RemusDomainStarted;
 import io.remus.netbuf.events.RemusDomainStopping;
 import io.remus.netbuf.model.BufferState;
 import io.remus.netbuf.netlink.KernelFixture;
+import io.remus.netbuf.netlink.Netlink;
 import io.remus.netbuf.netlink.PlugStats;
 import io.remus.netbuf.netlink.Sh;
 import io.remus.netbuf.netlink.Wire;
@@ -20,6 +21,9 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
@@ -79,6 +83,43 @@ class UmlNetbufServiceTest {
 
             context.publishEvent(new RemusDomainStopping("dom7"));
             assertThat(store.holdingVif()).isEmpty();
+            kernel.assertNoBufferObjects("vif7.0", "vif7.1");
+        });
+    }
+
+    /**
+     * The checkpoint has a socket of its own: a listing (or a lifecycle step, or a teardown's drain wait) holding
+     * the main socket's lock does not hold a checkpoint up, the domain's first one (which opens its plug controls)
+     * included; and the listing's counters do not wait for the hot path's lock.
+     */
+    @Test
+    void aListingHoldingTheMainSocketDoesNotHoldUpACheckpoint() {
+        runner.run(context -> {
+            context.publishEvent(new RemusDomainStarted("dom7", List.of("vif7.0", "vif7.1")));
+            NetbufService service = context.getBean(NetbufService.class);
+            BufferStore store = context.getBean(BufferStore.class);
+            Netlink main = context.getBean(Netlink.class);
+            assertThat(main.hotPath()).as("one hot path socket, not the main one").isNotSameAs(main)
+                    .isSameAs(main.hotPath());
+            ExecutorService other = Executors.newSingleThreadExecutor();
+            try {
+                synchronized (main) { // what a listing's dump holds while the kernel answers it
+                    for (long epoch = 1; epoch <= 3; epoch++) {
+                        assertThat(other.submit(() -> service.checkpoint(List.of("dom7"))).get(10, TimeUnit.SECONDS))
+                                .as("checkpoint %d with the main socket's lock held elsewhere", epoch)
+                                .extracting(CheckpointResult::succeeded, CheckpointResult::begun)
+                                .containsExactly(tuple(true, epoch));
+                    }
+                }
+                synchronized (main.hotPath()) { // a checkpoint's batch in flight
+                    assertThat(other.submit(() -> service.stats(store.all())).get(10, TimeUnit.SECONDS))
+                            .as("the listing's counters with the hot path's lock held elsewhere")
+                            .containsOnlyKeys(store.holdingVif().stream().map(BufferRecord::id).toList());
+                }
+            } finally {
+                other.shutdownNow();
+            }
+            service.stop("dom7");
             kernel.assertNoBufferObjects("vif7.0", "vif7.1");
         });
     }
