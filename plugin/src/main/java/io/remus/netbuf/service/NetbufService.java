@@ -523,6 +523,31 @@ public class NetbufService {
         clock(domain).lastFailure = failure;
     }
 
+    /** A buffer as the listing shows it: its row, its plug's counters (null without) and its domain's open epoch. */
+    public record ListedBuffer(BufferRecord buffer, PlugStats stats, long openEpoch) {
+    }
+
+    /**
+     * Every buffer, as {@code GET /api/netbuf/buffers} lists it: the rows, the domains' epochs in one read, the
+     * counters from the once-a-second snapshot ({@link #stats(Collection)}). Takes no lock of the checkpoint's. A
+     * listing does not fail because the kernel could not be read: its buffers come without counters then.
+     */
+    public List<ListedBuffer> listing() {
+        List<BufferRecord> all = buffers.all();
+        Map<Long, PlugStats> stats;
+        try {
+            stats = plugStats.stats(all);
+        } catch (RuntimeException e) {
+            log.warn("cannot read the plug counters for the buffer listing: {}", e.getMessage());
+            stats = Map.of();
+        }
+        Map<String, Long> openEpochs = new HashMap<>();
+        domains.all().forEach(e -> openEpochs.put(e.domain(), e.openEpoch()));
+        Map<Long, PlugStats> counters = stats;
+        return all.stream().map(b -> new ListedBuffer(b, counters.get(b.id()), openEpochs.getOrDefault(b.domain(), 0L)))
+                .toList();
+    }
+
     public DomainEpochs epochs(String domain) {
         return domains.find(domain).orElse(DomainEpochs.fresh(domain));
     }

@@ -9,11 +9,7 @@ import io.remus.netbuf.service.DomainNotBufferedException;
 import io.remus.netbuf.service.DomainStatus;
 import io.remus.netbuf.service.NetbufService;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
@@ -27,7 +23,6 @@ import org.springframework.web.bind.annotation.RestController;
 @RequestMapping("/api/netbuf")
 public class NetbufController {
 
-    private static final Logger log = LoggerFactory.getLogger(NetbufController.class);
 
     public record Epoch(String domain, long epoch) {
     }
@@ -48,14 +43,10 @@ public class NetbufController {
         this.loop = loop;
     }
 
-    /** Every buffer with its plug's counters: one dump of the kernel and one epoch read per domain for all. */
+    /** Every buffer with its plug's counters (up to a second old) and its domain's open epoch. */
     @GetMapping("/buffers")
     public List<BufferView> buffers() {
-        List<BufferRecord> all = buffers.all();
-        Map<Long, PlugStats> stats = statsOrEmpty(all);
-        Map<String, Long> openEpochs = new HashMap<>();
-        return all.stream().map(b -> view(b, stats.get(b.id()),
-                openEpochs.computeIfAbsent(b.domain(), d -> netbuf.epochs(d).openEpoch()))).toList();
+        return netbuf.listing().stream().map(l -> view(l.buffer(), l.stats(), l.openEpoch())).toList();
     }
 
     @GetMapping("/buffers/{id}")
@@ -151,16 +142,6 @@ public class NetbufController {
         return new BufferView(b.id(), b.domain(), b.vif(), b.ifb(), b.state(), b.limitBytes(),
                 s == null ? null : s.backlogBytes(), s == null ? null : s.backlogPackets(), s == null ? null : s.drops(),
                 openEpoch, b.lastError());
-    }
-
-    private Map<Long, PlugStats> statsOrEmpty(List<BufferRecord> all) {
-        try {
-            return netbuf.stats(all);
-        } catch (RuntimeException e) {
-            // a listing must not fail because the kernel could not be read: it shows the buffers without counters
-            log.warn("cannot read the plug counters for the buffer listing: {}", e.getMessage());
-            return Map.of();
-        }
     }
 
     private PlugStats statsOrNull(BufferRecord b) {
