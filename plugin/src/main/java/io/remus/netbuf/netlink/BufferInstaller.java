@@ -280,7 +280,7 @@ public final class BufferInstaller {
                 .toList());
     }
 
-    private static StepOutcome outcome(NetlinkBatch batch, int request) {
+    private static StepOutcome outcome(NetlinkBatch batch, int request, int buffer) {
         return batch.ok(request) ? StepOutcome.done() : StepOutcome.failed(batch.failure(request));
     }
 
@@ -395,100 +395,36 @@ public final class BufferInstaller {
 
     private void addIngresses(List<BufferObjects> buffers, StepOutcome[] out) {
         Map<String, LibNl.LinkRow> links = vifs(buffers);
-        NetlinkBatch batch = netlink.newBatch();
-        int[] add = none(buffers.size());
-        for (int i = 0; i < buffers.size(); i++) {
-            try {
-                add[i] = batch.addIngress(new IngressQdisc(require(links, buffers.get(i).vif(), "add ingress qdisc")));
-            } catch (RuntimeException e) {
-                out[i] = StepOutcome.failed(e);
-            }
-        }
-        netlink.send(batch);
-        for (int i = 0; i < buffers.size(); i++) {
-            if (add[i] >= 0) {
-                out[i] = outcome(batch, add[i]);
-            }
-        }
+        oneEach(out, (batch, i) -> batch.addIngress(new IngressQdisc(require(links, buffers.get(i).vif(),
+                "add ingress qdisc"))), BufferInstaller::outcome);
     }
 
     private void addRedirects(List<BufferObjects> buffers, StepOutcome[] out) {
         Map<String, LibNl.LinkRow> links = vifsAndIfbs(buffers);
-        NetlinkBatch batch = netlink.newBatch();
-        int[] add = none(buffers.size());
-        for (int i = 0; i < buffers.size(); i++) {
+        oneEach(out, (batch, i) -> {
             BufferObjects b = buffers.get(i);
-            try {
-                add[i] = batch.addRedirect(new RedirectFilter(require(links, b.vif(), "add redirect filter"),
-                        require(links, b.ifb(), "add redirect filter"), b.protocol(), b.priority()));
-            } catch (RuntimeException e) {
-                out[i] = StepOutcome.failed(e);
-            }
-        }
-        netlink.send(batch);
-        for (int i = 0; i < buffers.size(); i++) {
-            if (add[i] >= 0) {
-                out[i] = outcome(batch, add[i]);
-            }
-        }
+            return batch.addRedirect(new RedirectFilter(require(links, b.vif(), "add redirect filter"),
+                    require(links, b.ifb(), "add redirect filter"), b.protocol(), b.priority()));
+        }, BufferInstaller::outcome);
     }
 
+    /** Every add in one sendmsg; then release_indefinite, in a second, only on the plugs the first made. */
     private void addPlugs(List<BufferObjects> buffers, StepOutcome[] out) {
-        int n = buffers.size();
         Map<String, LibNl.LinkRow> links = ifbs(buffers);
-        NetlinkBatch adds = netlink.newBatch();
-        PlugQdisc[] plugs = new PlugQdisc[n];
-        int[] add = none(n);
-        for (int i = 0; i < n; i++) {
+        PlugQdisc[] plugs = new PlugQdisc[buffers.size()];
+        oneEach(out, (batch, i) -> {
             BufferObjects b = buffers.get(i);
-            try {
-                plugs[i] = new PlugQdisc(require(links, b.ifb(), "add plug qdisc"), b.plugHandle(), b.limitBytes());
-                add[i] = adds.addPlug(plugs[i]);
-            } catch (RuntimeException e) {
-                out[i] = StepOutcome.failed(e);
-            }
-        }
-        netlink.send(adds);
-        NetlinkBatch releases = netlink.newBatch();
-        int[] release = none(n);
-        for (int i = 0; i < n; i++) {
-            if (add[i] >= 0) {
-                if (adds.ok(add[i])) {
-                    release[i] = releases.plugReleaseIndefinite(plugs[i]);
-                } else {
-                    out[i] = outcome(adds, add[i]);
-                }
-            }
-        }
-        if (!releases.isEmpty()) {
-            netlink.send(releases);
-        }
-        for (int i = 0; i < n; i++) {
-            if (release[i] >= 0) {
-                out[i] = outcome(releases, release[i]);
-            }
-        }
+            plugs[i] = new PlugQdisc(require(links, b.ifb(), "add plug qdisc"), b.plugHandle(), b.limitBytes());
+            return batch.addPlug(plugs[i]);
+        }, (batch, request, i) -> batch.ok(request) ? null : outcome(batch, request, i));
+        oneEach(out, (batch, i) -> batch.plugReleaseIndefinite(plugs[i]), BufferInstaller::outcome);
     }
 
     private void releasePlugs(List<BufferObjects> buffers, StepOutcome[] out) {
         Map<String, LibNl.LinkRow> links = ifbs(buffers);
-        NetlinkBatch batch = netlink.newBatch();
-        int[] release = none(buffers.size());
-        for (int i = 0; i < buffers.size(); i++) {
-            BufferObjects b = buffers.get(i);
-            try {
-                release[i] = batch.plugReleaseIndefinite(new PlugQdisc(require(links, b.ifb(),
-                        "plug release_indefinite"), b.plugHandle(), PlugQdisc.DEFAULT_LIMIT_BYTES));
-            } catch (RuntimeException e) {
-                out[i] = StepOutcome.failed(e);
-            }
-        }
-        netlink.send(batch);
-        for (int i = 0; i < buffers.size(); i++) {
-            if (release[i] >= 0) {
-                out[i] = outcome(batch, release[i]);
-            }
-        }
+        oneEach(out, (batch, i) -> batch.plugReleaseIndefinite(new PlugQdisc(require(links, buffers.get(i).ifb(),
+                "plug release_indefinite"), buffers.get(i).plugHandle(), PlugQdisc.DEFAULT_LIMIT_BYTES)),
+                BufferInstaller::outcome);
     }
 
     /** RESUME changes nothing: per buffer, one get of its plug (after the step's one sendmsg of link gets). */
@@ -515,45 +451,31 @@ public final class BufferInstaller {
      * at once, then every delete in one sendmsg.
      */
     private void removePlugs(List<BufferObjects> buffers, StepOutcome[] out) {
-        int n = buffers.size();
         Map<String, LibNl.LinkRow> links = ifbs(buffers);
-        PlugQdisc[] plugs = new PlugQdisc[n];
-        NetlinkBatch releases = netlink.newBatch();
-        int[] release = none(n);
-        for (int i = 0; i < n; i++) {
-            BufferObjects b = buffers.get(i);
-            Optional<Link> ifb = find(links, b.ifb());
-            if (ifb.isEmpty()) {
-                out[i] = StepOutcome.done(ifbGone(b));
-                continue;
-            }
-            plugs[i] = new PlugQdisc(ifb.get(), b.plugHandle(), PlugQdisc.DEFAULT_LIMIT_BYTES);
-            release[i] = releases.plugReleaseIndefinite(plugs[i]);
-        }
-        netlink.send(releases);
+        PlugQdisc[] plugs = plugsOn(buffers, links, out);
         Map<PlugQdisc, Integer> released = new java.util.LinkedHashMap<>();
-        for (int i = 0; i < n; i++) {
-            if (release[i] < 0) {
-                continue;
-            }
-            if (releases.ok(release[i])) {
+        oneEach(out, (batch, i) -> batch.plugReleaseIndefinite(plugs[i]), (batch, request, i) -> {
+            if (batch.ok(request)) {
                 released.put(plugs[i], i);
-                continue;
+                return null;
             }
-            try {
-                if (netlink.plugStats(plugs[i]).isPresent()) {
-                    out[i] = StepOutcome.failed(releases.failure(release[i]));
-                }
+            try { // a plug that is not there had nothing to release
+                return netlink.plugStats(plugs[i]).isPresent() ? outcome(batch, request, i) : null;
             } catch (RuntimeException e) {
-                out[i] = StepOutcome.failed(e);
+                return StepOutcome.failed(e);
             }
-        }
+        });
         awaitDrained(released, out);
         deletePlugs(plugs, out);
     }
 
     private void dropPlugs(List<BufferObjects> buffers, StepOutcome[] out) {
-        Map<String, LibNl.LinkRow> links = ifbs(buffers);
+        deletePlugs(plugsOn(buffers, ifbs(buffers), out), out);
+    }
+
+    /** Each buffer's plug on its ifb; a buffer whose ifb is gone is done (the plug went with it). */
+    private static PlugQdisc[] plugsOn(List<BufferObjects> buffers, Map<String, LibNl.LinkRow> links,
+                                       StepOutcome[] out) {
         PlugQdisc[] plugs = new PlugQdisc[buffers.size()];
         for (int i = 0; i < buffers.size(); i++) {
             BufferObjects b = buffers.get(i);
@@ -564,28 +486,13 @@ public final class BufferInstaller {
                 plugs[i] = new PlugQdisc(ifb.get(), b.plugHandle(), PlugQdisc.DEFAULT_LIMIT_BYTES);
             }
         }
-        deletePlugs(plugs, out);
+        return plugs;
     }
 
     /** Deletes each plug whose buffer is not settled yet, in one sendmsg; absent is done. */
     private void deletePlugs(PlugQdisc[] plugs, StepOutcome[] out) {
-        NetlinkBatch batch = netlink.newBatch();
-        int[] delete = none(plugs.length);
-        for (int i = 0; i < plugs.length; i++) {
-            if (out[i] == null && plugs[i] != null) {
-                delete[i] = batch.deletePlug(plugs[i]);
-            }
-        }
-        if (batch.isEmpty()) {
-            return;
-        }
-        netlink.send(batch);
-        for (int i = 0; i < plugs.length; i++) {
-            if (delete[i] >= 0) {
-                int k = i;
-                out[i] = settled(() -> netlink.deleted(plugs[k], batch.code(delete[k])), batch, delete[i]);
-            }
-        }
+        oneEach(out, (batch, i) -> batch.deletePlug(plugs[i]),
+                (batch, request, i) -> settled(() -> netlink.deleted(plugs[i], batch.code(request)), batch, request));
     }
 
     /** Done if {@code deleted} says the object is gone after its delete request, else the request's failure. */
@@ -599,76 +506,84 @@ public final class BufferInstaller {
 
     private void removeRedirects(List<BufferObjects> buffers, StepOutcome[] out) {
         Map<String, LibNl.LinkRow> links = vifs(buffers);
-        NetlinkBatch batch = netlink.newBatch();
         RedirectFilter[] filters = new RedirectFilter[buffers.size()];
-        int[] delete = none(buffers.size());
-        for (int i = 0; i < buffers.size(); i++) {
+        oneEach(out, (batch, i) -> {
             BufferObjects b = buffers.get(i);
             Optional<Link> vif = find(links, b.vif());
             if (vif.isEmpty()) {
                 out[i] = StepOutcome.done(vifGone(b));
-                continue;
+                return -1;
             }
-            try {
-                // the ifb plays no part in deleting by priority and protocol
-                filters[i] = new RedirectFilter(vif.get(), vif.get(), b.protocol(), b.priority());
-                delete[i] = batch.deleteRedirect(filters[i]);
-            } catch (RuntimeException e) {
-                out[i] = StepOutcome.failed(e);
-            }
-        }
-        netlink.send(batch);
-        for (int i = 0; i < buffers.size(); i++) {
-            if (delete[i] >= 0) {
-                int k = i;
-                out[i] = settled(() -> netlink.deleted(filters[k], batch.code(delete[k])), batch, delete[i]);
-            }
-        }
+            // the ifb plays no part in deleting by priority and protocol
+            filters[i] = new RedirectFilter(vif.get(), vif.get(), b.protocol(), b.priority());
+            return batch.deleteRedirect(filters[i]);
+        }, (batch, request, i) -> settled(() -> netlink.deleted(filters[i], batch.code(request)), batch, request));
     }
 
     private void removeIngresses(List<BufferObjects> buffers, StepOutcome[] out) {
         Map<String, LibNl.LinkRow> links = vifs(buffers);
-        NetlinkBatch batch = netlink.newBatch();
         IngressQdisc[] ingresses = new IngressQdisc[buffers.size()];
-        int[] delete = none(buffers.size());
-        for (int i = 0; i < buffers.size(); i++) {
+        oneEach(out, (batch, i) -> {
             BufferObjects b = buffers.get(i);
             Optional<Link> vif = find(links, b.vif());
             if (vif.isEmpty()) {
                 out[i] = StepOutcome.done(vifGone(b));
-                continue;
+                return -1;
             }
             ingresses[i] = new IngressQdisc(vif.get());
-            delete[i] = batch.deleteIngress(ingresses[i]);
-        }
-        netlink.send(batch);
-        for (int i = 0; i < buffers.size(); i++) {
-            if (delete[i] >= 0) {
-                int k = i;
-                out[i] = settled(() -> netlink.deleted(ingresses[k], batch.code(delete[k])), batch, delete[i]);
-            }
-        }
+            return batch.deleteIngress(ingresses[i]);
+        }, (batch, request, i) -> settled(() -> netlink.deleted(ingresses[i], batch.code(request)), batch, request));
     }
 
     private void releaseIfbs(List<BufferObjects> buffers, StepOutcome[] out) {
         Map<String, LibNl.LinkRow> links = ifbs(buffers);
-        NetlinkBatch batch = netlink.newBatch();
-        int[] request = none(buffers.size());
-        for (int i = 0; i < buffers.size(); i++) {
+        oneEach(out, (batch, i) -> {
             BufferObjects b = buffers.get(i);
             Optional<Link> ifb = find(links, b.ifb());
             if (ifb.isEmpty()) {
                 out[i] = StepOutcome.done("ifb " + b.ifb() + " is gone");
-            } else {
-                request[i] = b.ifbCreated() ? batch.deleteLink(ifb.get()) : batch.setDown(ifb.get());
+                return -1;
+            }
+            return b.ifbCreated() ? batch.deleteLink(ifb.get()) : batch.setDown(ifb.get());
+        }, (batch, request, i) -> batch.ok(request) || Nle.isGone(batch.code(request)) ? StepOutcome.done()
+                : StepOutcome.failed(batch.failure(request))); // a device already gone: done, for delete and down
+    }
+
+    /** Adds buffer {@code i}'s request to {@code batch}: its index, or -1 if it settled the buffer's outcome itself. */
+    @FunctionalInterface
+    private interface Request {
+        int add(NetlinkBatch batch, int i);
+    }
+
+    /** Buffer {@code i}'s outcome from the answer to its {@code request}, or null to leave it unsettled. */
+    @FunctionalInterface
+    private interface Answer {
+        StepOutcome of(NetlinkBatch batch, int request, int i);
+    }
+
+    /**
+     * The shape of every batched step: for each buffer not settled yet, its request (one that throws fails the
+     * buffer with it), all in one sendmsg; then each answer mapped back to its buffer.
+     */
+    private void oneEach(StepOutcome[] out, Request request, Answer answer) {
+        NetlinkBatch batch = netlink.newBatch();
+        int[] sent = none(out.length);
+        for (int i = 0; i < out.length; i++) {
+            if (out[i] == null) {
+                try {
+                    sent[i] = request.add(batch, i);
+                } catch (RuntimeException e) {
+                    out[i] = StepOutcome.failed(e);
+                }
             }
         }
+        if (batch.isEmpty()) {
+            return;
+        }
         netlink.send(batch);
-        for (int i = 0; i < buffers.size(); i++) {
-            if (request[i] >= 0) {
-                // a device already gone is success, for delete and for down alike
-                out[i] = batch.ok(request[i]) || Nle.isGone(batch.code(request[i])) ? StepOutcome.done()
-                        : StepOutcome.failed(batch.failure(request[i]));
+        for (int i = 0; i < out.length; i++) {
+            if (sent[i] >= 0) {
+                out[i] = answer.of(batch, sent[i], i);
             }
         }
     }
