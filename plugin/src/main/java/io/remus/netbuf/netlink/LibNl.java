@@ -1079,38 +1079,44 @@ final class LibNl {
     /** An RTM_NEWQDISC message at {@code msg} of {@code len} bytes: its tcmsg, kind and TCA_STATS2 counters. */
     private static QdiscRow qdiscRow(long msg, int len) {
         long tcm = msg + 16;
-        String kind = null;
-        long bytes = 0, packets = 0, backlogBytes = 0, backlogPackets = 0, drops = 0;
-        for (long a = tcm + TCMSG_BYTES; a + 4 <= msg + len; ) {
+        String[] kind = new String[1];
+        long[] c = new long[5]; // bytes, packets, backlog bytes, backlog packets, drops
+        forEachAttribute(tcm + TCMSG_BYTES, msg + len, (type, at, size) -> {
+            if (type == TCA_KIND) {
+                kind[0] = Raw.ALL.getString(at);
+            } else if (type == TCA_STATS2) {
+                forEachAttribute(at, at + size, (stat, s, n) -> {
+                    if (stat == TCA_STATS_BASIC && n >= 12) { // struct gnet_stats_basic
+                        c[0] = Raw.ALL.get(JAVA_LONG_UNALIGNED, s);
+                        c[1] = Integer.toUnsignedLong(Raw.ALL.get(JAVA_INT, s + 8));
+                    } else if (stat == TCA_STATS_QUEUE && n >= 12) { // struct gnet_stats_queue
+                        c[3] = Integer.toUnsignedLong(Raw.ALL.get(JAVA_INT, s));
+                        c[2] = Integer.toUnsignedLong(Raw.ALL.get(JAVA_INT, s + 4));
+                        c[4] = Integer.toUnsignedLong(Raw.ALL.get(JAVA_INT, s + 8));
+                    }
+                });
+            }
+        });
+        return new QdiscRow(Raw.ALL.get(JAVA_INT, tcm + 4), Raw.ALL.get(JAVA_INT, tcm + 8),
+                Raw.ALL.get(JAVA_INT, tcm + 12), kind[0], c[0], c[1], c[2], c[3], c[4]);
+    }
+
+    /** Called for each netlink attribute: its type (flags masked off), payload address and payload length. */
+    @FunctionalInterface
+    private interface AttributeVisitor {
+        void visit(int type, long payload, int length);
+    }
+
+    /** Each attribute from {@code from} to {@code end}, 4-byte aligned; stops at one too short to be an attribute. */
+    private static void forEachAttribute(long from, long end, AttributeVisitor visitor) {
+        for (long a = from; a + 4 <= end; ) {
             int alen = Short.toUnsignedInt(Raw.ALL.get(JAVA_SHORT, a));
-            int atype = Raw.ALL.get(JAVA_SHORT, a + 2) & 0x3FFF;
             if (alen < 4) {
-                break;
+                return;
             }
-            if (atype == TCA_KIND) {
-                kind = Raw.ALL.getString(a + 4);
-            } else if (atype == TCA_STATS2) {
-                for (long b = a + 4; b + 4 <= a + alen; ) {
-                    int blen = Short.toUnsignedInt(Raw.ALL.get(JAVA_SHORT, b));
-                    int btype = Raw.ALL.get(JAVA_SHORT, b + 2) & 0x3FFF;
-                    if (blen < 4) {
-                        break;
-                    }
-                    if (btype == TCA_STATS_BASIC && blen >= 4 + 12) { // struct gnet_stats_basic
-                        bytes = Raw.ALL.get(JAVA_LONG_UNALIGNED, b + 4);
-                        packets = Integer.toUnsignedLong(Raw.ALL.get(JAVA_INT, b + 12));
-                    } else if (btype == TCA_STATS_QUEUE && blen >= 4 + 12) { // struct gnet_stats_queue
-                        backlogPackets = Integer.toUnsignedLong(Raw.ALL.get(JAVA_INT, b + 4));
-                        backlogBytes = Integer.toUnsignedLong(Raw.ALL.get(JAVA_INT, b + 8));
-                        drops = Integer.toUnsignedLong(Raw.ALL.get(JAVA_INT, b + 12));
-                    }
-                    b += (blen + 3) & ~3L;
-                }
-            }
+            visitor.visit(Raw.ALL.get(JAVA_SHORT, a + 2) & 0x3FFF, a + 4, alen - 4);
             a += (alen + 3) & ~3L;
         }
-        return new QdiscRow(Raw.ALL.get(JAVA_INT, tcm + 4), Raw.ALL.get(JAVA_INT, tcm + 8),
-                Raw.ALL.get(JAVA_INT, tcm + 12), kind, bytes, packets, backlogBytes, backlogPackets, drops);
     }
 
     // ---------------------------------------------------------------- links by name
@@ -1223,31 +1229,20 @@ final class LibNl {
     /** An RTM_NEWLINK message at {@code msg} of {@code len} bytes: name, ifindex, kind (IFLA_INFO_KIND) and up. */
     private static LinkRow linkRow(long msg, int len) {
         long ifi = msg + 16;
-        String name = null, kind = null;
-        for (long a = ifi + IFINFOMSG_BYTES; a + 4 <= msg + len; ) {
-            int alen = Short.toUnsignedInt(Raw.ALL.get(JAVA_SHORT, a));
-            int atype = Raw.ALL.get(JAVA_SHORT, a + 2) & 0x3FFF;
-            if (alen < 4) {
-                break;
-            }
-            if (atype == IFLA_IFNAME) {
-                name = Raw.ALL.getString(a + 4);
-            } else if (atype == IFLA_LINKINFO) {
-                for (long b = a + 4; b + 4 <= a + alen; ) {
-                    int blen = Short.toUnsignedInt(Raw.ALL.get(JAVA_SHORT, b));
-                    int btype = Raw.ALL.get(JAVA_SHORT, b + 2) & 0x3FFF;
-                    if (blen < 4) {
-                        break;
+        String[] nameAndKind = new String[2];
+        forEachAttribute(ifi + IFINFOMSG_BYTES, msg + len, (type, at, size) -> {
+            if (type == IFLA_IFNAME) {
+                nameAndKind[0] = Raw.ALL.getString(at);
+            } else if (type == IFLA_LINKINFO) {
+                forEachAttribute(at, at + size, (info, i, n) -> {
+                    if (info == IFLA_INFO_KIND) {
+                        nameAndKind[1] = Raw.ALL.getString(i);
                     }
-                    if (btype == IFLA_INFO_KIND) {
-                        kind = Raw.ALL.getString(b + 4);
-                    }
-                    b += (blen + 3) & ~3L;
-                }
+                });
             }
-            a += (alen + 3) & ~3L;
-        }
-        return new LinkRow(name, Raw.ALL.get(JAVA_INT, ifi + 4), kind, (Raw.ALL.get(JAVA_INT, ifi + 8) & IFF_UP) != 0);
+        });
+        return new LinkRow(nameAndKind[0], Raw.ALL.get(JAVA_INT, ifi + 4), nameAndKind[1],
+                (Raw.ALL.get(JAVA_INT, ifi + 8) & IFF_UP) != 0);
     }
 
     /** Every qdisc in the socket's namespace with its counters; a negative code in {@code error[0]} on failure. */
