@@ -139,6 +139,15 @@ final class UmlServer implements AutoCloseable {
         launcher.descendants().forEach(ProcessHandle::destroyForcibly);
         launcher.destroyForcibly();
         launcher.waitFor(30, TimeUnit.SECONDS);
+        // UML forks its processes all the time: one forked after the snapshot of descendants outlives its parent
+        for (int i = 0; i < 10; i++) {
+            List<ProcessHandle> stray = ProcessHandle.allProcesses().filter(this::ofThisRun).toList();
+            if (stray.isEmpty()) {
+                break;
+            }
+            stray.forEach(ProcessHandle::destroyForcibly);
+            Thread.sleep(200);
+        }
         if (Ip.namespaceExists(netns)) {
             Ip.deleteNamespace(netns);
         }
@@ -186,8 +195,13 @@ final class UmlServer implements AutoCloseable {
     }
 
     private List<String> processesOfThisRun() {
-        return ProcessHandle.allProcesses().map(p -> p.info().commandLine().orElse(""))
-                .filter(c -> c.contains(runDir.toString()) || c.contains(netns)).collect(Collectors.toList());
+        return ProcessHandle.allProcesses().filter(this::ofThisRun).map(p -> p.info().commandLine().orElse(""))
+                .collect(Collectors.toList());
+    }
+
+    private boolean ofThisRun(ProcessHandle p) {
+        String c = p.info().commandLine().orElse("");
+        return c.contains(runDir.toString()) || c.contains(netns);
     }
 
     static Path launcherScript() {
