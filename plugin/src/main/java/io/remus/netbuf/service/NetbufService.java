@@ -78,6 +78,9 @@ public class NetbufService {
     private final ConcurrentMap<String, DomainProtection> protections = new ConcurrentHashMap<>();
     private final ConcurrentMap<String, HeldClock> clocks = new ConcurrentHashMap<>();
     private final List<ProtectionListener> listeners = new CopyOnWriteArrayList<>();
+    private final java.util.concurrent.atomic.AtomicLong bufferChanges = new java.util.concurrent.atomic.AtomicLong();
+    private final Object listingLock = new Object();
+    private volatile ListingSnapshot listing;
 
     public NetbufService(BufferLifecycle lifecycle, DomainStore domains, Netlink netlink, MeterRegistry meters) {
         this(lifecycle, domains, netlink, meters, Duration.ofSeconds(2), true);
@@ -139,7 +142,7 @@ public class NetbufService {
      * back; if the domain's rows cannot be written, the buffers are torn down again; either failure is thrown.
      */
     public List<BufferRecord> protect(String domain, List<InterfaceName> vifs, Driver driver) {
-        return locks.locked(domain, () -> {
+        return locks.locked(domain, () -> changingBuffers(() -> {
             List<BufferRecord> installed = lifecycle.install(domain, vifs);
             try {
                 domains.save(DomainEpochs.fresh(domain));
@@ -158,7 +161,7 @@ public class NetbufService {
                 throw e;
             }
             return installed;
-        });
+        }));
     }
 
     /** Checkpoint: closes the open epoch on every vif of the domain and opens the next. Returns its number. */
@@ -295,6 +298,10 @@ public class NetbufService {
     }
 
     private List<BufferRecord> failoverLocked(String domain, FailoverReason kind, String reason) {
+        return changingBuffers(() -> releaseEverythingHeld(domain, kind, reason));
+    }
+
+    private List<BufferRecord> releaseEverythingHeld(String domain, FailoverReason kind, String reason) {
         List<BufferRecord> live = live(domain);
         if (live.isEmpty()) {
             throw new DomainNotBufferedException(domain);
@@ -341,7 +348,7 @@ public class NetbufService {
      * @throws EpochRefusedException if the domain is not failed over, or has buffers that are not RELEASED
      */
     public List<BufferRecord> resume(String domain) {
-        List<BufferRecord> resumed = locks.locked(domain, () -> {
+        List<BufferRecord> resumed = locks.locked(domain, () -> changingBuffers(() -> {
             DomainProtection p = protection(domain);
             List<BufferRecord> live = live(domain);
             if (live.isEmpty()) {
@@ -364,7 +371,7 @@ public class NetbufService {
             protections.put(domain, resumedP);
             clock(domain).released();
             return out;
-        });
+        }));
         Driver driver = protection(domain).driver();
         listeners.forEach(l -> l.resumed(domain, driver));
         return resumed;
@@ -387,7 +394,7 @@ public class NetbufService {
     }
 
     private void tearDown(String domain, boolean dropHeld) {
-        locks.locked(domain, () -> {
+        locks.locked(domain, () -> changingBuffers(() -> {
             RuntimeException first = null;
             clocks.remove(domain);
             controls.closeDomain(domain);
@@ -408,7 +415,7 @@ public class NetbufService {
                 throw first;
             }
             return null;
-        });
+        }));
     }
 
     // ---------------------------------------------------------------- the deadline
@@ -527,12 +534,47 @@ public class NetbufService {
     public record ListedBuffer(BufferRecord buffer, PlugStats stats, long openEpoch) {
     }
 
+    private record ListingSnapshot(long at, long changes, List<ListedBuffer> buffers) {
+    }
+
     /**
      * Every buffer, as {@code GET /api/netbuf/buffers} lists it: the rows, the domains' epochs in one read, the
-     * counters from the once-a-second snapshot ({@link #stats(Collection)}). Takes no lock of the checkpoint's. A
-     * listing does not fail because the kernel could not be read: its buffers come without counters then.
+     * counters from the once-a-second snapshot ({@link #stats(Collection)}). Read at most once a second however many
+     * clients poll, and again at once after a protect, stop, failover or resume: a listing shows those at once, and
+     * its epochs and counters up to a second old. Takes no lock of the checkpoint's. A listing does not fail
+     * because the kernel could not be read: its buffers come without counters then.
      */
     public List<ListedBuffer> listing() {
+        ListingSnapshot s = listing;
+        if (current(s)) {
+            return s.buffers();
+        }
+        synchronized (listingLock) {
+            s = listing;
+            if (!current(s)) {
+                long changes = bufferChanges.get(); // before the read: a change during it makes the next one read
+                s = new ListingSnapshot(System.nanoTime(), changes, readListing());
+                listing = s;
+            }
+            return s.buffers();
+        }
+    }
+
+    /** Whether {@code s} was read less than a second ago and no protect, stop, failover or resume ended since. */
+    private boolean current(ListingSnapshot s) {
+        return s != null && s.changes() == bufferChanges.get() && System.nanoTime() - s.at() < 1_000_000_000L;
+    }
+
+    /** Runs {@code change}, which changes buffer rows, and makes the next listing read them again. */
+    private <T> T changingBuffers(java.util.function.Supplier<T> change) {
+        try {
+            return change.get();
+        } finally {
+            bufferChanges.incrementAndGet();
+        }
+    }
+
+    private List<ListedBuffer> readListing() {
         List<BufferRecord> all = buffers.all();
         Map<Long, PlugStats> stats;
         try {

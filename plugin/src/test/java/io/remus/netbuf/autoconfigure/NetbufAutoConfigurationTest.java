@@ -1,7 +1,10 @@
 package io.remus.netbuf.autoconfigure;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.remus.netbuf.model.BufferState;
+import io.remus.netbuf.netlink.InterfaceName;
 import io.remus.netbuf.netlink.KernelFixture;
 import io.remus.netbuf.netlink.Netlink;
 import io.remus.netbuf.persistence.BufferStore;
@@ -83,6 +86,26 @@ class NetbufAutoConfigurationTest {
                     assertThat(p.checkpoint().interval()).hasMillis(100);
                     assertThat(context.getBean(BufferStore.class).all()).isEmpty();
                 });
+    }
+
+    /** 20 clients polling the listing must not read the database 20 times a second; a protect shows at once. */
+    @Test
+    void theListingIsReadAtMostOnceASecondAndAgainAtOnceAfterAProtect() {
+        runner.withPropertyValues("netbuf.enabled=true").run(context -> {
+            NetbufService service = context.getBean(NetbufService.class);
+            List<NetbufService.ListedBuffer> first = service.listing();
+            assertThat(first).isEmpty();
+            assertThat(service.listing()).as("a poll within the second reads nothing").isSameAs(first);
+            // a vif that is not there: the install fails at its ingress step on any kernel, leaving a FAILED row
+            assertThatThrownBy(() -> service.protect("dom9", List.of(InterfaceName.of("vif9.9"))))
+                    .hasMessageContaining("failed at ADD_INGRESS");
+            List<NetbufService.ListedBuffer> after = service.listing();
+            assertThat(after).singleElement().satisfies(l -> assertThat(l.buffer().state())
+                    .isEqualTo(BufferState.FAILED));
+            assertThat(service.listing()).isSameAs(after);
+            Thread.sleep(1100);
+            assertThat(service.listing()).as("read again after a second").isNotSameAs(after).isEqualTo(after);
+        });
     }
 
     @Test
