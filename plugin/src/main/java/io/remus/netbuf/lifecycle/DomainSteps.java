@@ -23,7 +23,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Runs steps of {@link BufferEvent}'s table for a domain's buffers, write-ahead, and keeps each buffer's living
@@ -40,7 +42,16 @@ final class DomainSteps {
     private final BufferInstaller kernel;
     private final NetbufSettings settings;
     private final FaultInjection faults;
+    /**
+     * How many machines of buffers that ended FREE are kept for new buffers. Building a machine costs ~0.5 ms and
+     * ~30 clock reads in user-mode-linux (where each is a system call), reusing one nothing: it is in FREE, where a
+     * new buffer's machine starts, with nothing else to carry over.
+     */
+    static final int IDLE_MACHINES = 64;
+
     private final ConcurrentMap<Long, BufferMachine> machines = new ConcurrentHashMap<>();
+    private final ConcurrentLinkedDeque<BufferMachine> idle = new ConcurrentLinkedDeque<>();
+    private final AtomicInteger idleCount = new AtomicInteger();
 
     DomainSteps(BufferStore store, BufferInstaller kernel, NetbufSettings settings, FaultInjection faults) {
         this.store = store;
@@ -53,9 +64,15 @@ final class DomainSteps {
         return machines.size();
     }
 
-    /** A machine in FREE for each new buffer. */
+    /** A machine in FREE for each new buffer: one a buffer that ended FREE left, else a new one. */
     void newMachines(List<BufferRecord> created) {
-        created.forEach(b -> machines.put(b.id(), BufferMachine.restoredTo(b.state())));
+        for (BufferRecord b : created) {
+            BufferMachine m = b.state() == BufferState.FREE ? idle.pollFirst() : null;
+            if (m != null) {
+                idleCount.decrementAndGet();
+            }
+            machines.put(b.id(), m != null && m.state() == BufferState.FREE ? m : BufferMachine.restoredTo(b.state()));
+        }
     }
 
     /**
@@ -122,7 +139,7 @@ final class DomainSteps {
                     failures.put(b.id(), outcomes.get(i).failure());
                     machineFor(b).restore(b.state());
                 } else if (b.state() == BufferState.FREE) {
-                    dropMachine(b.id());
+                    recycleMachine(b.id());
                 }
             }
             if (recorded.nextIntended == null) {
@@ -270,6 +287,22 @@ final class DomainSteps {
                 m.restore(b.state());
             }
         });
+    }
+
+    /** The buffer ended FREE: its machine, in FREE too, is kept for a new buffer (up to {@link #IDLE_MACHINES}). */
+    private void recycleMachine(long id) {
+        BufferMachine m = machines.remove(id);
+        if (m == null) {
+            return;
+        }
+        if (m.state() == BufferState.FREE && idleCount.incrementAndGet() <= IDLE_MACHINES) {
+            idle.addFirst(m);
+        } else {
+            if (m.state() == BufferState.FREE) {
+                idleCount.decrementAndGet();
+            }
+            m.stop();
+        }
     }
 
     private void dropMachine(long id) {
