@@ -104,6 +104,59 @@ public final class LifecycleProbe {
                 }
             }));
             BufferRecord[] b = {store.create("probe", "vifprobe.0", 1 << 22, 3, 1, 0x4e420000)};
+            // H2 itself, on a connection held outside the pool (its proxy unwrapped)
+            Connection pooled = db.getConnection();
+            Connection held = pooled.unwrap(org.h2.jdbc.JdbcConnection.class);
+            long id = b[0].id();
+            ops.put("held: select by id", new Op(20, () -> {
+                try (PreparedStatement s = held.prepareStatement("SELECT * FROM netbuf_buffer WHERE id = ?")) {
+                    s.setLong(1, id);
+                    try (var rs = s.executeQuery()) {
+                        rs.next();
+                    }
+                }
+            }));
+            ops.put("held: setAutoCommit false+true", new Op(20, () -> {
+                held.setAutoCommit(false);
+                held.setAutoCommit(true);
+            }));
+            ops.put("held: empty commit", new Op(20, () -> {
+                held.setAutoCommit(false);
+                held.commit();
+                held.setAutoCommit(true);
+            }));
+            ops.put("held: update + commit", new Op(20, () -> {
+                held.setAutoCommit(false);
+                try (PreparedStatement s = held.prepareStatement("UPDATE netbuf_buffer SET epoch = epoch + 1"
+                        + " WHERE id = ?")) {
+                    s.setLong(1, id);
+                    s.executeUpdate();
+                }
+                held.commit();
+                held.setAutoCommit(true);
+            }));
+            ops.put("held: journal insert + commit", new Op(20, () -> {
+                held.setAutoCommit(false);
+                try (PreparedStatement s = held.prepareStatement("INSERT INTO netbuf_journal (buffer_id, at, step,"
+                        + " outcome, from_state, to_state, detail, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")) {
+                    s.setLong(1, id);
+                    s.setTimestamp(2, new java.sql.Timestamp(0));
+                    s.setString(3, "ADD_PLUG");
+                    s.setString(4, "INTENT");
+                    s.setString(5, "FREE");
+                    s.setString(6, "FREE");
+                    s.setString(7, "probe");
+                    s.setString(8, null);
+                    s.executeUpdate();
+                }
+                held.commit();
+                held.setAutoCommit(true);
+            }));
+            ops.put("store.find", new Op(20, () -> store.find(id)));
+            ops.put("spring tx: 1 update", new Op(20, () -> store.transaction("probe", () -> {
+                store.setEpoch(id, 7);
+                return null;
+            })));
             int[] step = {0};
             // the 9 steps' intents and outcomes, each its own transaction, as DomainSteps writes them (without
             // the next step's intents in the outcome's transaction)
@@ -200,7 +253,9 @@ public final class LifecycleProbe {
     /** Runs {@code op} {@code n} times under {@code strace -c -f}; the summary with counts divided by n. */
     private static List<String> strace(Op op, int n) throws Exception {
         Path out = Files.createTempFile("probe", ".strace");
-        List<String> cmd = new ArrayList<>(List.of("strace", "-c", "-f", "-o", out.toString()));
+        boolean raw = Boolean.getBoolean("probe.raw");
+        List<String> cmd = new ArrayList<>(raw ? List.of("strace", "-f", "-o", out.toString())
+                : List.of("strace", "-c", "-f", "-o", out.toString()));
         try (var tasks = Files.list(Path.of("/proc/self/task"))) {
             tasks.forEach(t -> {
                 cmd.add("-p");
@@ -216,6 +271,26 @@ public final class LifecycleProbe {
         strace.destroy();
         strace.waitFor();
         List<String> lines = new ArrayList<>();
+        if (raw) {
+            // system calls by thread (its name from /proc) and name
+            Map<String, Integer> counts = new java.util.TreeMap<>();
+            for (String l : Files.readAllLines(out)) {
+                String[] f = l.trim().split("\\s+", 2);
+                if (f.length == 2 && f[0].matches("\\d+") && f[1].indexOf('(') > 0) {
+                    String name;
+                    try {
+                        name = Files.readString(Path.of("/proc/self/task/" + f[0] + "/comm")).strip();
+                    } catch (java.io.IOException e) {
+                        name = "gone";
+                    }
+                    counts.merge(f[0] + " " + name + " " + f[1].substring(0, f[1].indexOf('(')), 1, Integer::sum);
+                }
+            }
+            counts.forEach((k, c) -> lines.add(String.format("  %-50s %8.2f per op", k, c / (double) n)));
+            Files.copy(out, Path.of(System.getProperty("java.io.tmpdir"), "..", "strace-raw.txt"),
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            return lines;
+        }
         for (String l : Files.readAllLines(out)) {
             String[] f = l.trim().split("\\s+");
             // % time, seconds, usecs/call, calls, [errors], syscall
