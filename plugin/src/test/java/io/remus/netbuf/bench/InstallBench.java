@@ -105,18 +105,19 @@ final class InstallBench {
     static final int COLD_OPS = 10;
 
     /**
-     * The lifecycle's untimed warm-up, {@code -Dbench.lifecycle-warmup} operations (default 150; divided by
-     * {@code divisor}), the first
-     * {@link #COLD_OPS} timed; returns their mean in ns. In UML, pinned to one CPU, the JIT compiles Spring
-     * Statemachine's, Spring's, H2's and Hikari's code on the CPU the lifecycle runs on: a first install + uninstall
-     * of one buffer took ~1 s, the 30th still 150-250 ms, against ~24 ms once compiled (LifecycleProbe, 2026-12-07).
-     * Without it the verdict measured the JIT's warm-up more than the lifecycle (2 warm-up rounds of 3 ops).
+     * The lifecycle's untimed warm-up, {@code -Dbench.lifecycle-warmup} operations (default 600; divided by
+     * {@code divisor}), the first {@link #COLD_OPS} timed; returns their mean in ns. In UML, pinned to one CPU, the JIT
+     * compiles Spring Statemachine's, Spring's, H2's and Hikari's code on the CPU the lifecycle runs on, and its
+     * threads read the clock too (a system call there): install + uninstall of one buffer took ~230 ms each over the
+     * first 10, a median of 91 ms over the first 50, 40 ms around the 150th, 27 ms around the 450th and 19 ms from the
+     * 550th on (LifecycleProbe, 2026-12-07). With 2 warm-up rounds of 3 the verdict measured the JIT more than the
+     * lifecycle; with 150 it still swung between 2.2x and 2.7x.
      */
     private static double warmUp(Paired.Side lifecycle, Bench.Sizes sizes, int divisor) {
         int coldOps = sizes.smoke() ? 1 : COLD_OPS;
         double cold = lifecycle.run(coldOps) / (double) coldOps;
         lifecycle.run(sizes.smoke() ? 1
-                : Math.max(0, Integer.getInteger("bench.lifecycle-warmup", 150) / divisor - COLD_OPS));
+                : Math.max(0, Integer.getInteger("bench.lifecycle-warmup", 600) / divisor - COLD_OPS));
         return cold;
     }
 
