@@ -16,16 +16,16 @@ import io.remus.netbuf.persistence.BufferRecord;
 import io.remus.netbuf.persistence.BufferStore;
 import io.remus.netbuf.persistence.ClaimRefusedException;
 import io.remus.netbuf.persistence.NetbufDatabaseException;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.ConcurrentMap;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Runs steps of {@link BufferEvent}'s table for a domain's buffers, write-ahead, and keeps each buffer's living
@@ -50,8 +50,8 @@ final class DomainSteps {
     static final int IDLE_MACHINES = 64;
 
     private final ConcurrentMap<Long, BufferMachine> machines = new ConcurrentHashMap<>();
-    private final ConcurrentLinkedDeque<BufferMachine> idle = new ConcurrentLinkedDeque<>();
-    private final AtomicInteger idleCount = new AtomicInteger();
+    /** Machines in FREE that no buffer has; guarded by itself. */
+    private final Deque<BufferMachine> idle = new ArrayDeque<>();
 
     DomainSteps(BufferStore store, BufferInstaller kernel, NetbufSettings settings, FaultInjection faults) {
         this.store = store;
@@ -67,11 +67,13 @@ final class DomainSteps {
     /** A machine in FREE for each new buffer: one a buffer that ended FREE left, else a new one. */
     void newMachines(List<BufferRecord> created) {
         for (BufferRecord b : created) {
-            BufferMachine m = b.state() == BufferState.FREE ? idle.pollFirst() : null;
-            if (m != null) {
-                idleCount.decrementAndGet();
+            BufferMachine m = null;
+            if (b.state() == BufferState.FREE) {
+                synchronized (idle) {
+                    m = idle.pollFirst();
+                }
             }
-            machines.put(b.id(), m != null && m.state() == BufferState.FREE ? m : BufferMachine.restoredTo(b.state()));
+            machines.put(b.id(), m != null ? m : BufferMachine.restoredTo(b.state()));
         }
     }
 
@@ -295,14 +297,15 @@ final class DomainSteps {
         if (m == null) {
             return;
         }
-        if (m.state() == BufferState.FREE && idleCount.incrementAndGet() <= IDLE_MACHINES) {
-            idle.addFirst(m);
-        } else {
-            if (m.state() == BufferState.FREE) {
-                idleCount.decrementAndGet();
+        if (m.state() == BufferState.FREE) {
+            synchronized (idle) {
+                if (idle.size() < IDLE_MACHINES) {
+                    idle.addFirst(m);
+                    return;
+                }
             }
-            m.stop();
         }
+        m.stop();
     }
 
     private void dropMachine(long id) {
