@@ -16,7 +16,9 @@ import io.remus.netbuf.persistence.BufferRecord;
 import io.remus.netbuf.persistence.BufferStore;
 import io.remus.netbuf.persistence.ClaimRefusedException;
 import io.remus.netbuf.persistence.NetbufDatabaseException;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -40,7 +42,16 @@ final class DomainSteps {
     private final BufferInstaller kernel;
     private final NetbufSettings settings;
     private final FaultInjection faults;
+    /**
+     * How many machines of buffers that ended FREE are kept for new buffers. Building a machine costs ~0.5 ms and
+     * ~30 clock reads in user-mode-linux (where each is a system call), reusing one nothing: it is in FREE, where a
+     * new buffer's machine starts, with nothing else to carry over.
+     */
+    static final int IDLE_MACHINES = 64;
+
     private final ConcurrentMap<Long, BufferMachine> machines = new ConcurrentHashMap<>();
+    /** Machines in FREE that no buffer has; guarded by itself. */
+    private final Deque<BufferMachine> idle = new ArrayDeque<>();
 
     DomainSteps(BufferStore store, BufferInstaller kernel, NetbufSettings settings, FaultInjection faults) {
         this.store = store;
@@ -53,9 +64,17 @@ final class DomainSteps {
         return machines.size();
     }
 
-    /** A machine in FREE for each new buffer. */
+    /** A machine in FREE for each new buffer: one a buffer that ended FREE left, else a new one. */
     void newMachines(List<BufferRecord> created) {
-        created.forEach(b -> machines.put(b.id(), BufferMachine.restoredTo(b.state())));
+        for (BufferRecord b : created) {
+            BufferMachine m = null;
+            if (b.state() == BufferState.FREE) {
+                synchronized (idle) {
+                    m = idle.pollFirst();
+                }
+            }
+            machines.put(b.id(), m != null ? m : BufferMachine.restoredTo(b.state()));
+        }
     }
 
     /**
@@ -122,7 +141,7 @@ final class DomainSteps {
                     failures.put(b.id(), outcomes.get(i).failure());
                     machineFor(b).restore(b.state());
                 } else if (b.state() == BufferState.FREE) {
-                    dropMachine(b.id());
+                    recycleMachine(b.id());
                 }
             }
             if (recorded.nextIntended == null) {
@@ -270,6 +289,23 @@ final class DomainSteps {
                 m.restore(b.state());
             }
         });
+    }
+
+    /** The buffer ended FREE: its machine, in FREE too, is kept for a new buffer (up to {@link #IDLE_MACHINES}). */
+    private void recycleMachine(long id) {
+        BufferMachine m = machines.remove(id);
+        if (m == null) {
+            return;
+        }
+        if (m.state() == BufferState.FREE) {
+            synchronized (idle) {
+                if (idle.size() < IDLE_MACHINES) {
+                    idle.addFirst(m);
+                    return;
+                }
+            }
+        }
+        m.stop();
     }
 
     private void dropMachine(long id) {

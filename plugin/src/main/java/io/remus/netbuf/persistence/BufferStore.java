@@ -8,7 +8,12 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -156,18 +161,27 @@ public class BufferStore {
                 batch.batchUpdate("UPDATE netbuf_buffer SET ifb = ?, ifb_created = ? WHERE id = ?",
                         claiming.stream().map(i -> new Object[] {i.ifb(), i.ifbCreated(), i.buffer().id()}).toList());
             }
-            int[] rows = batch.batchUpdate("UPDATE netbuf_buffer SET pending_step = ?, updated_at = ? WHERE id = ?"
-                            + " AND state = ? AND pending_step IS NULL",
-                    intents.stream().map(i -> new Object[] {step(i.t()), now, i.buffer().id(),
-                            i.t().source().name()}).toList());
-            for (int k = 0; k < rows.length; k++) {
-                if (rows[k] != 1) {
-                    Intent i = intents.get(k);
-                    throw new IllegalStateException("buffer " + i.buffer().id() + " is not in " + i.t().source()
-                            + " with no step in flight: " + find(i.buffer().id()).map(BufferRecord::toString)
-                            .orElse("gone"));
+            // one statement per step and source state, whatever the number of buffers: inside user-mode-linux
+            // each statement costs H2 two clock reads, each a system call there
+            Map<Transition, List<Long>> groups = new LinkedHashMap<>();
+            intents.forEach(i -> groups.computeIfAbsent(i.t(), t -> new ArrayList<>()).add(i.buffer().id()));
+            groups.forEach((t, ids) -> {
+                List<Object> params = new ArrayList<>(List.of(step(t), now, t.source().name()));
+                params.addAll(ids);
+                int rows = jdbc.sql("UPDATE netbuf_buffer SET pending_step = ?, updated_at = ? WHERE state = ? AND"
+                        + " pending_step IS NULL AND id IN " + placeholders(ids.size())).params(params).update();
+                if (rows != ids.size()) {
+                    // read in this transaction: the rows this statement updated carry its time
+                    for (long id : ids) {
+                        BufferRecord b = find(id).orElse(null);
+                        if (b == null || !b.updatedAt().equals(now.toInstant())) {
+                            throw new IllegalStateException("buffer " + id + " is not in " + t.source()
+                                    + " with no step in flight: " + (b == null ? "gone" : b.toString()));
+                        }
+                    }
+                    throw new IllegalStateException("the intents of " + t + " updated " + rows + " of " + ids);
                 }
-            }
+            });
             journalAll(intents.stream().map(i -> new Object[] {i.buffer().id(), now, step(i.t()),
                     JournalEntry.Outcome.INTENT.name(), i.t().source().name(), i.t().target().name(),
                     truncate(i.detail(), 500), null}).toList());
@@ -190,37 +204,63 @@ public class BufferStore {
             Timestamp now = now();
             List<StepResult> done = outcomes.stream().filter(StepResult::done).toList();
             List<StepResult> failed = outcomes.stream().filter(o -> !o.done()).toList();
-            int[] doneRows = batch.batchUpdate("UPDATE netbuf_buffer SET state = ?, pending_step = NULL, updated_at = ?"
-                            + " WHERE id = ? AND state = ? AND pending_step = ?",
-                    done.stream().map(o -> new Object[] {o.t().target().name(), now, o.intended().id(),
-                            o.t().source().name(), step(o.t())}).toList());
-            int[] failedRows = batch.batchUpdate("UPDATE netbuf_buffer SET pending_step = NULL, last_error = ?,"
-                            + " updated_at = ? WHERE id = ? AND state = ? AND pending_step = ?",
-                    failed.stream().map(o -> new Object[] {truncate(o.error(), 2000), now, o.intended().id(),
-                            o.t().source().name(), step(o.t())}).toList());
-            for (int k = 0; k < doneRows.length; k++) {
-                requireOne(doneRows[k], done.get(k).intended(), done.get(k).t());
-            }
-            for (int k = 0; k < failedRows.length; k++) {
-                requireOne(failedRows[k], failed.get(k).intended(), failed.get(k).t());
+            Map<Transition, List<Long>> groups = new LinkedHashMap<>();
+            done.forEach(o -> groups.computeIfAbsent(o.t(), t -> new ArrayList<>()).add(o.intended().id()));
+            groups.forEach((t, ids) -> {
+                List<Object> params = new ArrayList<>(List.of(t.target().name(), now, t.source().name(), step(t)));
+                params.addAll(ids);
+                int rows = jdbc.sql("UPDATE netbuf_buffer SET state = ?, pending_step = NULL, updated_at = ? WHERE"
+                        + " state = ? AND pending_step = ? AND id IN " + placeholders(ids.size())).params(params)
+                        .update();
+                if (rows != ids.size()) {
+                    // read in this transaction: the rows this statement updated carry its time
+                    for (long id : ids) {
+                        BufferRecord b = find(id).orElse(null);
+                        if (b == null || !b.updatedAt().equals(now.toInstant())) {
+                            throw new IllegalStateException("buffer " + id + " has no " + step(t) + " in flight from "
+                                    + t.source() + ": " + (b == null ? "gone" : b.toString()));
+                        }
+                    }
+                    throw new IllegalStateException("the outcomes of " + t + " updated " + rows + " of " + ids);
+                }
+            });
+            if (!failed.isEmpty()) {
+                int[] failedRows = batch.batchUpdate("UPDATE netbuf_buffer SET pending_step = NULL, last_error = ?,"
+                                + " updated_at = ? WHERE id = ? AND state = ? AND pending_step = ?",
+                        failed.stream().map(o -> new Object[] {truncate(o.error(), 2000), now, o.intended().id(),
+                                o.t().source().name(), step(o.t())}).toList());
+                for (int k = 0; k < failedRows.length; k++) {
+                    requireOne(failedRows[k], failed.get(k).intended(), failed.get(k).t());
+                }
             }
             journalAll(outcomes.stream().map(o -> new Object[] {o.intended().id(), now, step(o.t()),
                     (o.done() ? JournalEntry.Outcome.DONE : JournalEntry.Outcome.FAILED).name(),
                     o.t().source().name(), o.t().target().name(), o.done() ? truncate(o.note(), 500) : null,
                     truncate(o.error(), 2000)}).toList());
-            List<Object[]> freed = done.stream().filter(o -> o.t().target() == BufferState.FREE)
-                    .map(o -> new Object[] {o.intended().id()}).toList();
+            List<Object> freed = done.stream().filter(o -> o.t().target() == BufferState.FREE)
+                    .map(o -> (Object) o.intended().id()).toList();
             if (!freed.isEmpty()) {
-                batch.batchUpdate("DELETE FROM netbuf_ifb_claim WHERE buffer_id = ?", freed);
-                batch.batchUpdate("DELETE FROM netbuf_vif_claim WHERE buffer_id = ?", freed);
+                jdbc.sql("DELETE FROM netbuf_ifb_claim WHERE buffer_id IN " + placeholders(freed.size())).params(freed)
+                        .update();
+                jdbc.sql("DELETE FROM netbuf_vif_claim WHERE buffer_id IN " + placeholders(freed.size())).params(freed)
+                        .update();
             }
             return findAll(outcomes.stream().map(o -> o.intended().id()).toList());
         });
     }
 
+    /** Journal lines in one statement (a row of values each). */
     private void journalAll(List<Object[]> rows) {
-        batch.batchUpdate("INSERT INTO netbuf_journal (buffer_id, at, step, outcome, from_state, to_state, detail,"
-                + " error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows);
+        List<Object> params = new ArrayList<>(rows.size() * 8);
+        rows.forEach(r -> params.addAll(Arrays.asList(r)));
+        jdbc.sql("INSERT INTO netbuf_journal (buffer_id, at, step, outcome, from_state, to_state, detail, error)"
+                + " VALUES " + String.join(", ", Collections.nCopies(rows.size(), "(?, ?, ?, ?, ?, ?, ?, ?)")))
+                .params(params).update();
+    }
+
+    /** {@code (?, ?, ...)} with {@code n} placeholders. */
+    private static String placeholders(int n) {
+        return "(" + String.join(", ", Collections.nCopies(n, "?")) + ")";
     }
 
     /** The buffers with these ids, in the order given. */
@@ -410,8 +450,9 @@ public class BufferStore {
         return s == null || s.length() <= max ? s : s.substring(0, max);
     }
 
+    /** Now, to the microsecond the database keeps: a row written with it reads back equal. */
     private static Timestamp now() {
-        return Timestamp.from(Instant.now());
+        return Timestamp.from(Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MICROS));
     }
 
     private static BufferRecord record(ResultSet rs, int row) throws SQLException {

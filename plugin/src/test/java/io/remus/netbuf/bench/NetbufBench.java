@@ -96,7 +96,7 @@ public final class NetbufBench {
                 "-Dbench.scale=" + s.scale(), "-Dbench.plugs=" + s.plugs(), "-Dbench.partials=" + s.partials(),
                 "-Dbench.memory-buffers=" + s.memoryBuffers(), "-Dbench.memory-seconds=" + s.memorySeconds(),
                 "-Dbench.only=" + only));
-        System.getProperties().stringPropertyNames().stream().filter(p -> p.startsWith("bench.teardown.")).sorted()
+        System.getProperties().stringPropertyNames().stream().filter(p -> p.startsWith("bench.teardown.") || p.equals("bench.lifecycle-warmup")).sorted()
                 .forEach(p -> options.add("-D" + p + "=" + System.getProperty(p)));
         return options;
     }

@@ -1,10 +1,13 @@
 package io.remus.netbuf.model;
 
+import java.util.EnumMap;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Map;
 
 import org.springframework.messaging.Message;
-import org.springframework.messaging.support.MessageBuilder;
+import org.springframework.messaging.MessageHeaders;
+import org.springframework.messaging.support.GenericMessage;
 import org.springframework.statemachine.StateMachine;
 import org.springframework.statemachine.StateMachineEventResult;
 import org.springframework.statemachine.StateMachineEventResult.ResultType;
@@ -32,6 +35,23 @@ public final class BufferMachine {
     @FunctionalInterface
     public interface WriteAhead {
         void write(Transition t);
+    }
+
+    /**
+     * One message per event, made once: a message built per event would read the clock for its timestamp header and
+     * make an id, each a cost where a clock read is a system call (user-mode-linux). Messages are immutable, and
+     * nothing here reads their headers.
+     */
+    private static final Map<BufferEvent, Mono<Message<BufferEvent>>> EVENTS = new EnumMap<>(BufferEvent.class);
+
+    /** Headers without an id or a timestamp (the protected constructor's "none" values). */
+    private static final MessageHeaders NO_HEADERS = new MessageHeaders(null, MessageHeaders.ID_VALUE_NONE, -1L) {
+    };
+
+    static {
+        for (BufferEvent e : BufferEvent.values()) {
+            EVENTS.put(e, Mono.just(new GenericMessage<>(e, NO_HEADERS)));
+        }
     }
 
     private final StateMachine<BufferState, BufferEvent> machine;
@@ -98,7 +118,7 @@ public final class BufferMachine {
         writeFailure = null;
         List<StateMachineEventResult<BufferState, BufferEvent>> results;
         try {
-            results = machine.sendEvent(Mono.just(MessageBuilder.withPayload(event).build())).collectList().block();
+            results = machine.sendEvent(EVENTS.get(event)).collectList().block();
         } finally {
             pendingWrite = null;
             pendingTransition = null;
