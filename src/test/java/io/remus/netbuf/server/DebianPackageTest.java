@@ -138,7 +138,7 @@ class DebianPackageTest {
                 "admin-password-file: /etc/remus-netbuf/admin-password").containsPattern("demo:\\s+enabled: false");
         List<String> unit = Files.readAllLines(root.resolve(UNIT));
         assertThat(unit).contains("Restart=on-failure", "NoNewPrivileges=yes", "ProtectSystem=strict",
-                "ReadWritePaths=/var/lib/remus-netbuf", "CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW CAP_SYS_ADMIN",
+                "ReadWritePaths=/var/lib/remus-netbuf", "CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW CAP_SYS_ADMIN CAP_SYS_NICE",
                 "ExecStopPost=/usr/libexec/remus-netbuf/release-held-output", "WantedBy=multi-user.target");
         String execStart = unit.stream().filter(l -> l.startsWith("ExecStart=")).findFirst().orElseThrow();
         String java = execStart.substring("ExecStart=".length()).split(" ")[0];

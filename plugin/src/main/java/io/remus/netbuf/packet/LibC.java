@@ -17,11 +17,11 @@ import java.nio.ByteOrder;
 
 /**
  * The only class in this package that touches {@code java.lang.foreign}: libc's {@code socket}, {@code setsockopt},
- * {@code bind} and {@code close} for one AF_PACKET socket, and {@code strerror} for messages. Every call speaks
- * ints to the rest of the package: a file descriptor or 0 on success, {@code -errno} on failure. Structs live in an
- * arena scoped to the call.
+ * {@code bind} and {@code close} for one AF_PACKET socket, {@code strerror} for messages, and, for the checkpoint
+ * loop, {@code setpriority} of the calling thread. Every call speaks ints: a file descriptor or 0 on success,
+ * {@code -errno} on failure. Structs live in an arena scoped to the call.
  */
-final class LibC {
+public final class LibC {
 
     // sys/socket.h, linux/if_packet.h, linux/if_ether.h, linux/filter.h (x86-64 and aarch64 share these values)
     private static final int AF_PACKET = 17;
@@ -69,6 +69,10 @@ final class LibC {
     private static final MethodHandle bind$mh = downcall("bind", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT), ERRNO_STATE);
     private static final MethodHandle close$mh = downcall("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT), ERRNO_STATE);
     private static final MethodHandle strerror$mh = downcall("strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT), LEAF);
+    private static final MethodHandle gettid$mh = downcall("gettid", FunctionDescriptor.of(JAVA_INT), LEAF);
+    private static final MethodHandle setpriority$mh = downcall("setpriority", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), ERRNO_STATE);
+    private static final int PRIO_PROCESS = 0;
+    private static final int ENOSYS = 38;
 
     private LibC() {
     }
@@ -155,8 +159,23 @@ final class LibC {
         }
     }
 
+    /**
+     * {@code setpriority(PRIO_PROCESS, gettid(), nice)}: the calling thread's nice value (on Linux a nice value is a
+     * thread's). 0 or {@code -errno}: a value below the current one needs CAP_SYS_NICE (EACCES without).
+     */
+    public static int setThreadNice(int nice) {
+        if (unavailable != null) {
+            return -ENOSYS;
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CALL_STATE);
+            int rc = setpriority(state, PRIO_PROCESS, gettid(), nice);
+            return rc < 0 ? -errno(state) : 0;
+        }
+    }
+
     /** {@code strerror(errno)}, e.g. {@code No such device}. */
-    static String errorText(int errno) {
+    public static String errorText(int errno) {
         MemorySegment text = strerror(errno);
         return text.equals(MemorySegment.NULL) ? "errno " + errno : text.reinterpret(1024).getString(0);
     }
@@ -179,6 +198,14 @@ final class LibC {
 
     private static int close(MemorySegment state, int fd) {
         try { return (int) close$mh.invokeExact(state, fd); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static int gettid() {
+        try { return (int) gettid$mh.invokeExact(); } catch (Throwable t) { throw bindingBug(t); }
+    }
+
+    private static int setpriority(MemorySegment state, int which, int who, int nice) {
+        try { return (int) setpriority$mh.invokeExact(state, which, who, nice); } catch (Throwable t) { throw bindingBug(t); }
     }
 
     private static MemorySegment strerror(int errno) {
