@@ -5,6 +5,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.remus.netbuf.persistence.DomainProtection;
 import io.remus.netbuf.persistence.DomainProtection.Driver;
+import io.remus.netbuf.service.CheckpointLoop;
 import io.remus.netbuf.service.CheckpointResult;
 import io.remus.netbuf.service.DomainUnprotectedException;
 import io.remus.netbuf.service.DriverConflictException;
@@ -135,8 +136,11 @@ public class XlRemusFollower implements ProtectionListener, AutoCloseable {
             unfollow(domain);
             if (xenstore == null) {
                 xenstore = connect.get();
-                thread = Thread.ofPlatform().name("netbuf-xl-remus").daemon().priority(Thread.MAX_PRIORITY)
-                        .start(this::run);
+                // Java's thread priorities do nothing on Linux; the checkpoint's nice value does
+                thread = Thread.ofPlatform().name("netbuf-xl-remus").daemon().start(() -> {
+                    CheckpointLoop.takeCheckpointPriority();
+                    run();
+                });
             }
             Followed f = new Followed(domain, domid, service.epochs(domain).awaitingEpoch() != 0);
             byToken.put(f.token, f);
