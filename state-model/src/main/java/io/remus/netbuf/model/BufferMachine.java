@@ -5,6 +5,7 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 
+import org.springframework.beans.factory.BeanNameAware;
 import org.springframework.messaging.Message;
 import org.springframework.messaging.MessageHeaders;
 import org.springframework.messaging.support.GenericMessage;
@@ -93,7 +94,12 @@ public final class BufferMachine {
             for (Transition t : Transitions.ALL) {
                 transitions.withExternal().source(t.source()).event(t.event()).target(t.target());
             }
-            return builder.build();
+            StateMachine<BufferState, BufferEvent> machine = builder.build();
+            // A builder's machine is named "stateMachine", so each of its ~7 notifications per event looks up
+            // @OnTransition-style handlers by that name, misses, and compiles a regex to try the default name (a
+            // fifth of an event's time). No handlers are used here; without a name, every lookup returns at once.
+            ((BeanNameAware) machine).setBeanName(null);
+            return machine;
         } catch (Exception e) {
             throw new IllegalStateException("could not build the buffer state machine", e);
         }
