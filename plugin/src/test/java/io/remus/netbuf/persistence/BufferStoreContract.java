@@ -90,6 +90,24 @@ abstract class BufferStoreContract {
     }
 
     @Test
+    void epochsOfSeveralDomainsAreWrittenTogetherWhetherTheirRowsExistOrNot() {
+        DomainStore domains = new DomainStore(ds);
+        DomainEpochs dom1 = DomainEpochs.fresh("dom1").begun();
+        domains.save(dom1);
+        DomainEpochs dom1Next = dom1.begun().failed("x".repeat(2100));
+        DomainEpochs dom2 = DomainEpochs.fresh("dom2").begun().begun().committed();
+
+        domains.saveAll(List.of(dom1Next, dom2));
+
+        DomainEpochs dom1Read = domains.find("dom1").orElseThrow();
+        assertThat(dom1Read.failure()).hasSize(2000);
+        assertThat(dom1Read).isEqualTo(new DomainEpochs("dom1", 2, 1, 2, 0, 1, dom1Read.failure()));
+        assertThat(domains.all()).containsExactly(dom1Read, dom2);
+        domains.saveAll(List.of());
+        assertThat(domains.all()).containsExactly(dom1Read, dom2);
+    }
+
+    @Test
     void migrationsApplyAndASecondMigrateIsANoOp() {
         for (String table : List.of("netbuf_buffer", "netbuf_vif_claim", "netbuf_ifb_claim", "netbuf_journal",
                 "netbuf_domain", "netbuf_protection")) {
