@@ -4,6 +4,8 @@ import java.util.EnumMap;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicLong;
 
 import org.springframework.beans.factory.BeanNameAware;
 import org.springframework.messaging.Message;
@@ -13,6 +15,7 @@ import org.springframework.statemachine.StateMachine;
 import org.springframework.statemachine.StateMachineEventResult;
 import org.springframework.statemachine.StateMachineEventResult.ResultType;
 import org.springframework.statemachine.config.StateMachineBuilder;
+import org.springframework.statemachine.config.StateMachineFactory;
 import org.springframework.statemachine.config.builders.StateMachineTransitionConfigurer;
 import org.springframework.statemachine.state.State;
 import org.springframework.statemachine.support.DefaultStateMachineContext;
@@ -55,6 +58,10 @@ public final class BufferMachine {
         }
     }
 
+    /** The table's machine configured once; each buffer's machine is made from it (not configured anew). */
+    private static final StateMachineFactory<BufferState, BufferEvent> FACTORY = factory();
+    private static final AtomicLong MACHINES = new AtomicLong();
+
     private final StateMachine<BufferState, BufferEvent> machine;
     /** The write of the event being sent; set only for the duration of {@link #fire}. */
     private WriteAhead pendingWrite;
@@ -79,11 +86,27 @@ public final class BufferMachine {
                     }
                 }));
         buffer.machine.startReactively().block();
-        buffer.restore(state);
+        if (state != BufferState.FREE) { // started, it is in FREE already
+            buffer.restore(state);
+        }
         return buffer;
     }
 
     static StateMachine<BufferState, BufferEvent> build() {
+        StateMachine<BufferState, BufferEvent> machine;
+        synchronized (FACTORY) {
+            // a uuid of its own, not the random one the machine would draw (from SecureRandom: a read of
+            // /dev/urandom, a system call, for an id nothing here reads)
+            machine = FACTORY.getStateMachine(new UUID(0L, MACHINES.incrementAndGet()));
+        }
+        // A factory's machine is named "stateMachine", so each of its ~7 notifications per event looks up
+        // @OnTransition-style handlers by that name, misses, and compiles a regex to try the default name (a fifth
+        // of an event's time). No handlers are used here; without a name, every lookup returns at once.
+        ((BeanNameAware) machine).setBeanName(null);
+        return machine;
+    }
+
+    private static StateMachineFactory<BufferState, BufferEvent> factory() {
         try {
             StateMachineBuilder.Builder<BufferState, BufferEvent> builder = StateMachineBuilder.builder();
             builder.configureConfiguration().withConfiguration().autoStartup(false);
@@ -94,12 +117,7 @@ public final class BufferMachine {
             for (Transition t : Transitions.ALL) {
                 transitions.withExternal().source(t.source()).event(t.event()).target(t.target());
             }
-            StateMachine<BufferState, BufferEvent> machine = builder.build();
-            // A builder's machine is named "stateMachine", so each of its ~7 notifications per event looks up
-            // @OnTransition-style handlers by that name, misses, and compiles a regex to try the default name (a
-            // fifth of an event's time). No handlers are used here; without a name, every lookup returns at once.
-            ((BeanNameAware) machine).setBeanName(null);
-            return machine;
+            return builder.createFactory();
         } catch (Exception e) {
             throw new IllegalStateException("could not build the buffer state machine", e);
         }
