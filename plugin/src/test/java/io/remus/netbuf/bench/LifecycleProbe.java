@@ -48,6 +48,11 @@ public final class LifecycleProbe {
                 List<String> guestArgs = new ArrayList<>(List.of("guest", out.toString()));
                 guestArgs.addAll(Arrays.asList(args).subList(2, args.length));
                 List<String> options = new ArrayList<>(List.of("-Xmx600m", "-XX:+UseSerialGC"));
+                // e.g. -Dprobe.jvm=-XX:StartFlightRecording=delay=60s,filename=/tmp/p.jfr (the guest sees the host's /tmp)
+                String jvm = System.getProperty("probe.jvm", "");
+                if (!jvm.isBlank()) {
+                    options.addAll(List.of(jvm.trim().split("\\s+")));
+                }
                 System.getProperties().stringPropertyNames().stream().filter(p -> p.startsWith("probe."))
                         .forEach(p -> options.add("-D" + p + "=" + System.getProperty(p)));
                 UserModeLinux.Run run = UserModeLinux.runJava(work.resolve("uml"), LifecycleProbe.class.getName(),
