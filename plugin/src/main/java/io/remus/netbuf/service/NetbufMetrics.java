@@ -18,12 +18,12 @@ import java.util.function.ToDoubleFunction;
  */
 public class NetbufMetrics implements MeterBinder {
 
-    private record Snapshot(long at, List<BufferRecord> buffers, long backlogBytes, long backlogPackets, long drops) {
+    private record Totals(List<BufferRecord> buffers, long backlogBytes, long backlogPackets, long drops) {
     }
 
     private final BufferStore store;
     private final NetbufService service;
-    private volatile Snapshot snapshot = new Snapshot(0, List.of(), 0, 0, 0);
+    private final Snapshot<Totals> snapshot = new Snapshot<>(1_000_000_000L, System::nanoTime, this::read);
 
     public NetbufMetrics(BufferStore store, NetbufService service) {
         this.store = store;
@@ -36,20 +36,16 @@ public class NetbufMetrics implements MeterBinder {
             gauge(registry, "netbuf.buffers", "buffers holding a vif, by state", s -> s.buffers().stream()
                     .filter(b -> b.state() == state).count(), "state", state.name());
         }
-        gauge(registry, "netbuf.backlog.bytes", "bytes held in plug qdiscs", Snapshot::backlogBytes);
-        gauge(registry, "netbuf.backlog.packets", "frames held in plug qdiscs", Snapshot::backlogPackets);
-        gauge(registry, "netbuf.drops", "frames the plug qdiscs dropped (over their limit)", Snapshot::drops);
+        gauge(registry, "netbuf.backlog.bytes", "bytes held in plug qdiscs", Totals::backlogBytes);
+        gauge(registry, "netbuf.backlog.packets", "frames held in plug qdiscs", Totals::backlogPackets);
+        gauge(registry, "netbuf.drops", "frames the plug qdiscs dropped (over their limit)", Totals::drops);
     }
 
-    private void gauge(MeterRegistry registry, String name, String help, ToDoubleFunction<Snapshot> f, String... tags) {
-        Gauge.builder(name, this, m -> f.applyAsDouble(m.current())).description(help).tags(tags).register(registry);
+    private void gauge(MeterRegistry registry, String name, String help, ToDoubleFunction<Totals> f, String... tags) {
+        Gauge.builder(name, this, m -> f.applyAsDouble(m.snapshot.get())).description(help).tags(tags).register(registry);
     }
 
-    private Snapshot current() {
-        Snapshot s = snapshot;
-        if (System.nanoTime() - s.at() < 1_000_000_000L && s.at() != 0) {
-            return s;
-        }
+    private Totals read() {
         List<BufferRecord> live = store.holdingVif();
         long bytes = 0;
         long packets = 0;
@@ -59,7 +55,6 @@ public class NetbufMetrics implements MeterBinder {
             packets += stats.backlogPackets();
             drops += stats.drops();
         }
-        snapshot = new Snapshot(System.nanoTime(), live, bytes, packets, drops);
-        return snapshot;
+        return new Totals(live, bytes, packets, drops);
     }
 }

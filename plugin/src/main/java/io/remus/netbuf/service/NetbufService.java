@@ -59,6 +59,7 @@ public class NetbufService {
     public static final Duration MAX_ACK_TIMEOUT = Duration.ofHours(1);
     /** The shortest: a deadline below the kernel's and the database's own latency would fail healthy domains. */
     public static final Duration MIN_ACK_TIMEOUT = Duration.ofMillis(10);
+    private static final long LISTING_MAX_AGE_NANOS = 1_000_000_000L;
 
     private final BufferLifecycle lifecycle;
     private final BufferStore buffers;
@@ -79,8 +80,7 @@ public class NetbufService {
     private final ConcurrentMap<String, HeldClock> clocks = new ConcurrentHashMap<>();
     private final List<ProtectionListener> listeners = new CopyOnWriteArrayList<>();
     private final java.util.concurrent.atomic.AtomicLong bufferChanges = new java.util.concurrent.atomic.AtomicLong();
-    private final Object listingLock = new Object();
-    private volatile ListingSnapshot listing;
+    private final Snapshot<List<ListedBuffer>> listing;
 
     public NetbufService(BufferLifecycle lifecycle, DomainStore domains, Netlink netlink, MeterRegistry meters) {
         this(lifecycle, domains, netlink, meters, Duration.ofSeconds(2), true);
@@ -104,6 +104,7 @@ public class NetbufService {
         this.hotPath = netlink.hotPath();
         this.controls = new PlugControls(hotPath, copyHeldFrames);
         this.plugStats = new PlugStatsReader(netlink, buffers::holdingVif);
+        this.listing = new Snapshot<>(LISTING_MAX_AGE_NANOS, System::nanoTime, bufferChanges::get, this::readListing);
         this.beginTimer = Timer.builder("netbuf.epoch.begin")
                 .description("plug buffer on every vif of a batch of domains").register(meters);
         this.commitTimer = Timer.builder("netbuf.epoch.commit")
@@ -534,35 +535,16 @@ public class NetbufService {
     public record ListedBuffer(BufferRecord buffer, PlugStats stats, long openEpoch) {
     }
 
-    private record ListingSnapshot(long at, long changes, List<ListedBuffer> buffers) {
-    }
-
     /**
      * Every buffer, as {@code GET /api/netbuf/buffers} lists it: the rows, the domains' epochs in one read, the
      * counters from the once-a-second snapshot ({@link #stats(Collection)}). Read at most once a second however many
      * clients poll, and again at once after a protect, stop, failover or resume: a listing shows those at once, and
      * its epochs and counters up to a second old. Takes no lock of the checkpoint's. A listing does not fail
-     * because the kernel could not be read: its buffers come without counters then.
+     * because the kernel could not be read: its buffers come without counters then; a database that cannot be
+     * read fails it, for the second, as the counters' snapshot keeps a failed dump.
      */
     public List<ListedBuffer> listing() {
-        ListingSnapshot s = listing;
-        if (current(s)) {
-            return s.buffers();
-        }
-        synchronized (listingLock) {
-            s = listing;
-            if (!current(s)) {
-                long changes = bufferChanges.get(); // before the read: a change during it makes the next one read
-                s = new ListingSnapshot(System.nanoTime(), changes, readListing());
-                listing = s;
-            }
-            return s.buffers();
-        }
-    }
-
-    /** Whether {@code s} was read less than a second ago and no protect, stop, failover or resume ended since. */
-    private boolean current(ListingSnapshot s) {
-        return s != null && s.changes() == bufferChanges.get() && System.nanoTime() - s.at() < 1_000_000_000L;
+        return listing.get();
     }
 
     /** Runs {@code change}, which changes buffer rows, and makes the next listing read them again. */

@@ -27,14 +27,11 @@ final class PlugStatsReader {
     /** How old a snapshot may be before a read takes a new one. */
     static final long MAX_AGE_NANOS = 1_000_000_000L;
 
-    /** Every live buffer's counters by id, read at {@code at} (System.nanoTime), or why they could not be read. */
-    private record Snapshot(long at, Map<Long, PlugStats> byBuffer, RuntimeException failure) {
-    }
-
-    private final Supplier<Map<Long, PlugStats>> read;
-    private final LongSupplier clock;
-    private final Object reading = new Object();
-    private volatile Snapshot snapshot;
+    /**
+     * Every live buffer's counters by id, or why they could not be read: a failed read is kept for the second too,
+     * so a kernel that cannot be read is not asked again by every poller.
+     */
+    private final Snapshot<Map<Long, PlugStats>> snapshot;
 
     /** Reads the counters of the buffers {@code live} returns (those holding a vif) through {@code netlink}. */
     PlugStatsReader(Netlink netlink, Supplier<List<BufferRecord>> live) {
@@ -43,13 +40,12 @@ final class PlugStatsReader {
 
     /** A snapshot taken by {@code read}, timed by {@code clock} (nanoseconds). */
     PlugStatsReader(Supplier<Map<Long, PlugStats>> read, LongSupplier clock) {
-        this.read = read;
-        this.clock = clock;
+        this.snapshot = new Snapshot<>(MAX_AGE_NANOS, clock, () -> Map.copyOf(read.get()));
     }
 
     /** The plug's counters for a PLUGGED or RELEASED buffer, or empty (no plug, or its ifb is gone). */
     Optional<PlugStats> stats(BufferRecord b) {
-        return hasPlug(b) ? Optional.ofNullable(current().get(b.id())) : Optional.empty();
+        return hasPlug(b) ? Optional.ofNullable(snapshot.get().get(b.id())) : Optional.empty();
     }
 
     /** The plug counters of each of {@code buffers} that has them (PLUGGED or RELEASED, its plug there), by id. */
@@ -58,7 +54,7 @@ final class PlugStatsReader {
         Map<Long, PlugStats> stats = new HashMap<>();
         for (BufferRecord b : buffers) {
             if (hasPlug(b)) {
-                all = all != null ? all : current();
+                all = all != null ? all : snapshot.get();
                 PlugStats s = all.get(b.id());
                 if (s != null) {
                     stats.put(b.id(), s);
@@ -66,35 +62,6 @@ final class PlugStatsReader {
             }
         }
         return stats;
-    }
-
-    /**
-     * The snapshot, read again if it is a second old: one reader at a time, the others wait for its result
-     * rather than dump the kernel too. A failed read is kept for the second as well (and thrown to each caller),
-     * so a kernel that cannot be read is not asked again by every poller.
-     */
-    private Map<Long, PlugStats> current() {
-        Snapshot s = snapshot;
-        if (s == null || clock.getAsLong() - s.at() >= MAX_AGE_NANOS) {
-            synchronized (reading) {
-                s = snapshot;
-                if (s == null || clock.getAsLong() - s.at() >= MAX_AGE_NANOS) {
-                    Map<Long, PlugStats> byBuffer = Map.of();
-                    RuntimeException failure = null;
-                    try {
-                        byBuffer = Map.copyOf(read.get());
-                    } catch (RuntimeException e) {
-                        failure = e;
-                    }
-                    s = new Snapshot(clock.getAsLong(), byBuffer, failure);
-                    snapshot = s;
-                }
-            }
-        }
-        if (s.failure() != null) {
-            throw s.failure();
-        }
-        return s.byBuffer();
     }
 
     /**
