@@ -79,7 +79,6 @@ public class NetbufService {
     private final ConcurrentMap<String, DomainProtection> protections = new ConcurrentHashMap<>();
     private final ConcurrentMap<String, HeldClock> clocks = new ConcurrentHashMap<>();
     private final List<ProtectionListener> listeners = new CopyOnWriteArrayList<>();
-    private final java.util.concurrent.atomic.AtomicLong bufferChanges = new java.util.concurrent.atomic.AtomicLong();
     private final Snapshot<List<ListedBuffer>> listing;
 
     public NetbufService(BufferLifecycle lifecycle, DomainStore domains, Netlink netlink, MeterRegistry meters) {
@@ -104,7 +103,7 @@ public class NetbufService {
         this.hotPath = netlink.hotPath();
         this.controls = new PlugControls(hotPath, copyHeldFrames);
         this.plugStats = new PlugStatsReader(netlink, buffers::holdingVif);
-        this.listing = new Snapshot<>(LISTING_MAX_AGE_NANOS, System::nanoTime, bufferChanges::get, this::readListing);
+        this.listing = new Snapshot<>(LISTING_MAX_AGE_NANOS, System::nanoTime, buffers::writes, this::readListing);
         this.beginTimer = Timer.builder("netbuf.epoch.begin")
                 .description("plug buffer on every vif of a batch of domains").register(meters);
         this.commitTimer = Timer.builder("netbuf.epoch.commit")
@@ -143,7 +142,7 @@ public class NetbufService {
      * back; if the domain's rows cannot be written, the buffers are torn down again; either failure is thrown.
      */
     public List<BufferRecord> protect(String domain, List<InterfaceName> vifs, Driver driver) {
-        return locks.locked(domain, () -> changingBuffers(() -> {
+        return locks.locked(domain, () -> {
             List<BufferRecord> installed = lifecycle.install(domain, vifs);
             try {
                 domains.save(DomainEpochs.fresh(domain));
@@ -162,7 +161,7 @@ public class NetbufService {
                 throw e;
             }
             return installed;
-        }));
+        });
     }
 
     /** Checkpoint: closes the open epoch on every vif of the domain and opens the next. Returns its number. */
@@ -299,10 +298,6 @@ public class NetbufService {
     }
 
     private List<BufferRecord> failoverLocked(String domain, FailoverReason kind, String reason) {
-        return changingBuffers(() -> releaseEverythingHeld(domain, kind, reason));
-    }
-
-    private List<BufferRecord> releaseEverythingHeld(String domain, FailoverReason kind, String reason) {
         List<BufferRecord> live = live(domain);
         if (live.isEmpty()) {
             throw new DomainNotBufferedException(domain);
@@ -349,7 +344,7 @@ public class NetbufService {
      * @throws EpochRefusedException if the domain is not failed over, or has buffers that are not RELEASED
      */
     public List<BufferRecord> resume(String domain) {
-        List<BufferRecord> resumed = locks.locked(domain, () -> changingBuffers(() -> {
+        List<BufferRecord> resumed = locks.locked(domain, () -> {
             DomainProtection p = protection(domain);
             List<BufferRecord> live = live(domain);
             if (live.isEmpty()) {
@@ -372,7 +367,7 @@ public class NetbufService {
             protections.put(domain, resumedP);
             clock(domain).released();
             return out;
-        }));
+        });
         Driver driver = protection(domain).driver();
         listeners.forEach(l -> l.resumed(domain, driver));
         return resumed;
@@ -395,7 +390,7 @@ public class NetbufService {
     }
 
     private void tearDown(String domain, boolean dropHeld) {
-        locks.locked(domain, () -> changingBuffers(() -> {
+        locks.locked(domain, () -> {
             RuntimeException first = null;
             clocks.remove(domain);
             controls.closeDomain(domain);
@@ -416,7 +411,7 @@ public class NetbufService {
                 throw first;
             }
             return null;
-        }));
+        });
     }
 
     // ---------------------------------------------------------------- the deadline
@@ -538,22 +533,14 @@ public class NetbufService {
     /**
      * Every buffer, as {@code GET /api/netbuf/buffers} lists it: the rows, the domains' epochs in one read, the
      * counters from the once-a-second snapshot ({@link #stats(Collection)}). Read at most once a second however many
-     * clients poll, and again at once after a protect, stop, failover or resume: a listing shows those at once, and
-     * its epochs and counters up to a second old. Takes no lock of the checkpoint's. A listing does not fail
+     * clients poll, and again at once after any write to the buffers' rows ({@link BufferStore#writes}: a protect,
+     * stop, failover or resume, a recovery): a listing shows those at once, and its epochs and counters up to a
+     * second old. Takes no lock of the checkpoint's. A listing does not fail
      * because the kernel could not be read: its buffers come without counters then; a database that cannot be
      * read fails it, for the second, as the counters' snapshot keeps a failed dump.
      */
     public List<ListedBuffer> listing() {
         return listing.get();
-    }
-
-    /** Runs {@code change}, which changes buffer rows, and makes the next listing read them again. */
-    private <T> T changingBuffers(java.util.function.Supplier<T> change) {
-        try {
-            return change.get();
-        } finally {
-            bufferChanges.incrementAndGet();
-        }
     }
 
     private List<ListedBuffer> readListing() {
