@@ -581,6 +581,11 @@ public class NetbufService {
         return plugStats.stats(buffers);
     }
 
+    /** The buffers holding a vif and their plugs' counters, from the same snapshot, up to a second old. */
+    PlugStatsReader.LiveBuffers liveBuffers() {
+        return plugStats.live();
+    }
+
     /** How many plug controls are open (for the tests: a domain's are closed when it fails over or stops). */
     int openControls() {
         return controls.openCount();
