@@ -132,8 +132,8 @@ public class NetbufAutoConfiguration {
 
     @Bean
     @ConditionalOnMissingBean
-    public NetbufMetrics netbufMetrics(BufferStore store, NetbufService service) {
-        return new NetbufMetrics(store, service);
+    public NetbufMetrics netbufMetrics(NetbufService service) {
+        return new NetbufMetrics(service);
     }
 
     @Bean

@@ -7,23 +7,22 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
+import io.remus.netbuf.libc.LibC;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
-import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
-import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The only class that touches {@code java.lang.foreign}: it owns the lookups of libnl-3 and libnl-route-3 (and
- * the libc calls used to make, enter and remove network namespaces), every downcall handle, and the short libnl
- * (or libc) call sequences that make up one kernel operation. Everything here speaks ints, longs and Strings to
- * the rest of the package; libnl error codes come back as negative ints, as libnl returns them, and a failed libc
- * call as a {@link SysError} with its errno.
+ * The only class of this package that touches {@code java.lang.foreign}: it owns the lookups of libnl-3 and
+ * libnl-route-3, every libnl downcall handle, and the short libnl call sequences that make up one kernel operation
+ * (libc's calls, the namespaces' and the {@code free} of libnl's buffers, are {@link LibC}'s). Everything here speaks
+ * ints, longs and Strings to the rest of the package; libnl error codes come back as negative ints, as libnl
+ * returns them.
  *
  * <p>Handles are static finals named after the C function, so a Java name greps straight to the C one. Native
  * objects are freed on every path; C strings and out-pointers live in an arena scoped to the call.
@@ -42,13 +41,6 @@ final class LibNl {
     static final int NLM_F_EXCL = 0x200;
     private static final int TCA_EGRESS_REDIR = 1;
     private static final int TC_ACT_STOLEN = 4;
-    private static final int CLONE_NEWNET = 0x40000000;
-    // fcntl.h, sys/mount.h, sys/file.h (x86-64 and aarch64 share these values)
-    private static final int O_RDONLY = 0, O_CREAT = 0100, O_EXCL = 0200, O_DIRECTORY = 0200000, O_CLOEXEC = 02000000;
-    private static final int O_RDONLY_CLOEXEC = O_RDONLY | O_CLOEXEC;
-    private static final long MS_BIND = 4096, MS_REC = 16384, MS_SHARED = 1 << 20;
-    private static final int MNT_DETACH = 2;
-    private static final int LOCK_EX = 2;
     // enum rtnl_tc_stat
     private static final int RTNL_TC_PACKETS = 0, RTNL_TC_BYTES = 1, RTNL_TC_QLEN = 4, RTNL_TC_BACKLOG = 5,
             RTNL_TC_DROPS = 6;
@@ -64,20 +56,12 @@ final class LibNl {
      */
     private static final Linker.Option LEAF = Linker.Option.critical(false);
 
-    private static final MemoryLayout CALL_STATE = Linker.Option.captureStateLayout();
-    private static final VarHandle ERRNO =
-            CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
-
     // Kind strings are constants: allocate them once for the life of the JVM.
     private static final MemorySegment KIND_IFB = Arena.global().allocateFrom("ifb");
     private static final MemorySegment KIND_INGRESS = Arena.global().allocateFrom(IngressQdisc.KIND);
     private static final MemorySegment KIND_U32 = Arena.global().allocateFrom(RedirectFilter.KIND);
     private static final MemorySegment KIND_MIRRED = Arena.global().allocateFrom("mirred");
     private static final MemorySegment KIND_PLUG = Arena.global().allocateFrom(PlugQdisc.KIND);
-    private static final MemorySegment EMPTY = Arena.global().allocateFrom("");
-    private static final MemorySegment FS_NONE = Arena.global().allocateFrom("none");
-    /** The calling thread's network namespace: /proc/self is the process's main thread, not the caller. */
-    private static final MemorySegment THREAD_NET_NS = Arena.global().allocateFrom("/proc/thread-self/ns/net");
 
     private static final MethodHandle nl_socket_alloc$mh = downcall("nl_socket_alloc", FunctionDescriptor.of(ADDRESS), LEAF);
     private static final MethodHandle nl_socket_free$mh = downcall("nl_socket_free", FunctionDescriptor.ofVoid(ADDRESS));
@@ -152,13 +136,6 @@ final class LibNl {
     private static final MethodHandle rtnl_mirred_set_ifindex$mh = downcall("rtnl_mirred_set_ifindex", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), LEAF);
     private static final MethodHandle rtnl_mirred_get_ifindex$mh = downcall("rtnl_mirred_get_ifindex", FunctionDescriptor.of(JAVA_INT, ADDRESS), LEAF);
 
-    // libc: int open(const char *path, int flags, ... /* mode_t mode */); the mode is read only with O_CREAT
-    private static final MethodHandle open$mh = downcall("open", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT),
-            Linker.Option.firstVariadicArg(2), Linker.Option.captureCallState("errno"));
-    private static final MethodHandle setns$mh = downcall("setns", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT),
-            Linker.Option.captureCallState("errno"));
-    private static final MethodHandle close$mh = downcall("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-    private static final MethodHandle free$mh = downcall("free", FunctionDescriptor.ofVoid(ADDRESS), LEAF);
     private static final MethodHandle rtnl_qdisc_build_add_request$mh = downcall("rtnl_qdisc_build_add_request", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS), LEAF);
     private static final MethodHandle rtnl_qdisc_build_delete_request$mh = downcall("rtnl_qdisc_build_delete_request", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS), LEAF);
     private static final MethodHandle rtnl_link_build_add_request$mh = downcall("rtnl_link_build_add_request", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS), LEAF);
@@ -171,23 +148,10 @@ final class LibNl {
     // Java object per message, which the JIT does not always eliminate.
     private static final MethodHandle nlmsg_hdr$mh = downcall("nlmsg_hdr", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG), LEAF);
     private static final MethodHandle nlmsg_free$mh = downcall("nlmsg_free", FunctionDescriptor.ofVoid(JAVA_LONG), LEAF);
-    private static final MethodHandle free_raw$mh = downcall("free", FunctionDescriptor.ofVoid(JAVA_LONG), LEAF);
     private static final MethodHandle nl_sendto$mh = downcall("nl_sendto", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
     private static final MethodHandle nl_recv$mh = downcall("nl_recv", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
     private static final MethodHandle nl_syserr2nlerr$mh = downcall("nl_syserr2nlerr", FunctionDescriptor.of(JAVA_INT, JAVA_INT), LEAF);
     private static final MethodHandle nl_socket_set_buffer_size$mh = downcall("nl_socket_set_buffer_size", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), LEAF);
-    private static final MethodHandle mkdir$mh = downcall("mkdir", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT),
-            Linker.Option.captureCallState("errno"));
-    private static final MethodHandle unlink$mh = downcall("unlink", FunctionDescriptor.of(JAVA_INT, ADDRESS),
-            Linker.Option.captureCallState("errno"));
-    private static final MethodHandle flock$mh = downcall("flock", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT),
-            Linker.Option.captureCallState("errno"));
-    private static final MethodHandle unshare$mh = downcall("unshare", FunctionDescriptor.of(JAVA_INT, JAVA_INT),
-            Linker.Option.captureCallState("errno"));
-    private static final MethodHandle mount$mh = downcall("mount",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS), Linker.Option.captureCallState("errno"));
-    private static final MethodHandle umount2$mh = downcall("umount2", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT),
-            Linker.Option.captureCallState("errno"));
 
     /**
      * Requests sent to the kernel through this class, each one sendmsg: libnl's one-shot calls (an add, a change, a
@@ -223,8 +187,7 @@ final class LibNl {
         try {
             SymbolLookup route = library(LIBNL_ROUTE, "libnl-route-3-200");
             SymbolLookup core = library(LIBNL, "libnl-3-200");
-            SymbolLookup libc = LINKER.defaultLookup();
-            return route == null || core == null ? null : route.or(core).or(libc);
+            return route == null || core == null ? null : route.or(core);
         } catch (IllegalCallerException e) {
             PROBLEMS.add("the JVM denies native access: start it with --enable-native-access=ALL-UNNAMED"
                     + " (or the manifest attribute Enable-Native-Access: ALL-UNNAMED)");
@@ -291,90 +254,6 @@ final class LibNl {
         nl_socket_set_msg_buf_size(sock, RECEIVE_BUFFER_BYTES);
         nl_socket_disable_msg_peek(sock);
         return new Socket(sock);
-    }
-
-    /**
-     * Runs {@code body} on a fresh platform thread that has entered the network namespace at {@code nsPath}.
-     * setns(2) changes only the calling thread, and a socket keeps the namespace it was made in; running on a
-     * throw-away thread means no pooled or virtual thread is ever left in the wrong namespace.
-     */
-    static <T> T inNamespace(String nsPath, java.util.function.Supplier<T> body) {
-        return onFreshThread("netns-" + nsPath, () -> {
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment state = arena.allocate(CALL_STATE);
-                int fd = open(state, arena.allocateFrom(nsPath), O_RDONLY_CLOEXEC, 0);
-                if (fd < 0) {
-                    throw new NetlinkUnavailableException("cannot open network namespace " + nsPath + ": errno "
-                            + errno(state) + " (create it with: ip netns add NAME)", null);
-                }
-                state = arena.allocate(CALL_STATE);
-                int rc = setns(state, fd, CLONE_NEWNET);
-                int errno = errno(state);
-                close(fd);
-                if (rc != 0) {
-                    throw new NetlinkUnavailableException("cannot enter network namespace " + nsPath + ": errno "
-                            + errno + " (needs CAP_SYS_ADMIN)", null);
-                }
-            }
-            return body.get();
-        });
-    }
-
-    /**
-     * Like {@link #inNamespace(String, java.util.function.Supplier)}, for a namespace file the caller has open; a
-     * setns(2) failure is returned as {@code -errno} in {@code error[0]} (EINVAL: not a network namespace).
-     */
-    static <T> T inNamespace(int nsFd, int[] error, java.util.function.Supplier<T> body) {
-        return onFreshThread("netns-fd" + nsFd, () -> {
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment state = arena.allocate(CALL_STATE);
-                if (setns(state, nsFd, CLONE_NEWNET) != 0) {
-                    error[0] = -errno(state);
-                    return null;
-                }
-            }
-            return body.get();
-        });
-    }
-
-    /**
-     * Runs {@code body} on a new platform thread that ends with it, for calls that change the calling thread's
-     * namespaces (setns, unshare). Waits for it even when interrupted (the interrupt is kept for the caller): the
-     * thread may have made a kernel object, and only its result says which.
-     */
-    private static <T> T onFreshThread(String name, java.util.function.Supplier<T> body) {
-        Object[] result = new Object[1];
-        RuntimeException[] failure = new RuntimeException[1];
-        Thread t = Thread.ofPlatform().name(name).unstarted(() -> {
-            try {
-                result[0] = body.get();
-            } catch (RuntimeException e) {
-                failure[0] = e;
-            }
-        });
-        t.start();
-        boolean interrupted = false;
-        while (true) {
-            try {
-                t.join();
-                break;
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
-        if (failure[0] != null) {
-            throw failure[0];
-        }
-        @SuppressWarnings("unchecked")
-        T value = (T) result[0];
-        return value;
-    }
-
-    private static int errno(MemorySegment state) {
-        return (int) ERRNO.get(state, 0L);
     }
 
     static void closeSocket(Socket s) {
@@ -783,7 +662,7 @@ final class LibNl {
                     at += (len + 3) & ~3L;
                 }
             } finally {
-                free(data);
+                LibC.free(data);
             }
             if (done) {
                 return failures;
@@ -1400,125 +1279,6 @@ final class LibNl {
         return rows;
     }
 
-    // ---------------------------------------------------------------- named network namespaces (ip netns)
-
-    /** A libc call that failed: the call, as an error message names it, and its errno. */
-    record SysError(String call, int errno) {
-    }
-
-    /** Opens a file read-only (close-on-exec): the fd, or {@code -errno}. */
-    static int openReadOnly(String path) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CALL_STATE);
-            int fd = open(state, arena.allocateFrom(path), O_RDONLY_CLOEXEC, 0);
-            return fd < 0 ? -errno(state) : fd;
-        }
-    }
-
-    static void closeFd(int fd) {
-        close(fd);
-    }
-
-    /**
-     * {@code ip netns add}, as iproute2 does it: makes {@code dir} (0755) if missing and a shared mount point;
-     * creates the empty {@code file} (O_EXCL: an existing one is EEXIST); then, on a fresh thread, unshare(2)s a
-     * new network namespace and bind-mounts it onto the file, which keeps it alive after the thread has ended.
-     * If the namespace cannot be made, the file is removed again. Returns null on success.
-     */
-    static SysError netnsAdd(String dir, String file) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment dirPath = arena.allocateFrom(dir);
-            MemorySegment state = arena.allocate(CALL_STATE);
-            if (mkdir(state, dirPath, 0755) != 0 && errno(state) != Errno.EEXIST) {
-                return new SysError("mkdir " + dir, errno(state));
-            }
-            SysError shared = makeSharedMountPoint(arena, dir, dirPath);
-            if (shared != null) {
-                return shared;
-            }
-            state = arena.allocate(CALL_STATE);
-            int fd = open(state, arena.allocateFrom(file), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
-            if (fd < 0) {
-                return new SysError("create " + file, errno(state));
-            }
-            close(fd);
-        }
-        SysError made = onFreshThread("netns-add " + file, () -> {
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment state = arena.allocate(CALL_STATE);
-                if (unshare(state, CLONE_NEWNET) != 0) {
-                    return new SysError("unshare(CLONE_NEWNET)", errno(state));
-                }
-                state = arena.allocate(CALL_STATE);
-                if (mount(state, THREAD_NET_NS, arena.allocateFrom(file), FS_NONE, MS_BIND, MemorySegment.NULL) != 0) {
-                    return new SysError("mount --bind /proc/thread-self/ns/net " + file, errno(state));
-                }
-                return null;
-            }
-        });
-        if (made != null) {
-            netnsDelete(file);
-        }
-        return made;
-    }
-
-    /**
-     * {@code mount --make-rshared dir}, first bind-mounting {@code dir} onto itself if it is no mount point (EINVAL),
-     * under an exclusive flock on it as iproute2 takes (two racing recursive binds would stack without end). A
-     * shared {@code /run/netns} lets namespace mounts and unmounts reach processes in other mount namespaces that
-     * were copied from this one, such as {@code ip netns exec} children and services with a private /tmp.
-     */
-    private static SysError makeSharedMountPoint(Arena arena, String dir, MemorySegment dirPath) {
-        MemorySegment state = arena.allocate(CALL_STATE);
-        int lock = open(state, dirPath, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-        if (lock < 0) {
-            return new SysError("open " + dir, errno(state));
-        }
-        try {
-            int rc;
-            do {
-                state = arena.allocate(CALL_STATE);
-                rc = flock(state, lock, LOCK_EX);
-            } while (rc != 0 && errno(state) == Errno.EINTR);
-            if (rc != 0) {
-                return new SysError("flock " + dir, errno(state));
-            }
-            boolean bound = false;
-            while (true) {
-                state = arena.allocate(CALL_STATE);
-                if (mount(state, EMPTY, dirPath, FS_NONE, MS_SHARED | MS_REC, MemorySegment.NULL) == 0) {
-                    return null;
-                }
-                if (errno(state) != Errno.EINVAL || bound) {
-                    return new SysError("mount --make-rshared " + dir, errno(state));
-                }
-                state = arena.allocate(CALL_STATE);
-                if (mount(state, dirPath, dirPath, FS_NONE, MS_BIND | MS_REC, MemorySegment.NULL) != 0) {
-                    return new SysError("mount --rbind " + dir + " " + dir, errno(state));
-                }
-                bound = true;
-            }
-        } finally {
-            close(lock); // releases the flock
-        }
-    }
-
-    /**
-     * {@code ip netns del}: detaches the namespace's mount (an error here, such as "not mounted", is ignored as
-     * iproute2 does) and unlinks the file; a file already gone is success. Returns null on success.
-     */
-    static SysError netnsDelete(String file) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment path = arena.allocateFrom(file);
-            umount2(arena.allocate(CALL_STATE), path, MNT_DETACH);
-            MemorySegment state = arena.allocate(CALL_STATE);
-            if (unlink(state, path) != 0 && errno(state) != Errno.ENOENT) {
-                return new SysError("unlink " + file, errno(state));
-            }
-            return null;
-        }
-    }
-
     // ---------------------------------------------------------------- downcall wrappers, one per C function
 
     private static MemorySegment nl_socket_alloc() {
@@ -1808,10 +1568,6 @@ final class LibNl {
         try { return (int) rtnl_mirred_get_ifindex$mh.invokeExact(act); } catch (Throwable t) { throw bindingBug(t); }
     }
 
-    private static void free(MemorySegment p) {
-        try { free$mh.invokeExact(p); } catch (Throwable t) { throw bindingBug(t); }
-    }
-
     private static int rtnl_qdisc_build_add_request(MemorySegment q, int flags, MemorySegment out) {
         try { return (int) rtnl_qdisc_build_add_request$mh.invokeExact(q, flags, out); } catch (Throwable t) { throw bindingBug(t); }
     }
@@ -1848,10 +1604,6 @@ final class LibNl {
         try { nlmsg_free$mh.invokeExact(msg); } catch (Throwable t) { throw bindingBug(t); }
     }
 
-    private static void free(long p) {
-        try { free_raw$mh.invokeExact(p); } catch (Throwable t) { throw bindingBug(t); }
-    }
-
     private static int nl_sendto(MemorySegment sock, MemorySegment buf, long size) {
         REQUESTS.increment();
         try { return (int) nl_sendto$mh.invokeExact(sock, buf, size); } catch (Throwable t) { throw bindingBug(t); }
@@ -1867,42 +1619,5 @@ final class LibNl {
 
     private static int nl_socket_set_buffer_size(MemorySegment sock, int rx, int tx) {
         try { return (int) nl_socket_set_buffer_size$mh.invokeExact(sock, rx, tx); } catch (Throwable t) { throw bindingBug(t); }
-    }
-
-    private static int open(MemorySegment state, MemorySegment path, int flags, int mode) {
-        try { return (int) open$mh.invokeExact(state, path, flags, mode); } catch (Throwable t) { throw bindingBug(t); }
-    }
-
-    private static int setns(MemorySegment state, int fd, int nstype) {
-        try { return (int) setns$mh.invokeExact(state, fd, nstype); } catch (Throwable t) { throw bindingBug(t); }
-    }
-
-    private static int close(int fd) {
-        try { return (int) close$mh.invokeExact(fd); } catch (Throwable t) { throw bindingBug(t); }
-    }
-
-    private static int mkdir(MemorySegment state, MemorySegment path, int mode) {
-        try { return (int) mkdir$mh.invokeExact(state, path, mode); } catch (Throwable t) { throw bindingBug(t); }
-    }
-
-    private static int unlink(MemorySegment state, MemorySegment path) {
-        try { return (int) unlink$mh.invokeExact(state, path); } catch (Throwable t) { throw bindingBug(t); }
-    }
-
-    private static int flock(MemorySegment state, int fd, int operation) {
-        try { return (int) flock$mh.invokeExact(state, fd, operation); } catch (Throwable t) { throw bindingBug(t); }
-    }
-
-    private static int unshare(MemorySegment state, int flags) {
-        try { return (int) unshare$mh.invokeExact(state, flags); } catch (Throwable t) { throw bindingBug(t); }
-    }
-
-    private static int mount(MemorySegment state, MemorySegment source, MemorySegment target, MemorySegment fstype,
-                             long flags, MemorySegment data) {
-        try { return (int) mount$mh.invokeExact(state, source, target, fstype, flags, data); } catch (Throwable t) { throw bindingBug(t); }
-    }
-
-    private static int umount2(MemorySegment state, MemorySegment target, int flags) {
-        try { return (int) umount2$mh.invokeExact(state, target, flags); } catch (Throwable t) { throw bindingBug(t); }
     }
 }

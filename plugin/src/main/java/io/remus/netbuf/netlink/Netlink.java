@@ -1,5 +1,6 @@
 package io.remus.netbuf.netlink;
 
+import io.remus.netbuf.libc.LibC;
 import io.remus.netbuf.netlink.Nle.Step;
 import io.remus.netbuf.packet.VifTap;
 import java.nio.file.Files;
@@ -47,7 +48,7 @@ public final class Netlink implements AutoCloseable {
                     + " does not exist (create it with: ip netns add NAME)", null);
         }
         String path = namespaceFile.toString();
-        return new Netlink(LibNl.inNamespace(path, Netlink::connect), path);
+        return new Netlink(NamespaceThread.inNamespace(path, Netlink::connect), path);
     }
 
     /** {@link #openInNamespace(Path)} on the namespace's file: {@code ip -n NAME ...}. */
@@ -62,7 +63,7 @@ public final class Netlink implements AutoCloseable {
      */
     public VifTap openNullTap(Link vif) {
         return namespace == null ? VifTap.open(vif.index(), vif.name().value())
-                : LibNl.inNamespace(namespace, () -> VifTap.open(vif.index(), vif.name().value()));
+                : NamespaceThread.inNamespace(namespace, () -> VifTap.open(vif.index(), vif.name().value()));
     }
 
     private static LibNl.Socket connect() {
@@ -132,13 +133,13 @@ public final class Netlink implements AutoCloseable {
      */
     public synchronized Link createVethPair(InterfaceName hostEnd, InterfaceName peer, NetworkNamespace peerNamespace) {
         String device = hostEnd + " (peer " + peer + " in netns " + peerNamespace + ")";
-        int peerFd = LibNl.openReadOnly(peerNamespace.file().toString());
+        int peerFd = LibC.open(peerNamespace.file().toString(), LibC.O_RDONLY | LibC.O_CLOEXEC);
         if (peerFd < 0) {
             throw Namespaces.failure(Step.CREATE_VETH.text + " " + hostEnd + " with peer " + peer + " in netns",
-                    peerNamespace, new LibNl.SysError("open " + peerNamespace.file(), -peerFd));
+                    peerNamespace, new Namespaces.SysError("open " + peerNamespace.file(), -peerFd));
         }
         String ownFile = namespace != null ? namespace : "/proc/self/ns/net";
-        int ownFd = LibNl.openReadOnly(ownFile);
+        int ownFd = LibC.open(ownFile, LibC.O_RDONLY | LibC.O_CLOEXEC);
         try {
             if (ownFd < 0) {
                 throw new NetlinkException("create veth pair on " + device + " failed: cannot open " + ownFile
@@ -149,7 +150,7 @@ public final class Netlink implements AutoCloseable {
             // of dom0) would be refused as existing. So the request goes out from a socket in the peer's
             // namespace: first the host end, made here (by ownFd) and up, then the peer, made there.
             int[] error = new int[1];
-            LibNl.Socket there = LibNl.inNamespace(peerFd, error, Netlink::connect);
+            LibNl.Socket there = NamespaceThread.inNamespace(peerFd, error, Netlink::connect);
             if (there == null) {
                 // setns: EINVAL is a file that is no network namespace, anything else a missing privilege
                 throw failure(Step.CREATE_VETH, device, error[0] == -Errno.EINVAL ? -Nle.INVAL : -Nle.PERM);
@@ -170,9 +171,9 @@ public final class Netlink implements AutoCloseable {
             }
         } finally {
             if (ownFd >= 0) {
-                LibNl.closeFd(ownFd);
+                LibC.close(ownFd);
             }
-            LibNl.closeFd(peerFd);
+            LibC.close(peerFd);
         }
         int index = LibNl.linkIndex(socket, hostEnd.value());
         check(index, Step.FIND_LINK, hostEnd.value());

@@ -1,5 +1,6 @@
 package io.remus.netbuf.packet;
 
+import io.remus.netbuf.libc.LibC;
 import java.util.Objects;
 
 /**

@@ -41,6 +41,7 @@ public class BufferStore {
     private final JdbcClient jdbc;
     private final org.springframework.jdbc.core.JdbcTemplate batch;
     private final TransactionTemplate tx;
+    private final java.util.concurrent.atomic.AtomicLong writes = new java.util.concurrent.atomic.AtomicLong();
 
     public BufferStore(DataSource dataSource) {
         this.jdbc = JdbcClient.create(dataSource);
@@ -349,6 +350,14 @@ public class BufferStore {
                 "UPDATE netbuf_buffer SET epoch = ?, updated_at = ? WHERE id = ?").params(epoch, now(), bufferId).update());
     }
 
+    /**
+     * How many writes this store has made so far, committed or not (a journal line counts too): rows read before
+     * it moved may be out of date.
+     */
+    public long writes() {
+        return writes.get();
+    }
+
     public Optional<BufferRecord> find(long id) {
         return jdbc.sql("SELECT " + COLUMNS + " FROM netbuf_buffer WHERE id = ?").param(id).query(BufferStore::record)
                 .optional();
@@ -406,6 +415,8 @@ public class BufferStore {
             throw e;
         } catch (DataAccessException | TransactionException e) {
             throw NetbufDatabaseException.writing(what, e);
+        } finally {
+            writes.incrementAndGet(); // after the commit, the outer one too when transactions nest
         }
     }
 

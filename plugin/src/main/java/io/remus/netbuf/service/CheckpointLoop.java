@@ -1,5 +1,6 @@
 package io.remus.netbuf.service;
 
+import io.remus.netbuf.libc.CheckpointPriority;
 import io.remus.netbuf.persistence.DomainProtection.Driver;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -49,7 +50,7 @@ public class CheckpointLoop implements ProtectionListener, AutoCloseable {
     private final Duration ackDelay;
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r ->
             Thread.ofPlatform().daemon().name("netbuf-checkpoint").unstarted(() -> {
-                takeCheckpointPriority();
+                CheckpointPriority.applyToCallingThread();
                 r.run();
             }));
     /** Failovers and the domains' comings and goings, off the tick (which must not wait for them). */
@@ -63,26 +64,6 @@ public class CheckpointLoop implements ProtectionListener, AutoCloseable {
     private final Map<String, Long> begunAt = new HashMap<>();
     private ScheduledFuture<?> ticks;
     private volatile Throwable error;
-
-    /**
-     * The nice value of the loop's thread: ahead of the server's other threads, so that a thread waking on the same
-     * CPU (an HTTP request, a client polling the listing) does not preempt a checkpoint in the middle (the kernel
-     * lets a waking thread preempt one of equal weight that has run a millisecond or so).
-     */
-    public static final int CHECKPOINT_NICE = -10;
-
-    /**
-     * Gives the calling thread the checkpoint's priority ({@link #CHECKPOINT_NICE}); says at WARN why it could not
-     * (it needs CAP_SYS_NICE) and runs on at the server's.
-     */
-    public static void takeCheckpointPriority() {
-        int rc = io.remus.netbuf.packet.LibC.setThreadNice(CHECKPOINT_NICE);
-        if (rc < 0) {
-            log.warn("the checkpoint thread runs at the server's priority: setpriority to nice {} failed: {}; it needs"
-                    + " CAP_SYS_NICE (root has it; a systemd unit needs it in CapabilityBoundingSet)",
-                    CHECKPOINT_NICE, io.remus.netbuf.packet.LibC.errorText(-rc));
-        }
-    }
 
     public CheckpointLoop(NetbufService service, Duration interval, Duration ackDelay) {
         this(service, service::checkpoint, interval, ackDelay);

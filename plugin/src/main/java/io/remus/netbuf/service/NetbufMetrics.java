@@ -5,61 +5,44 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import io.remus.netbuf.model.BufferState;
 import io.remus.netbuf.netlink.PlugStats;
-import io.remus.netbuf.persistence.BufferRecord;
-import io.remus.netbuf.persistence.BufferStore;
-import java.util.List;
+import io.remus.netbuf.service.PlugStatsReader.LiveBuffers;
 import java.util.function.ToDoubleFunction;
+import java.util.function.ToLongFunction;
 
 /**
- * Gauges over all live buffers: how many in each state (the database read at most once a second), and the sum of
- * the plug qdiscs' backlog and drops, from the service's snapshot of every buffer's counters that the listing reads
- * too ({@link NetbufService#stats(java.util.Collection)}: the kernel dumped at most once a second for both, never on
- * the checkpoint's socket), so up to a second old.
+ * Gauges over all live buffers: how many in each state, and the sum of the plug qdiscs' backlog and drops, from the
+ * service's snapshot of the buffers holding a vif and their counters that the listing's counters come from too
+ * ({@link PlugStatsReader}: the database and the kernel read at most once a second for both, never on the
+ * checkpoint's socket), so up to a second old.
  */
 public class NetbufMetrics implements MeterBinder {
 
-    private record Snapshot(long at, List<BufferRecord> buffers, long backlogBytes, long backlogPackets, long drops) {
-    }
-
-    private final BufferStore store;
     private final NetbufService service;
-    private volatile Snapshot snapshot = new Snapshot(0, List.of(), 0, 0, 0);
 
-    public NetbufMetrics(BufferStore store, NetbufService service) {
-        this.store = store;
+    public NetbufMetrics(NetbufService service) {
         this.service = service;
     }
 
     @Override
     public void bindTo(MeterRegistry registry) {
         for (BufferState state : BufferState.values()) {
-            gauge(registry, "netbuf.buffers", "buffers holding a vif, by state", s -> s.buffers().stream()
+            gauge(registry, "netbuf.buffers", "buffers holding a vif, by state", live -> live.buffers().stream()
                     .filter(b -> b.state() == state).count(), "state", state.name());
         }
-        gauge(registry, "netbuf.backlog.bytes", "bytes held in plug qdiscs", Snapshot::backlogBytes);
-        gauge(registry, "netbuf.backlog.packets", "frames held in plug qdiscs", Snapshot::backlogPackets);
-        gauge(registry, "netbuf.drops", "frames the plug qdiscs dropped (over their limit)", Snapshot::drops);
+        gauge(registry, "netbuf.backlog.bytes", "bytes held in plug qdiscs", live -> sum(live, PlugStats::backlogBytes));
+        gauge(registry, "netbuf.backlog.packets", "frames held in plug qdiscs",
+                live -> sum(live, PlugStats::backlogPackets));
+        gauge(registry, "netbuf.drops", "frames the plug qdiscs dropped (over their limit)",
+                live -> sum(live, PlugStats::drops));
     }
 
-    private void gauge(MeterRegistry registry, String name, String help, ToDoubleFunction<Snapshot> f, String... tags) {
-        Gauge.builder(name, this, m -> f.applyAsDouble(m.current())).description(help).tags(tags).register(registry);
+    private void gauge(MeterRegistry registry, String name, String help, ToDoubleFunction<LiveBuffers> f,
+                       String... tags) {
+        Gauge.builder(name, this, m -> f.applyAsDouble(m.service.liveBuffers())).description(help).tags(tags)
+                .register(registry);
     }
 
-    private Snapshot current() {
-        Snapshot s = snapshot;
-        if (System.nanoTime() - s.at() < 1_000_000_000L && s.at() != 0) {
-            return s;
-        }
-        List<BufferRecord> live = store.holdingVif();
-        long bytes = 0;
-        long packets = 0;
-        long drops = 0;
-        for (PlugStats stats : service.stats(live).values()) { // the listing's snapshot
-            bytes += stats.backlogBytes();
-            packets += stats.backlogPackets();
-            drops += stats.drops();
-        }
-        snapshot = new Snapshot(System.nanoTime(), live, bytes, packets, drops);
-        return snapshot;
+    private static long sum(LiveBuffers live, ToLongFunction<PlugStats> counter) {
+        return live.stats().values().stream().mapToLong(counter).sum();
     }
 }

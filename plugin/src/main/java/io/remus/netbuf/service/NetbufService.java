@@ -59,6 +59,7 @@ public class NetbufService {
     public static final Duration MAX_ACK_TIMEOUT = Duration.ofHours(1);
     /** The shortest: a deadline below the kernel's and the database's own latency would fail healthy domains. */
     public static final Duration MIN_ACK_TIMEOUT = Duration.ofMillis(10);
+    private static final long LISTING_MAX_AGE_NANOS = 1_000_000_000L;
 
     private final BufferLifecycle lifecycle;
     private final BufferStore buffers;
@@ -78,9 +79,7 @@ public class NetbufService {
     private final ConcurrentMap<String, DomainProtection> protections = new ConcurrentHashMap<>();
     private final ConcurrentMap<String, HeldClock> clocks = new ConcurrentHashMap<>();
     private final List<ProtectionListener> listeners = new CopyOnWriteArrayList<>();
-    private final java.util.concurrent.atomic.AtomicLong bufferChanges = new java.util.concurrent.atomic.AtomicLong();
-    private final Object listingLock = new Object();
-    private volatile ListingSnapshot listing;
+    private final Snapshot<List<ListedBuffer>> listing;
 
     public NetbufService(BufferLifecycle lifecycle, DomainStore domains, Netlink netlink, MeterRegistry meters) {
         this(lifecycle, domains, netlink, meters, Duration.ofSeconds(2), true);
@@ -104,6 +103,7 @@ public class NetbufService {
         this.hotPath = netlink.hotPath();
         this.controls = new PlugControls(hotPath, copyHeldFrames);
         this.plugStats = new PlugStatsReader(netlink, buffers::holdingVif);
+        this.listing = new Snapshot<>(LISTING_MAX_AGE_NANOS, System::nanoTime, buffers::writes, this::readListing);
         this.beginTimer = Timer.builder("netbuf.epoch.begin")
                 .description("plug buffer on every vif of a batch of domains").register(meters);
         this.commitTimer = Timer.builder("netbuf.epoch.commit")
@@ -142,7 +142,7 @@ public class NetbufService {
      * back; if the domain's rows cannot be written, the buffers are torn down again; either failure is thrown.
      */
     public List<BufferRecord> protect(String domain, List<InterfaceName> vifs, Driver driver) {
-        return locks.locked(domain, () -> changingBuffers(() -> {
+        return locks.locked(domain, () -> {
             List<BufferRecord> installed = lifecycle.install(domain, vifs);
             try {
                 domains.save(DomainEpochs.fresh(domain));
@@ -161,7 +161,7 @@ public class NetbufService {
                 throw e;
             }
             return installed;
-        }));
+        });
     }
 
     /** Checkpoint: closes the open epoch on every vif of the domain and opens the next. Returns its number. */
@@ -298,10 +298,6 @@ public class NetbufService {
     }
 
     private List<BufferRecord> failoverLocked(String domain, FailoverReason kind, String reason) {
-        return changingBuffers(() -> releaseEverythingHeld(domain, kind, reason));
-    }
-
-    private List<BufferRecord> releaseEverythingHeld(String domain, FailoverReason kind, String reason) {
         List<BufferRecord> live = live(domain);
         if (live.isEmpty()) {
             throw new DomainNotBufferedException(domain);
@@ -348,7 +344,7 @@ public class NetbufService {
      * @throws EpochRefusedException if the domain is not failed over, or has buffers that are not RELEASED
      */
     public List<BufferRecord> resume(String domain) {
-        List<BufferRecord> resumed = locks.locked(domain, () -> changingBuffers(() -> {
+        List<BufferRecord> resumed = locks.locked(domain, () -> {
             DomainProtection p = protection(domain);
             List<BufferRecord> live = live(domain);
             if (live.isEmpty()) {
@@ -371,7 +367,7 @@ public class NetbufService {
             protections.put(domain, resumedP);
             clock(domain).released();
             return out;
-        }));
+        });
         Driver driver = protection(domain).driver();
         listeners.forEach(l -> l.resumed(domain, driver));
         return resumed;
@@ -394,7 +390,7 @@ public class NetbufService {
     }
 
     private void tearDown(String domain, boolean dropHeld) {
-        locks.locked(domain, () -> changingBuffers(() -> {
+        locks.locked(domain, () -> {
             RuntimeException first = null;
             clocks.remove(domain);
             controls.closeDomain(domain);
@@ -415,7 +411,7 @@ public class NetbufService {
                 throw first;
             }
             return null;
-        }));
+        });
     }
 
     // ---------------------------------------------------------------- the deadline
@@ -534,44 +530,17 @@ public class NetbufService {
     public record ListedBuffer(BufferRecord buffer, PlugStats stats, long openEpoch) {
     }
 
-    private record ListingSnapshot(long at, long changes, List<ListedBuffer> buffers) {
-    }
-
     /**
      * Every buffer, as {@code GET /api/netbuf/buffers} lists it: the rows, the domains' epochs in one read, the
      * counters from the once-a-second snapshot ({@link #stats(Collection)}). Read at most once a second however many
-     * clients poll, and again at once after a protect, stop, failover or resume: a listing shows those at once, and
-     * its epochs and counters up to a second old. Takes no lock of the checkpoint's. A listing does not fail
-     * because the kernel could not be read: its buffers come without counters then.
+     * clients poll, and again at once after any write to the buffers' rows ({@link BufferStore#writes}: a protect,
+     * stop, failover or resume, a recovery): a listing shows those at once, and its epochs and counters up to a
+     * second old. Takes no lock of the checkpoint's. A listing does not fail
+     * because the kernel could not be read: its buffers come without counters then; a database that cannot be
+     * read fails it, for the second, as the counters' snapshot keeps a failed dump.
      */
     public List<ListedBuffer> listing() {
-        ListingSnapshot s = listing;
-        if (current(s)) {
-            return s.buffers();
-        }
-        synchronized (listingLock) {
-            s = listing;
-            if (!current(s)) {
-                long changes = bufferChanges.get(); // before the read: a change during it makes the next one read
-                s = new ListingSnapshot(System.nanoTime(), changes, readListing());
-                listing = s;
-            }
-            return s.buffers();
-        }
-    }
-
-    /** Whether {@code s} was read less than a second ago and no protect, stop, failover or resume ended since. */
-    private boolean current(ListingSnapshot s) {
-        return s != null && s.changes() == bufferChanges.get() && System.nanoTime() - s.at() < 1_000_000_000L;
-    }
-
-    /** Runs {@code change}, which changes buffer rows, and makes the next listing read them again. */
-    private <T> T changingBuffers(java.util.function.Supplier<T> change) {
-        try {
-            return change.get();
-        } finally {
-            bufferChanges.incrementAndGet();
-        }
+        return listing.get();
     }
 
     private List<ListedBuffer> readListing() {
@@ -610,6 +579,11 @@ public class NetbufService {
      */
     public Map<Long, PlugStats> stats(Collection<BufferRecord> buffers) {
         return plugStats.stats(buffers);
+    }
+
+    /** The buffers holding a vif and their plugs' counters, from the same snapshot, up to a second old. */
+    PlugStatsReader.LiveBuffers liveBuffers() {
+        return plugStats.live();
     }
 
     /** How many plug controls are open (for the tests: a domain's are closed when it fails over or stops). */

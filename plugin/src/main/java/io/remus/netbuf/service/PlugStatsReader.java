@@ -11,45 +11,55 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Function;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 
 /**
- * The plug qdiscs' counters of buffers, for the listing and the metrics ({@code tc -s qdisc show}), served from one
- * snapshot of every live buffer's counters that is read again at most once a second: however many clients poll
- * the listing or scrape the metrics, the kernel is dumped at most once a second, on the main socket, never on the
- * checkpoint's ({@link Netlink#hotPath}). So counters may be up to a second old, and a buffer plugged since the
- * snapshot shows none until the next one. Reads only: it takes no domain lock, so a buffer may change state
- * between its row and the dump; a plug not found is left out.
+ * The buffers that hold a vif and their plug qdiscs' counters ({@code tc -s qdisc show}), for the listing and the
+ * metrics, served from one snapshot that is read again at most once a second: however many clients poll the
+ * listing or scrape the metrics, the database and the kernel are read at most once a second, the kernel on the main
+ * socket, never on the checkpoint's ({@link Netlink#hotPath}). So counters may be up to a second old, and a buffer
+ * plugged since the snapshot shows none until the next one. Reads only: it takes no domain lock, so a buffer may
+ * change state between its row and the dump; a plug not found is left out.
  */
 final class PlugStatsReader {
 
     /** How old a snapshot may be before a read takes a new one. */
     static final long MAX_AGE_NANOS = 1_000_000_000L;
 
-    /** Every live buffer's counters by id, read at {@code at} (System.nanoTime), or why they could not be read. */
-    private record Snapshot(long at, Map<Long, PlugStats> byBuffer, RuntimeException failure) {
+    /** The buffers holding a vif, and the counters of those with a plug by buffer id, as one read found them. */
+    record LiveBuffers(List<BufferRecord> buffers, Map<Long, PlugStats> stats) {
     }
 
-    private final Supplier<Map<Long, PlugStats>> read;
-    private final LongSupplier clock;
-    private final Object reading = new Object();
-    private volatile Snapshot snapshot;
+    /**
+     * The live buffers and their counters, or why they could not be read: a failed read is kept for the second too,
+     * so a kernel that cannot be read is not asked again by every poller.
+     */
+    private final Snapshot<LiveBuffers> snapshot;
 
     /** Reads the counters of the buffers {@code live} returns (those holding a vif) through {@code netlink}. */
     PlugStatsReader(Netlink netlink, Supplier<List<BufferRecord>> live) {
-        this(() -> read(netlink, live.get()), System::nanoTime);
+        this(live, buffers -> read(netlink, buffers), System::nanoTime);
     }
 
-    /** A snapshot taken by {@code read}, timed by {@code clock} (nanoseconds). */
-    PlugStatsReader(Supplier<Map<Long, PlugStats>> read, LongSupplier clock) {
-        this.read = read;
-        this.clock = clock;
+    /** The buffers {@code live} returns and their counters as {@code read} finds them, timed by {@code clock} (ns). */
+    PlugStatsReader(Supplier<List<BufferRecord>> live, Function<List<BufferRecord>, Map<Long, PlugStats>> read,
+                    LongSupplier clock) {
+        this.snapshot = new Snapshot<>(MAX_AGE_NANOS, clock, () -> {
+            List<BufferRecord> buffers = List.copyOf(live.get());
+            return new LiveBuffers(buffers, Map.copyOf(read.apply(buffers)));
+        });
+    }
+
+    /** The live buffers and their counters, up to a second old. */
+    LiveBuffers live() {
+        return snapshot.get();
     }
 
     /** The plug's counters for a PLUGGED or RELEASED buffer, or empty (no plug, or its ifb is gone). */
     Optional<PlugStats> stats(BufferRecord b) {
-        return hasPlug(b) ? Optional.ofNullable(current().get(b.id())) : Optional.empty();
+        return hasPlug(b) ? Optional.ofNullable(snapshot.get().stats().get(b.id())) : Optional.empty();
     }
 
     /** The plug counters of each of {@code buffers} that has them (PLUGGED or RELEASED, its plug there), by id. */
@@ -58,7 +68,7 @@ final class PlugStatsReader {
         Map<Long, PlugStats> stats = new HashMap<>();
         for (BufferRecord b : buffers) {
             if (hasPlug(b)) {
-                all = all != null ? all : current();
+                all = all != null ? all : snapshot.get().stats();
                 PlugStats s = all.get(b.id());
                 if (s != null) {
                     stats.put(b.id(), s);
@@ -66,35 +76,6 @@ final class PlugStatsReader {
             }
         }
         return stats;
-    }
-
-    /**
-     * The snapshot, read again if it is a second old: one reader at a time, the others wait for its result
-     * rather than dump the kernel too. A failed read is kept for the second as well (and thrown to each caller),
-     * so a kernel that cannot be read is not asked again by every poller.
-     */
-    private Map<Long, PlugStats> current() {
-        Snapshot s = snapshot;
-        if (s == null || clock.getAsLong() - s.at() >= MAX_AGE_NANOS) {
-            synchronized (reading) {
-                s = snapshot;
-                if (s == null || clock.getAsLong() - s.at() >= MAX_AGE_NANOS) {
-                    Map<Long, PlugStats> byBuffer = Map.of();
-                    RuntimeException failure = null;
-                    try {
-                        byBuffer = Map.copyOf(read.get());
-                    } catch (RuntimeException e) {
-                        failure = e;
-                    }
-                    s = new Snapshot(clock.getAsLong(), byBuffer, failure);
-                    snapshot = s;
-                }
-            }
-        }
-        if (s.failure() != null) {
-            throw s.failure();
-        }
-        return s.byBuffer();
     }
 
     /**

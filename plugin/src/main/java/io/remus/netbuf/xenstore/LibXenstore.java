@@ -5,6 +5,7 @@ import static java.lang.foreign.ValueLayout.JAVA_BOOLEAN;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
+import io.remus.netbuf.libc.LibC;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -19,8 +20,8 @@ import java.util.Optional;
 
 /**
  * The only class that touches {@code java.lang.foreign} for Xen: it owns the lookup of libxenstore
- * ({@code libxenstore.so.4}, Debian's {@code libxenstore4}) and the libc calls that go with it ({@code free},
- * {@code poll}), every downcall handle, and each call sequence. It speaks Strings and ints to {@link Xenstore};
+ * ({@code libxenstore.so.4}, Debian's {@code libxenstore4}), every downcall handle, and each call sequence (the
+ * libc calls that go with them, {@code free} and {@code poll}, are {@link LibC}'s). It speaks Strings and ints to {@link Xenstore};
  * a failed call comes back as a {@link XenstoreException} with its errno.
  *
  * <p>Handles are static finals named after the C function. Every string or vector libxenstore returns is copied and
@@ -32,7 +33,7 @@ final class LibXenstore {
     private static final int XBT_NULL = 0;
     private static final int XS_WATCH_PATH = 0;
     private static final int XS_WATCH_TOKEN = 1;
-    private static final short POLLIN = 1;
+    private static final int EINTR = 4;
     private static final int EAGAIN = 11;
     private static final int ENOENT = 2;
 
@@ -44,7 +45,7 @@ final class LibXenstore {
         SymbolLookup lookup = null;
         String problem = null;
         try {
-            lookup = SymbolLookup.libraryLookup(LIBRARY, Arena.global()).or(LINKER.defaultLookup());
+            lookup = SymbolLookup.libraryLookup(LIBRARY, Arena.global());
         } catch (IllegalArgumentException e) {
             problem = LIBRARY + " not found (" + e.getMessage() + "): apt-get install libxenstore4";
         }
@@ -64,8 +65,6 @@ final class LibXenstore {
     private static final MethodHandle xs_unwatch$mh = downcall("xs_unwatch", FunctionDescriptor.of(JAVA_BOOLEAN, ADDRESS, ADDRESS, ADDRESS), ERRNO_CAPTURE);
     private static final MethodHandle xs_fileno$mh = downcall("xs_fileno", FunctionDescriptor.of(JAVA_INT, ADDRESS), ERRNO_CAPTURE);
     private static final MethodHandle xs_check_watch$mh = downcall("xs_check_watch", FunctionDescriptor.of(ADDRESS, ADDRESS), ERRNO_CAPTURE);
-    private static final MethodHandle free$mh = downcall("free", FunctionDescriptor.ofVoid(ADDRESS));
-    private static final MethodHandle poll$mh = downcall("poll", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), ERRNO_CAPTURE);
 
     private LibXenstore() {
     }
@@ -169,12 +168,9 @@ final class LibXenstore {
                 if (fd < 0) {
                     throw XenstoreException.of("watch", "xs_fileno", errno(state));
                 }
-                MemorySegment pollfd = call.allocate(8);
-                pollfd.set(JAVA_INT, 0, fd);
-                pollfd.set(java.lang.foreign.ValueLayout.JAVA_SHORT, 4, POLLIN);
-                int ready = (int) poll$mh.invokeExact(state, pollfd, 1L, timeoutMillis);
-                if (ready < 0 && errno(state) != 4 /* EINTR */) {
-                    throw XenstoreException.of("watch", "poll", errno(state));
+                int ready = LibC.pollIn(fd, timeoutMillis);
+                if (ready < 0 && ready != -EINTR) {
+                    throw XenstoreException.of("watch", "poll", -ready);
                 }
                 event = (MemorySegment) xs_check_watch$mh.invokeExact(state, h);
                 if (event.equals(MemorySegment.NULL)) {
@@ -218,8 +214,8 @@ final class LibXenstore {
         return out;
     }
 
-    private static void free(MemorySegment p) throws Throwable {
-        free$mh.invokeExact(p);
+    private static void free(MemorySegment p) {
+        LibC.free(p.address());
     }
 
     private static int errno(MemorySegment state) {

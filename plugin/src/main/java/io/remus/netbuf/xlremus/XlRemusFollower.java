@@ -3,9 +3,9 @@ package io.remus.netbuf.xlremus;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.remus.netbuf.libc.CheckpointPriority;
 import io.remus.netbuf.persistence.DomainProtection;
 import io.remus.netbuf.persistence.DomainProtection.Driver;
-import io.remus.netbuf.service.CheckpointLoop;
 import io.remus.netbuf.service.CheckpointResult;
 import io.remus.netbuf.service.DomainUnprotectedException;
 import io.remus.netbuf.service.DriverConflictException;
@@ -138,7 +138,7 @@ public class XlRemusFollower implements ProtectionListener, AutoCloseable {
                 xenstore = connect.get();
                 // Java's thread priorities do nothing on Linux; the checkpoint's nice value does
                 thread = Thread.ofPlatform().name("netbuf-xl-remus").daemon().start(() -> {
-                    CheckpointLoop.takeCheckpointPriority();
+                    CheckpointPriority.applyToCallingThread();
                     run();
                 });
             }

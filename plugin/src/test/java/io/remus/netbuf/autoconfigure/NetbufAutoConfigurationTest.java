@@ -3,12 +3,15 @@ package io.remus.netbuf.autoconfigure;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.remus.netbuf.model.BufferState;
 import io.remus.netbuf.netlink.InterfaceName;
 import io.remus.netbuf.netlink.KernelFixture;
 import io.remus.netbuf.netlink.Netlink;
 import io.remus.netbuf.persistence.BufferStore;
 import io.remus.netbuf.persistence.NetbufDatabase;
+import io.remus.netbuf.service.NetbufMetrics;
 import io.remus.netbuf.service.NetbufService;
 import java.nio.file.Path;
 import java.util.List;
@@ -105,6 +108,26 @@ class NetbufAutoConfigurationTest {
             assertThat(service.listing()).isSameAs(after);
             Thread.sleep(1100);
             assertThat(service.listing()).as("read again after a second").isNotSameAs(after).isEqualTo(after);
+        });
+    }
+
+    /** The gauges count the buffers holding a vif: a FAILED row whose install was undone lists, but holds none. */
+    @Test
+    void theMetricsCountTheBuffersHoldingAVifNotEveryRow() {
+        runner.withPropertyValues("netbuf.enabled=true").run(context -> {
+            NetbufService service = context.getBean(NetbufService.class);
+            MeterRegistry registry = new SimpleMeterRegistry();
+            context.getBean(NetbufMetrics.class).bindTo(registry);
+            assertThatThrownBy(() -> service.protect("dom9", List.of(InterfaceName.of("vif9.9"))))
+                    .hasMessageContaining("failed at ADD_INGRESS");
+            assertThat(service.listing()).singleElement().satisfies(l -> assertThat(l.buffer().state())
+                    .isEqualTo(BufferState.FAILED));
+            for (BufferState state : BufferState.values()) {
+                assertThat(registry.get("netbuf.buffers").tag("state", state.name()).gauge().value())
+                        .as("netbuf.buffers{state=%s}", state).isZero();
+            }
+            assertThat(registry.get("netbuf.backlog.bytes").gauge().value()).isZero();
+            assertThat(registry.get("netbuf.drops").gauge().value()).isZero();
         });
     }
 

@@ -1,8 +1,8 @@
 package io.remus.netbuf.bench;
 
 import io.remus.netbuf.events.RemusDomainStarted;
+import io.remus.netbuf.libc.CheckpointPriority;
 import io.remus.netbuf.persistence.NetbufDatabase;
-import io.remus.netbuf.service.CheckpointLoop;
 import io.remus.netbuf.service.CheckpointResult;
 import io.remus.netbuf.service.NetbufService;
 import java.nio.file.Path;
@@ -93,7 +93,7 @@ final class ListingBench {
             NetbufService service = context.getBean(NetbufService.class);
             Runnable listing = () -> listing(service, domains * vifs);
 
-            CheckpointLoop.takeCheckpointPriority(); // this thread ticks, as the loop's thread does
+            CheckpointPriority.applyToCallingThread(); // this thread ticks, as the loop's thread does
             // short visits, many of them, taking turns: the host's load drifts over seconds, and with a few long
             // visits a drift fell on one mode more than the other (runs of 4 pairs of 200 ticks gave 0.99 to 1.70)
             int ticks = sizes.n(100, 10);

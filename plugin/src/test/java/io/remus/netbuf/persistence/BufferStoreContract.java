@@ -297,6 +297,21 @@ abstract class BufferStoreContract {
         assertThat(store.all()).isEmpty();
     }
 
+    /** What a listing watches to read the rows again: every write moves the count, a refused one too; reads do not. */
+    @Test
+    void everyWriteMovesTheWriteCountAndNoReadDoes() {
+        long start = store.writes();
+        BufferRecord b = create("dom1", "vif1.0");
+        assertThat(store.writes()).isEqualTo(start + 1);
+        store.all();
+        store.holdingVif();
+        assertThat(store.writes()).isEqualTo(start + 1);
+        store.intent(b, t(BufferState.FREE, BufferEvent.ACQUIRE_IFB), "take an ifb");
+        assertThat(store.writes()).isEqualTo(start + 2);
+        assertThatThrownBy(() -> store.intent(b, t(BufferState.FREE, BufferEvent.ACQUIRE_IFB), "again"));
+        assertThat(store.writes()).isEqualTo(start + 3);
+    }
+
     // --- intent ------------------------------------------------------------------------------------------------
 
     @Test

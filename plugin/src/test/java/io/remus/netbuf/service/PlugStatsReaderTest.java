@@ -24,7 +24,7 @@ class PlugStatsReaderTest {
     final BufferRecord released = buffer(2, BufferState.RELEASED);
     final BufferRecord free = buffer(3, BufferState.FREE);
 
-    PlugStatsReader reader = new PlugStatsReader(() -> {
+    PlugStatsReader reader = new PlugStatsReader(List::of, buffers -> {
         int n = reads.incrementAndGet();
         return Map.of(1L, new PlugStats(n, 0, 0, 0, 0), 2L, new PlugStats(n, 0, 0, 0, 0),
                 3L, new PlugStats(n, 0, 0, 0, 0));
@@ -61,7 +61,7 @@ class PlugStatsReaderTest {
     @Test
     void aFailedReadIsThrownToEveryCallerForASecondAndNotRepeated() {
         AtomicInteger failures = new AtomicInteger();
-        PlugStatsReader failing = new PlugStatsReader(() -> {
+        PlugStatsReader failing = new PlugStatsReader(List::of, buffers -> {
             failures.incrementAndGet();
             throw new IllegalStateException("netlink said no");
         }, clock::get);
@@ -73,6 +73,29 @@ class PlugStatsReaderTest {
         clock.addAndGet(SECOND);
         assertThatThrownBy(() -> failing.stats(plugged)).hasMessage("netlink said no");
         assertThat(failures.get()).isEqualTo(2);
+    }
+
+    /** The metrics' buffers by state and their counters: one read of the rows and one of the kernel a second. */
+    @Test
+    void theLiveBuffersAndTheirCountersComeFromOneRead() {
+        AtomicInteger rowReads = new AtomicInteger();
+        List<List<BufferRecord>> readFor = new ArrayList<>();
+        PlugStatsReader live = new PlugStatsReader(() -> {
+            rowReads.incrementAndGet();
+            return List.of(plugged, released);
+        }, buffers -> {
+            readFor.add(buffers);
+            return Map.of(1L, new PlugStats(7, 0, 0, 0, 0));
+        }, clock::get);
+        for (int i = 0; i < 10; i++) {
+            assertThat(live.live().buffers()).containsExactly(plugged, released);
+            assertThat(live.stats(List.of(plugged, released))).containsOnlyKeys(1L);
+        }
+        assertThat(rowReads.get()).isEqualTo(1);
+        assertThat(readFor).as("the counters read for the rows just read").containsExactly(List.of(plugged, released));
+        clock.addAndGet(SECOND);
+        assertThat(live.live().stats()).containsOnlyKeys(1L);
+        assertThat(rowReads.get()).isEqualTo(2);
     }
 
     private static BufferRecord buffer(long id, BufferState state) {

@@ -1,4 +1,4 @@
-package io.remus.netbuf.service;
+package io.remus.netbuf.libc;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -17,13 +17,13 @@ class CheckpointPriorityTest {
         AtomicInteger after = new AtomicInteger(Integer.MIN_VALUE);
         Thread t = Thread.ofPlatform().start(() -> {
             before.set(nice());
-            CheckpointLoop.takeCheckpointPriority();
+            CheckpointPriority.applyToCallingThread();
             after.set(nice());
         });
         t.join();
         assertThat(before.get()).as("a new thread starts at its creator's").isEqualTo(mine);
         assertThat(after.get()).as("nice of the thread that took the checkpoint's priority (needs root)")
-                .isEqualTo(CheckpointLoop.CHECKPOINT_NICE);
+                .isEqualTo(CheckpointPriority.NICE);
         assertThat(nice()).as("the test's own thread").isEqualTo(mine);
     }
 
