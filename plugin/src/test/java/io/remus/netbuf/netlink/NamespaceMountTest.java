@@ -57,7 +57,8 @@ class NamespaceMountTest {
                 nsenter -t $other -m ip netns exec %2$s true && echo "other mount namespace: ip netns exec %2$s works"
                 ip -n %2$s link show lo >/dev/null && echo "here: ip -n %2$s works"
                 probe delete %2$s %1$s
-                grep -c " /run/netns/nbm" /proc/$other/mountinfo | sed 's/^/other mount namespace: mounts left: /'
+                grep -c -e " /run/netns/%1$s " -e " /run/netns/%2$s " /proc/$other/mountinfo \
+                    | sed 's/^/other mount namespace: mounts left: /'
                 echo "left: $(ls /run/netns | tr '\\n' ' ')."
                 kill $other
                 """.formatted(a, b));
