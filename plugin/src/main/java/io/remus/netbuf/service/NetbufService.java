@@ -406,8 +406,7 @@ public class NetbufService {
     public void failOverdue(long now) {
         List<String> overdue = new ArrayList<>();
         clocks.forEach((domain, clock) -> {
-            long since = clock.heldSince;
-            if (since != HeldClock.NOT_HELD && now - since > ackTimeout(domain).toNanos()) {
+            if (clock.heldLongerThan(ackTimeout(domain), now)) {
                 overdue.add(domain);
             }
         });
@@ -425,7 +424,7 @@ public class NetbufService {
             HeldClock clock = clocks.get(domain);
             long now = System.nanoTime();
             Duration timeout = ackTimeout(domain);
-            if (clock == null || clock.heldSince == HeldClock.NOT_HELD || now - clock.heldSince <= timeout.toNanos()) {
+            if (clock == null || !clock.heldLongerThan(timeout, now)) {
                 return null;
             }
             DomainEpochs e = epochs(domain);
@@ -635,64 +634,5 @@ public class NetbufService {
 
     private HeldClock clock(String domain) {
         return clocks.computeIfAbsent(domain, d -> new HeldClock());
-    }
-
-    /**
-     * How long a domain's output has been held, and its recent checkpoints. Written under the domain's lock; the
-     * deadline reads {@code heldSince} without it, then checks again under it.
-     */
-    private static final class HeldClock {
-        static final long NOT_HELD = Long.MIN_VALUE;
-        private static final int RECENT = 16;
-
-        /** System.nanoTime when the oldest output still held began to be held, or NOT_HELD. */
-        volatile long heldSince = NOT_HELD;
-        /** When the open epoch began. */
-        private long openedAt = NOT_HELD;
-        volatile Instant lastCheckpoint;
-        volatile String lastFailure;
-        private final long[] recent = new long[RECENT];
-        private int begins;
-
-        /** Output held since {@code now}, as after a begin of unknown history (a restart). */
-        void heldFrom(long now) {
-            heldSince = now;
-            openedAt = now;
-        }
-
-        /** An epoch began: the one that was open is closed and still held, and the new one is held from now. */
-        void begun(long now) {
-            if (heldSince == NOT_HELD) {
-                heldSince = now;
-            }
-            openedAt = now;
-            lastCheckpoint = Instant.now();
-            synchronized (recent) {
-                recent[begins++ % RECENT] = now;
-            }
-        }
-
-        /** Nothing is held any more (failover, resume). */
-        void released() {
-            heldSince = NOT_HELD;
-            openedAt = NOT_HELD;
-        }
-
-        /** The closed epoch was released: the oldest output held is the open epoch's. */
-        void committed() {
-            heldSince = openedAt;
-        }
-
-        double rate() {
-            synchronized (recent) {
-                int n = Math.min(begins, RECENT);
-                if (n < 2) {
-                    return 0;
-                }
-                long last = recent[(begins - 1) % RECENT];
-                long first = recent[(begins - n) % RECENT];
-                return last == first ? 0 : (n - 1) * 1e9 / (last - first);
-            }
-        }
     }
 }
