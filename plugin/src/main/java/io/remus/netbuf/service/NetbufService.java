@@ -2,14 +2,12 @@ package io.remus.netbuf.service;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Timer;
 import io.remus.netbuf.lifecycle.BufferLifecycle;
 import io.remus.netbuf.lifecycle.NetbufException;
 import io.remus.netbuf.model.BufferState;
 import io.remus.netbuf.netlink.InterfaceName;
 import io.remus.netbuf.netlink.Netlink;
 import io.remus.netbuf.netlink.PlugAction;
-import io.remus.netbuf.netlink.PlugControl;
 import io.remus.netbuf.netlink.PlugStats;
 import io.remus.netbuf.persistence.BufferRecord;
 import io.remus.netbuf.persistence.BufferStore;
@@ -17,9 +15,8 @@ import io.remus.netbuf.persistence.DomainEpochs;
 import io.remus.netbuf.persistence.DomainProtection;
 import io.remus.netbuf.persistence.DomainProtection.Driver;
 import io.remus.netbuf.persistence.DomainStore;
-import io.remus.netbuf.persistence.JournalEntry;
-import io.remus.netbuf.persistence.JournalEntry.Outcome;
 import io.remus.netbuf.persistence.NetbufDatabaseException;
+import io.remus.netbuf.service.PlugBatches.Part;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -64,16 +61,9 @@ public class NetbufService {
     private final BufferLifecycle lifecycle;
     private final BufferStore buffers;
     private final DomainStore domains;
-    /** The checkpoint's own socket ({@link Netlink#hotPath}): nothing else takes its lock. */
-    private final Netlink hotPath;
     private final DomainLocks locks = new DomainLocks();
-    private final PlugControls controls;
+    private final PlugBatches plugs;
     private final PlugStatsReader plugStats;
-    private final Timer beginTimer;
-    private final Timer commitTimer;
-    private final Counter begun;
-    private final Counter committed;
-    private final Counter failed;
     private final MeterRegistry meters;
     private final Duration defaultAckTimeout;
     private final ConcurrentMap<String, DomainProtection> protections = new ConcurrentHashMap<>();
@@ -100,17 +90,10 @@ public class NetbufService {
         this.lifecycle = lifecycle;
         this.buffers = lifecycle.store();
         this.domains = domains;
-        this.hotPath = netlink.hotPath();
-        this.controls = new PlugControls(hotPath, copyHeldFrames);
+        this.plugs = new PlugBatches(netlink.hotPath(), copyHeldFrames, buffers, domains,
+                (domain, failure) -> clock(domain).lastFailure = failure, meters);
         this.plugStats = new PlugStatsReader(netlink, buffers::holdingVif);
         this.listing = new Snapshot<>(LISTING_MAX_AGE_NANOS, System::nanoTime, buffers::writes, this::readListing);
-        this.beginTimer = Timer.builder("netbuf.epoch.begin")
-                .description("plug buffer on every vif of a batch of domains").register(meters);
-        this.commitTimer = Timer.builder("netbuf.epoch.commit")
-                .description("release_one on every vif of a batch of domains").register(meters);
-        this.begun = Counter.builder("netbuf.epochs.begun").register(meters);
-        this.committed = Counter.builder("netbuf.epochs.committed").register(meters);
-        this.failed = Counter.builder("netbuf.epochs.failed").register(meters);
         for (FailoverReason r : FailoverReason.values()) {
             failovers(r);
         }
@@ -180,7 +163,7 @@ public class NetbufService {
             } catch (NetbufDatabaseException notRecorded) {
                 throw notRecorded.in(beginRefused(e));
             }
-            throwIfFailed(plugAll(List.of(part), PlugAction.BUFFER), domain);
+            plugs.plugOne(part, PlugAction.BUFFER);
             clock(domain).begun(System.nanoTime());
             return part.epochs().openEpoch();
         });
@@ -196,8 +179,7 @@ public class NetbufService {
                         + (e.awaitingEpoch() == 0 ? " (none is)" : " (epoch " + e.awaitingEpoch() + " is)")
                         + (epoch == e.openEpoch() ? "; it is still open: begin the next epoch to close it" : ""));
             }
-            throwIfFailed(plugAll(List.of(new Part(domain, e, plugged(domain, live(domain)))), PlugAction.RELEASE_ONE),
-                    domain);
+            plugs.plugOne(new Part(domain, e, plugged(domain, live(domain))), PlugAction.RELEASE_ONE);
             clock(domain).committed();
             try {
                 domains.save(e.committed());
@@ -240,7 +222,7 @@ public class NetbufService {
         }
 
         List<Part> acknowledged = parts.stream().filter(p -> p.epochs().awaitingEpoch() != 0).toList();
-        Map<String, EpochFailedException> failures = plugAll(acknowledged, PlugAction.RELEASE_ONE);
+        Map<String, EpochFailedException> failures = plugs.plugAll(acknowledged, PlugAction.RELEASE_ONE);
         failures.forEach((name, f) -> results.put(name, CheckpointResult.failed(name, f)));
         for (Part p : acknowledged) {
             if (!failures.containsKey(p.domain())) {
@@ -266,7 +248,7 @@ public class NetbufService {
             return names.stream().map(results::get).toList();
         }
 
-        failures = plugAll(next, PlugAction.BUFFER);
+        failures = plugs.plugAll(next, PlugAction.BUFFER);
         long now = System.nanoTime();
         for (Part p : next) {
             EpochFailedException f = failures.get(p.domain());
@@ -317,7 +299,7 @@ public class NetbufService {
         } catch (RuntimeException e) {
             releaseFailed = e;
         }
-        controls.closeDomain(domain);
+        plugs.closeDomain(domain);
         try {
             domains.save(p);
             domains.save(epochs(domain).settled());
@@ -393,7 +375,7 @@ public class NetbufService {
         locks.locked(domain, () -> {
             RuntimeException first = null;
             clocks.remove(domain);
-            controls.closeDomain(domain);
+            plugs.closeDomain(domain);
             try {
                 lifecycle.teardown(live(domain), dropHeld);
             } catch (RuntimeException e) {
@@ -424,8 +406,7 @@ public class NetbufService {
     public void failOverdue(long now) {
         List<String> overdue = new ArrayList<>();
         clocks.forEach((domain, clock) -> {
-            long since = clock.heldSince;
-            if (since != HeldClock.NOT_HELD && now - since > ackTimeout(domain).toNanos()) {
+            if (clock.heldLongerThan(ackTimeout(domain), now)) {
                 overdue.add(domain);
             }
         });
@@ -443,7 +424,7 @@ public class NetbufService {
             HeldClock clock = clocks.get(domain);
             long now = System.nanoTime();
             Duration timeout = ackTimeout(domain);
-            if (clock == null || clock.heldSince == HeldClock.NOT_HELD || now - clock.heldSince <= timeout.toNanos()) {
+            if (clock == null || !clock.heldLongerThan(timeout, now)) {
                 return null;
             }
             DomainEpochs e = epochs(domain);
@@ -588,116 +569,7 @@ public class NetbufService {
 
     /** How many plug controls are open (for the tests: a domain's are closed when it fails over or stops). */
     int openControls() {
-        return controls.openCount();
-    }
-
-    /** A domain in a plug batch: its epochs (as they will be once the batch is done) and its PLUGGED buffers. */
-    private record Part(String domain, DomainEpochs epochs, List<BufferRecord> plugged) {
-    }
-
-    /** One of a domain's vifs whose plug change failed, and why. */
-    private record VifFailure(BufferRecord buffer, String error) {
-    }
-
-    /**
-     * The plug change on every vif of every part, in one batch (one system call for all of them). A domain one of
-     * whose vifs fails has its epoch failed, naming the vifs it was done on and the ones it was not; so has a
-     * domain one of whose plug controls cannot be opened, which is left out of the batch (none of its vifs
-     * changes). The other domains go on; the failures, by domain, are returned.
-     */
-    private Map<String, EpochFailedException> plugAll(List<Part> parts, PlugAction action) {
-        Map<String, EpochFailedException> failures = new HashMap<>();
-        PlugControl[] batch = new PlugControl[parts.stream().mapToInt(p -> p.plugged().size()).sum()];
-        List<Part> sent = new ArrayList<>(parts.size());
-        int n = 0;
-        for (Part p : parts) {
-            int first = n;
-            try {
-                for (BufferRecord b : p.plugged()) {
-                    batch[n] = controls.control(b);
-                    n++;
-                }
-                sent.add(p);
-            } catch (RuntimeException notOpened) {
-                BufferRecord b = p.plugged().get(n - first);
-                n = first;
-                String error = "its plug control could not be opened: " + notOpened.getMessage();
-                failures.put(p.domain(), epochFailed(p, action, List.of(new VifFailure(b, error)),
-                        p.plugged().stream().map(BufferRecord::vif).toList(), notOpened));
-            }
-        }
-        if (n == 0) {
-            return failures;
-        }
-        int[] errors = new int[n];
-        RuntimeException whole = null;
-        long started = System.nanoTime();
-        try {
-            hotPath.plugBatch(batch, n, action, errors);
-        } catch (RuntimeException e) {
-            java.util.Arrays.fill(errors, -1);
-            whole = e;
-        }
-        (action == PlugAction.BUFFER ? beginTimer : commitTimer)
-                .record(System.nanoTime() - started, java.util.concurrent.TimeUnit.NANOSECONDS);
-
-        int first = 0;
-        for (Part p : sent) {
-            List<VifFailure> vifFailures = new ArrayList<>(0);
-            RuntimeException cause = whole;
-            for (int j = 0; j < p.plugged().size(); j++) {
-                int code = errors[first + j];
-                if (code != 0) {
-                    RuntimeException f = whole != null ? whole : batch[first + j].failure(action, code);
-                    cause = cause != null ? cause : f;
-                    vifFailures.add(new VifFailure(p.plugged().get(j), f.getMessage()));
-                }
-            }
-            if (vifFailures.isEmpty()) {
-                (action == PlugAction.BUFFER ? begun : committed).increment();
-            } else {
-                failures.put(p.domain(), epochFailed(p, action, vifFailures,
-                        vifFailures.stream().map(f -> f.buffer().vif()).toList(), cause));
-            }
-            first += p.plugged().size();
-        }
-        return failures;
-    }
-
-    /**
-     * Records a domain's failed plug change (a journal line for each vif that failed, the domain's epochs) and
-     * describes it: the vifs that failed and why (the first one's error), those it was not done on, the others.
-     */
-    private EpochFailedException epochFailed(Part p, PlugAction action, List<VifFailure> failedVifs,
-                                             List<String> notDone, RuntimeException cause) {
-        String what = action == PlugAction.BUFFER ? "begin epoch " + p.epochs().openEpoch()
-                : "commit epoch " + p.epochs().awaitingEpoch();
-        List<String> done = p.plugged().stream().map(BufferRecord::vif).filter(v -> !notDone.contains(v)).toList();
-        String message = "domain " + p.domain() + ": " + what + " failed on vif "
-                + String.join(", ", failedVifs.stream().map(f -> f.buffer().vif()).toList()) + ": "
-                + failedVifs.getFirst().error() + "; done on " + done + ", not on " + notDone
-                + "; the domain takes no new epoch until failover or stop";
-        EpochFailedException thrown = new EpochFailedException(message, done, notDone, cause);
-        failed.increment();
-        clock(p.domain()).lastFailure = message;
-        try {
-            for (VifFailure f : failedVifs) {
-                BufferRecord b = f.buffer();
-                buffers.note(b.id(), action == PlugAction.BUFFER ? JournalEntry.Topic.EPOCH_BEGIN : JournalEntry.Topic.EPOCH_COMMIT,
-                        Outcome.FAILED, b.state(), what + " of domain " + p.domain(), f.error());
-            }
-            domains.save(p.epochs().failed(message));
-        } catch (NetbufDatabaseException notRecorded) {
-            thrown.addSuppressed(notRecorded);
-        }
-        return thrown;
-    }
-
-    private static void throwIfFailed(Map<String, EpochFailedException> failures, String domain) {
-        EpochFailedException f = failures.get(domain);
-        if (f != null) {
-            throw f;
-        }
+        return plugs.openControls();
     }
 
     private static void refuseAfterFailure(DomainEpochs e) {
@@ -762,64 +634,5 @@ public class NetbufService {
 
     private HeldClock clock(String domain) {
         return clocks.computeIfAbsent(domain, d -> new HeldClock());
-    }
-
-    /**
-     * How long a domain's output has been held, and its recent checkpoints. Written under the domain's lock; the
-     * deadline reads {@code heldSince} without it, then checks again under it.
-     */
-    private static final class HeldClock {
-        static final long NOT_HELD = Long.MIN_VALUE;
-        private static final int RECENT = 16;
-
-        /** System.nanoTime when the oldest output still held began to be held, or NOT_HELD. */
-        volatile long heldSince = NOT_HELD;
-        /** When the open epoch began. */
-        private long openedAt = NOT_HELD;
-        volatile Instant lastCheckpoint;
-        volatile String lastFailure;
-        private final long[] recent = new long[RECENT];
-        private int begins;
-
-        /** Output held since {@code now}, as after a begin of unknown history (a restart). */
-        void heldFrom(long now) {
-            heldSince = now;
-            openedAt = now;
-        }
-
-        /** An epoch began: the one that was open is closed and still held, and the new one is held from now. */
-        void begun(long now) {
-            if (heldSince == NOT_HELD) {
-                heldSince = now;
-            }
-            openedAt = now;
-            lastCheckpoint = Instant.now();
-            synchronized (recent) {
-                recent[begins++ % RECENT] = now;
-            }
-        }
-
-        /** Nothing is held any more (failover, resume). */
-        void released() {
-            heldSince = NOT_HELD;
-            openedAt = NOT_HELD;
-        }
-
-        /** The closed epoch was released: the oldest output held is the open epoch's. */
-        void committed() {
-            heldSince = openedAt;
-        }
-
-        double rate() {
-            synchronized (recent) {
-                int n = Math.min(begins, RECENT);
-                if (n < 2) {
-                    return 0;
-                }
-                long last = recent[(begins - 1) % RECENT];
-                long first = recent[(begins - n) % RECENT];
-                return last == first ? 0 : (n - 1) * 1e9 / (last - first);
-            }
-        }
     }
 }
