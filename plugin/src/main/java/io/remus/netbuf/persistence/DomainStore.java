@@ -65,15 +65,12 @@ public class DomainStore {
         try {
             tx.executeWithoutResult(status -> {
                 Timestamp now = Timestamp.from(Instant.now());
-                int[] updated = batch.batchUpdate(UPDATE_EPOCHS, epochs.stream().map(e -> new Object[] {
-                        e.openEpoch(), e.awaitingEpoch(), e.epochsBegun(), e.epochsCommitted(), e.epochsFailed(),
-                        failure(e), now, e.domain()}).toList());
+                int[] updated = batch.batchUpdate(UPDATE_EPOCHS,
+                        epochs.stream().map(e -> updateParams(e, now)).toList());
                 List<Object[]> missing = new java.util.ArrayList<>();
                 for (int i = 0; i < updated.length; i++) {
                     if (updated[i] == 0) {
-                        DomainEpochs e = epochs.get(i);
-                        missing.add(new Object[] {e.domain(), e.openEpoch(), e.awaitingEpoch(), e.epochsBegun(),
-                                e.epochsCommitted(), e.epochsFailed(), failure(e), now});
+                        missing.add(insertParams(epochs.get(i), now));
                     }
                 }
                 if (!missing.isEmpty()) {
@@ -91,17 +88,24 @@ public class DomainStore {
     private static final String INSERT_EPOCHS = "INSERT INTO netbuf_domain (domain_name, open_epoch, awaiting_epoch,"
             + " epochs_begun, epochs_committed, epochs_failed, failure, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
 
+    private static Object[] updateParams(DomainEpochs e, Timestamp now) {
+        return new Object[] {e.openEpoch(), e.awaitingEpoch(), e.epochsBegun(), e.epochsCommitted(), e.epochsFailed(),
+                failure(e), now, e.domain()};
+    }
+
+    private static Object[] insertParams(DomainEpochs e, Timestamp now) {
+        return new Object[] {e.domain(), e.openEpoch(), e.awaitingEpoch(), e.epochsBegun(), e.epochsCommitted(),
+                e.epochsFailed(), failure(e), now};
+    }
+
     private static String failure(DomainEpochs e) {
         return e.failure() == null || e.failure().length() <= 2000 ? e.failure() : e.failure().substring(0, 2000);
     }
 
     private void upsert(DomainEpochs e) {
         Timestamp now = Timestamp.from(Instant.now());
-        int rows = jdbc.sql(UPDATE_EPOCHS).params(e.openEpoch(), e.awaitingEpoch(), e.epochsBegun(),
-                e.epochsCommitted(), e.epochsFailed(), failure(e), now, e.domain()).update();
-        if (rows == 0) {
-            jdbc.sql(INSERT_EPOCHS).params(e.domain(), e.openEpoch(), e.awaitingEpoch(), e.epochsBegun(),
-                    e.epochsCommitted(), e.epochsFailed(), failure(e), now).update();
+        if (jdbc.sql(UPDATE_EPOCHS).params(updateParams(e, now)).update() == 0) {
+            jdbc.sql(INSERT_EPOCHS).params(insertParams(e, now)).update();
         }
     }
 
