@@ -131,40 +131,53 @@ public final class Netlink implements AutoCloseable {
      *
      * @return the host end
      */
-    public synchronized Link createVethPair(InterfaceName hostEnd, InterfaceName peer, NetworkNamespace peerNamespace) {
-        String device = hostEnd + " (peer " + peer + " in netns " + peerNamespace + ")";
+    public Link createVethPair(InterfaceName hostEnd, InterfaceName peer, NetworkNamespace peerNamespace) {
+        return createVethPairs(List.of(hostEnd), List.of(peer), peerNamespace).getFirst();
+    }
+
+    /**
+     * {@link #createVethPair} for several pairs into one namespace (a domain's vifs), all or none: from one thread
+     * and one socket in the peer's namespace, each pair made and both its ends set up in turn; if one fails, the
+     * pairs made before it are deleted again and the failure thrown.
+     *
+     * @return the host ends, in order
+     */
+    public synchronized List<Link> createVethPairs(List<InterfaceName> hostEnds, List<InterfaceName> peers,
+                                                   NetworkNamespace peerNamespace) {
+        if (hostEnds.size() != peers.size()) {
+            throw new IllegalArgumentException(hostEnds.size() + " host ends for " + peers.size() + " peers");
+        }
         int peerFd = LibC.open(peerNamespace.file().toString(), LibC.O_RDONLY | LibC.O_CLOEXEC);
         if (peerFd < 0) {
-            throw Namespaces.failure(Step.CREATE_VETH.text + " " + hostEnd + " with peer " + peer + " in netns",
+            throw Namespaces.failure(Step.CREATE_VETH.text + " " + hostEnds + " with peers " + peers + " in netns",
                     peerNamespace, new Namespaces.SysError("open " + peerNamespace.file(), -peerFd));
         }
         String ownFile = namespace != null ? namespace : "/proc/self/ns/net";
         int ownFd = LibC.open(ownFile, LibC.O_RDONLY | LibC.O_CLOEXEC);
         try {
             if (ownFd < 0) {
-                throw new NetlinkException("create veth pair on " + device + " failed: cannot open " + ownFile
-                        + ": errno " + -ownFd, Step.CREATE_VETH.text, device, null);
+                throw new NetlinkException("create veth pairs " + hostEnds + " failed: cannot open " + ownFile
+                        + ": errno " + -ownFd, Step.CREATE_VETH.text, hostEnds.toString(), null);
             }
             // The kernel looks the request's first device up by name in the namespace of the socket that sends it,
             // wherever that device is made: sent from here, a peer named like a device of this namespace (an eth0
-            // of dom0) would be refused as existing. So the request goes out from a socket in the peer's
-            // namespace: first the host end, made here (by ownFd) and up, then the peer, made there.
+            // of dom0) would be refused as existing. So the requests go out from a socket in the peer's
+            // namespace: for each pair first the host end, made here (by ownFd) and up, then the peer, made there.
             int[] error = new int[1];
             LibNl.Socket there = NamespaceThread.inNamespace(peerFd, error, Netlink::connect);
             if (there == null) {
                 // setns: EINVAL is a file that is no network namespace, anything else a missing privilege
-                throw failure(Step.CREATE_VETH, device, error[0] == -Errno.EINVAL ? -Nle.INVAL : -Nle.PERM);
+                throw failure(Step.CREATE_VETH, hostEnds + " (peers " + peers + " in netns " + peerNamespace + ")",
+                        error[0] == -Errno.EINVAL ? -Nle.INVAL : -Nle.PERM);
             }
             try {
-                check(LibNl.vethAdd(there, peer.value(), hostEnd.value(), ownFd), Step.CREATE_VETH, device);
-                int peerIndex = LibNl.linkIndex(there, peer.value());
-                int rc = peerIndex < 0 ? peerIndex : LibNl.linkSetUp(there, peerIndex, true);
-                if (rc < 0) {
-                    int hostIndex = LibNl.linkIndex(socket, hostEnd.value());
-                    if (hostIndex > 0) {
-                        LibNl.linkDelete(socket, hostIndex);
+                for (int i = 0; i < hostEnds.size(); i++) {
+                    try {
+                        addVethPair(there, ownFd, hostEnds.get(i), peers.get(i), peerNamespace);
+                    } catch (RuntimeException e) {
+                        deleteMade(hostEnds.subList(0, i), e);
+                        throw e;
                     }
-                    throw failure(Step.SET_UP, peer + " in netns " + peerNamespace, rc);
                 }
             } finally {
                 LibNl.closeSocket(there);
@@ -175,9 +188,36 @@ public final class Netlink implements AutoCloseable {
             }
             LibC.close(peerFd);
         }
-        int index = LibNl.linkIndex(socket, hostEnd.value());
-        check(index, Step.FIND_LINK, hostEnd.value());
-        return new Link(hostEnd, index);
+        List<Link> made = new ArrayList<>(hostEnds.size());
+        for (InterfaceName hostEnd : hostEnds) {
+            int index = LibNl.linkIndex(socket, hostEnd.value());
+            check(index, Step.FIND_LINK, hostEnd.value());
+            made.add(new Link(hostEnd, index));
+        }
+        return made;
+    }
+
+    private void addVethPair(LibNl.Socket there, int ownFd, InterfaceName hostEnd, InterfaceName peer,
+                             NetworkNamespace peerNamespace) {
+        String device = hostEnd + " (peer " + peer + " in netns " + peerNamespace + ")";
+        check(LibNl.vethAdd(there, peer.value(), hostEnd.value(), ownFd), Step.CREATE_VETH, device);
+        int peerIndex = LibNl.linkIndex(there, peer.value());
+        int rc = peerIndex < 0 ? peerIndex : LibNl.linkSetUp(there, peerIndex, true);
+        if (rc < 0) {
+            deleteMade(List.of(hostEnd), null);
+            throw failure(Step.SET_UP, peer + " in netns " + peerNamespace, rc);
+        }
+    }
+
+    /** Deletes the pairs of these host ends (a pair made by {@link #createVethPairs}), a failure added to {@code to}. */
+    private void deleteMade(List<InterfaceName> hostEnds, RuntimeException to) {
+        for (InterfaceName hostEnd : hostEnds) {
+            int index = LibNl.linkIndex(socket, hostEnd.value());
+            int rc = index > 0 ? LibNl.linkDelete(socket, index) : 0;
+            if (rc < 0 && to != null) {
+                to.addSuppressed(failure(Step.DELETE_LINK, hostEnd.value(), rc));
+            }
+        }
     }
 
     /** {@code ip link del NAME}; a device already gone is success. */

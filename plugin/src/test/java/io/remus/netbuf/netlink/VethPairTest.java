@@ -121,14 +121,33 @@ class VethPairTest {
 
     @Test
     void aDomainWithSeveralVifs() {
-        Link vif0 = netlink.createVethPair(InterfaceName.of("vif7.0"), InterfaceName.of("eth0"), domain);
-        Link vif1 = netlink.createVethPair(InterfaceName.of("vif7.1"), InterfaceName.of("eth1"), domain);
-        assertThat(vif0.index()).isNotEqualTo(vif1.index());
-        assertThat(link(domain.name(), "eth0")).isNotNull();
+        List<Link> vifs = netlink.createVethPairs(List.of(InterfaceName.of("vif7.0"), InterfaceName.of("vif7.1")),
+                List.of(InterfaceName.of("eth0"), InterfaceName.of("eth1")), domain);
+        assertThat(vifs).extracting(Link::name).extracting(InterfaceName::value).containsExactly("vif7.0", "vif7.1");
+        assertThat(vifs.get(0).index()).isNotEqualTo(vifs.get(1).index());
+        assertThat(vifs.get(1).index()).isEqualTo(link(host.name, "vif7.1").get("ifindex").asInt());
+        assertThat(flags(link(domain.name(), "eth0"))).contains("UP");
         assertThat(flags(link(domain.name(), "eth1"))).contains("UP");
-        netlink.deleteLink(vif0);
-        netlink.deleteLink(vif1);
+        assertThat(link(domain.name(), "eth1").get("link_index").asInt()).isEqualTo(vifs.get(1).index());
+        netlink.deleteLink(vifs.get(0));
+        netlink.deleteLink(vifs.get(1));
         assertThat(NamespacesTest.json(Sh.run("ip", "-n", domain.name(), "-j", "link", "show"))).hasSize(1);
+    }
+
+    @Test
+    void severalPairsAreAllOrNone() {
+        Sh.run("ip", "-n", domain.name(), "link", "add", "eth2", "type", "ifb"); // the third peer's name is taken
+        assertThatThrownBy(() -> netlink.createVethPairs(
+                List.of(InterfaceName.of("vif7.0"), InterfaceName.of("vif7.1"), InterfaceName.of("vif7.2")),
+                List.of(InterfaceName.of("eth0"), InterfaceName.of("eth1"), InterfaceName.of("eth2")), domain))
+                .isInstanceOf(NetlinkException.class)
+                .hasMessageContaining("vif7.2 (peer eth2 in netns " + domain + ")")
+                .hasMessageContaining("exists");
+        assertThat(host.link("vif7.0")).isEmpty();
+        assertThat(host.link("vif7.1")).isEmpty();
+        assertThat(host.link("vif7.2")).isEmpty();
+        JsonNode left = NamespacesTest.json(Sh.run("ip", "-n", domain.name(), "-j", "link", "show"));
+        assertThat(left).extracting(l -> l.get("ifname").asText()).containsExactlyInAnyOrder("lo", "eth2");
     }
 
     @Test

@@ -6,7 +6,6 @@ import io.remus.netbuf.netlink.Netlink;
 import io.remus.netbuf.netlink.NetworkNamespace;
 import io.remus.netbuf.server.ConditionalOnHypervisor;
 import io.remus.netbuf.server.HypervisorProperties.Hypervisor;
-import java.util.ArrayList;
 import java.util.List;
 import org.springframework.stereotype.Component;
 
@@ -28,19 +27,12 @@ public class NamespaceDriver implements HypervisorDriver {
     public void start(Domain domain) {
         NetworkNamespace ns = NetworkNamespace.of(domain.namespace());
         Namespaces.create(ns);
-        List<InterfaceName> made = new ArrayList<>();
         try {
-            for (int n = 0; n < domain.vifCount(); n++) {
-                InterfaceName host = InterfaceName.of(domain.hostVifs().get(n));
-                netlink.createVethPair(host, InterfaceName.of(domain.guestVifs().get(n)), ns);
-                made.add(host);
-            }
+            // all or none: a failed pair deletes the ones made before it
+            netlink.createVethPairs(domain.hostVifs().stream().map(InterfaceName::of).toList(),
+                    domain.guestVifs().stream().map(InterfaceName::of).toList(), ns);
         } catch (RuntimeException e) {
-            // undo only what this call made: a vif of that name that existed before is someone else's
             try {
-                for (InterfaceName vif : made) {
-                    netlink.findLink(vif).ifPresent(netlink::deleteLink);
-                }
                 Namespaces.delete(ns);
             } catch (RuntimeException suppressed) {
                 e.addSuppressed(suppressed);
