@@ -136,6 +136,9 @@ public final class ServerMemoryBench {
                     + checkpoint + ",\"vifs\":" + sizes.vifs() + "}"), 201, server);
             creating += System.nanoTime() - c0;
             expect(admin.post("/api/domains/" + name + "/start"), 200, server);
+            if (d % 16 == 15) {
+                System.out.printf("%s: %d domains at %.1f s%n", prefix, d + 1, (System.nanoTime() - t0) / 1e9);
+            }
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
         System.out.printf("%s: create %.1f ms/domain, start %.1f ms/domain%n", prefix,

@@ -16,7 +16,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import javax.sql.DataSource;
 import org.springframework.dao.DataAccessException;
 import org.springframework.dao.DuplicateKeyException;
@@ -25,6 +29,8 @@ import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 import org.springframework.jdbc.support.GeneratedKeyHolder;
 import org.springframework.jdbc.support.KeyHolder;
 import org.springframework.transaction.TransactionException;
+import org.springframework.transaction.support.TransactionSynchronization;
+import org.springframework.transaction.support.TransactionSynchronizationManager;
 import org.springframework.transaction.support.TransactionCallback;
 import org.springframework.transaction.support.TransactionTemplate;
 
@@ -35,13 +41,20 @@ import org.springframework.transaction.support.TransactionTemplate;
  */
 public class BufferStore {
 
+    /** The columns of a {@link BufferRecord}, in the order {@link #record} reads them. */
     private static final String COLUMNS = "id, domain_name, vif, state, pending_step, ifb, ifb_created, limit_bytes,"
             + " protocol, priority, plug_handle, epoch, failed_step, last_error, created_at, updated_at";
 
     private final JdbcClient jdbc;
     private final org.springframework.jdbc.core.JdbcTemplate batch;
     private final TransactionTemplate tx;
-    private final java.util.concurrent.atomic.AtomicLong writes = new java.util.concurrent.atomic.AtomicLong();
+    private final AtomicLong writes = new AtomicLong();
+    /** Per domain, how many writes of its rows have completed (committed or rolled back). */
+    private final ConcurrentMap<String, AtomicLong> domainWrites =
+            new ConcurrentHashMap<>();
+    /** {@link #holdingVif(String)} as last read, by domain, with the domain's write count before that read. */
+    private final ConcurrentMap<String, HeldRows> holding =
+            new ConcurrentHashMap<>();
 
     public BufferStore(DataSource dataSource) {
         this.jdbc = JdbcClient.create(dataSource);
@@ -54,7 +67,7 @@ public class BufferStore {
      * together when it returns, or not at all.
      */
     public <T> T transaction(String what, java.util.function.Supplier<T> body) {
-        return write(what, status -> body.get());
+        return write(what, List.of(), status -> body.get()); // the writes in it name their domains
     }
 
     /**
@@ -65,7 +78,7 @@ public class BufferStore {
                                         int plugHandle) {
         try {
             return write((vifs.size() == 1 ? "a new buffer on vif " + vifs.getFirst() : "new buffers on vifs " + vifs)
-                    + " of domain " + domain, status -> {
+                    + " of domain " + domain, List.of(domain), status -> {
                 List<BufferRecord> created = new java.util.ArrayList<>(vifs.size());
                 for (String vif : vifs) {
                     created.add(insert(domain, vif, limitBytes, protocol, priority, plugHandle));
@@ -146,7 +159,8 @@ public class BufferStore {
             return List.of();
         }
         intents.forEach(i -> requireKernelStep(i.t()));
-        return write(what("intent", intents.getFirst().t(), intents.stream().map(Intent::buffer).toList()), status -> {
+        return write(what("intent", intents.getFirst().t(), intents.stream().map(Intent::buffer).toList()),
+                domains(intents.stream().map(Intent::buffer)), status -> {
             Timestamp now = now();
             List<Intent> claiming = intents.stream().filter(i -> i.ifb() != null).toList();
             if (!claiming.isEmpty()) {
@@ -201,7 +215,7 @@ public class BufferStore {
             return List.of();
         }
         return write(what("outcome", outcomes.getFirst().t(), outcomes.stream().map(StepResult::intended).toList()),
-                status -> {
+                domains(outcomes.stream().map(StepResult::intended)), status -> {
             Timestamp now = now();
             List<StepResult> done = outcomes.stream().filter(StepResult::done).toList();
             List<StepResult> failed = outcomes.stream().filter(o -> !o.done()).toList();
@@ -297,7 +311,7 @@ public class BufferStore {
      * that could not remove its kernel objects keeps them, so no other buffer takes its ifb.
      */
     public BufferRecord failed(BufferRecord buffer, Transition t, BufferEvent step, String reason, boolean released) {
-        return write("buffer " + buffer.id() + " as FAILED", status -> {
+        return write("buffer " + buffer.id() + " as FAILED", List.of(buffer.domain()), status -> {
             jdbc.sql("UPDATE netbuf_buffer SET state = ?, pending_step = NULL, failed_step = ?, last_error = ?,"
                             + " updated_at = ? WHERE id = ?")
                     .params(t.target().name(), step == null ? null : step.name(), truncate(reason, 2000), now(),
@@ -316,7 +330,7 @@ public class BufferStore {
      * taken as done, to be undone like the others), writing why in the journal.
      */
     public BufferRecord settle(BufferRecord buffer, BufferState state, Outcome outcome, String step, String detail) {
-        return write("buffer " + buffer.id() + " as " + state, status -> {
+        return write("buffer " + buffer.id() + " as " + state, List.of(buffer.domain()), status -> {
             jdbc.sql("UPDATE netbuf_buffer SET state = ?, pending_step = NULL, updated_at = ? WHERE id = ?")
                     .params(state.name(), now(), buffer.id()).update();
             journal(buffer.id(), step, outcome, buffer.state(), state, detail, null);
@@ -339,15 +353,16 @@ public class BufferStore {
     }
 
     private void line(long bufferId, String about, Outcome outcome, BufferState state, String detail, String error) {
-        write("a journal line (" + about + " " + outcome + ") of buffer " + bufferId, status -> {
+        write("a journal line (" + about + " " + outcome + ") of buffer " + bufferId, List.of(), status -> {
             journal(bufferId, about, outcome, state, state, detail, error);
             return null;
         });
     }
 
-    public void setEpoch(long bufferId, long epoch) {
-        write("epoch " + epoch + " of buffer " + bufferId, status -> jdbc.sql(
-                "UPDATE netbuf_buffer SET epoch = ?, updated_at = ? WHERE id = ?").params(epoch, now(), bufferId).update());
+    public void setEpoch(BufferRecord buffer, long epoch) {
+        write("epoch " + epoch + " of buffer " + buffer.id(), List.of(buffer.domain()), status -> jdbc.sql(
+                "UPDATE netbuf_buffer SET epoch = ?, updated_at = ? WHERE id = ?").params(epoch, now(), buffer.id())
+                .update());
     }
 
     /**
@@ -378,10 +393,65 @@ public class BufferStore {
                 + " ORDER BY b.id").query(BufferStore::record).list();
     }
 
-    /** {@link #holdingVif()} of one domain. */
+    /**
+     * {@link #holdingVif()} of one domain. Kept from one call to the next until this store writes one of the
+     * domain's rows: the checkpoint reads each of its domains' buffers many times a second, and they change only
+     * when the domain is protected, failed over, resumed or stopped.
+     */
     public List<BufferRecord> holdingVif(String domain) {
+        if (TransactionSynchronizationManager.isActualTransactionActive()) {
+            return readHoldingVif(domain); // it sees the transaction's own writes, not yet counted
+        }
+        long version = domainWrites(domain).get(); // before the read: a write that completes during it is seen next time
+        HeldRows kept = holding.get(domain);
+        if (kept != null && kept.version() == version) {
+            return kept.rows();
+        }
+        List<BufferRecord> rows = readHoldingVif(domain);
+        if (rows.isEmpty()) {
+            holding.remove(domain);
+        } else {
+            holding.put(domain, new HeldRows(version, rows));
+        }
+        return rows;
+    }
+
+    private List<BufferRecord> readHoldingVif(String domain) {
         return jdbc.sql("SELECT " + prefixed("b") + " FROM netbuf_buffer b JOIN netbuf_vif_claim c ON c.buffer_id = b.id"
-                + " WHERE b.domain_name = ? ORDER BY b.id").param(domain).query(BufferStore::record).list();
+                + " WHERE b.domain_name = ? ORDER BY b.id").param(domain).query(BufferStore::record).list().stream()
+                .toList();
+    }
+
+    private record HeldRows(long version, List<BufferRecord> rows) {
+    }
+
+    private AtomicLong domainWrites(String domain) {
+        return domainWrites.computeIfAbsent(domain, d -> new AtomicLong());
+    }
+
+    private static List<String> domains(Stream<BufferRecord> buffers) {
+        return buffers.map(BufferRecord::domain).distinct().toList();
+    }
+
+    /**
+     * Counts a write of these domains' rows once it has completed: at once, or when the caller's transaction it
+     * joined commits or rolls back (counted earlier, a read in between could keep rows the commit then changes).
+     */
+    private void countWrites(List<String> domains) {
+        if (domains.isEmpty()) {
+            return;
+        }
+        Runnable count = () -> domains.forEach(d -> domainWrites(d).incrementAndGet());
+        if (TransactionSynchronizationManager.isSynchronizationActive()) {
+            TransactionSynchronizationManager.registerSynchronization(new TransactionSynchronization() {
+                @Override
+                public void afterCompletion(int status) {
+                    count.run();
+                }
+            });
+        } else {
+            count.run();
+        }
     }
 
     public Set<String> claimedIfbs() {
@@ -408,7 +478,7 @@ public class BufferStore {
      * One transaction. A database that refuses it (read-only, full, gone) is a {@link NetbufDatabaseException}
      * naming what was being recorded; a duplicate key is left to the caller (a refused claim).
      */
-    private <T> T write(String what, TransactionCallback<T> work) {
+    private <T> T write(String what, List<String> domains, TransactionCallback<T> work) {
         try {
             return tx.execute(work);
         } catch (DuplicateKeyException e) {
@@ -417,6 +487,7 @@ public class BufferStore {
             throw NetbufDatabaseException.writing(what, e);
         } finally {
             writes.incrementAndGet(); // after the commit, the outer one too when transactions nest
+            countWrites(domains);
         }
     }
 
@@ -466,14 +537,14 @@ public class BufferStore {
         return Timestamp.from(Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MICROS));
     }
 
+    /** A row of {@link #COLUMNS}, read by position (a lookup by name per column was a tenth of a checkpoint). */
     private static BufferRecord record(ResultSet rs, int row) throws SQLException {
-        String pending = rs.getString("pending_step");
-        String failed = rs.getString("failed_step");
-        return new BufferRecord(rs.getLong("id"), rs.getString("domain_name"), rs.getString("vif"),
-                BufferState.valueOf(rs.getString("state")), pending == null ? null : BufferEvent.valueOf(pending),
-                rs.getString("ifb"), rs.getBoolean("ifb_created"), rs.getLong("limit_bytes"), rs.getInt("protocol"),
-                rs.getInt("priority"), rs.getInt("plug_handle"), rs.getLong("epoch"),
-                failed == null ? null : BufferEvent.valueOf(failed), rs.getString("last_error"),
-                rs.getTimestamp("created_at").toInstant(), rs.getTimestamp("updated_at").toInstant());
+        String pending = rs.getString(5);
+        String failed = rs.getString(13);
+        return new BufferRecord(rs.getLong(1), rs.getString(2), rs.getString(3), BufferState.valueOf(rs.getString(4)),
+                pending == null ? null : BufferEvent.valueOf(pending), rs.getString(6), rs.getBoolean(7),
+                rs.getLong(8), rs.getInt(9), rs.getInt(10), rs.getInt(11), rs.getLong(12),
+                failed == null ? null : BufferEvent.valueOf(failed), rs.getString(14),
+                rs.getTimestamp(15).toInstant(), rs.getTimestamp(16).toInstant());
     }
 }

@@ -5,17 +5,28 @@ import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import javax.sql.DataSource;
 import org.springframework.dao.DataAccessException;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 import org.springframework.transaction.TransactionException;
+import org.springframework.transaction.support.TransactionSynchronization;
+import org.springframework.transaction.support.TransactionSynchronizationManager;
 import org.springframework.transaction.support.TransactionTemplate;
 
-/** The per-domain rows: epochs of the checkpoint API, and each domain's protection (driver, deadline, failovers). */
+/**
+ * The per-domain rows: epochs of the checkpoint API, and each domain's protection (driver, deadline, failovers).
+ *
+ * <p>The epochs rows are read from the database once and then kept in memory as this store commits them: the
+ * checkpoint tick reads every domain's epochs many times a second, and the plugin is the only writer of its tables
+ * (the service already keeps its own copy of the protections the same way).
+ */
 public class DomainStore {
 
     private static final String COLUMNS = "domain_name, open_epoch, awaiting_epoch, epochs_begun, epochs_committed,"
@@ -31,18 +42,56 @@ public class DomainStore {
         this.tx = new TransactionTemplate(new DataSourceTransactionManager(dataSource));
     }
 
+    /** Every epochs row by domain, as committed; null until first read. */
+    private volatile Map<String, DomainEpochs> epochs;
+
     public Optional<DomainEpochs> find(String domain) {
-        return jdbc.sql("SELECT " + COLUMNS + " FROM netbuf_domain WHERE domain_name = ?").param(domain)
-                .query((rs, n) -> new DomainEpochs(rs.getString(1), rs.getLong(2), rs.getLong(3), rs.getLong(4),
-                        rs.getLong(5), rs.getLong(6), rs.getString(7)))
-                .optional();
+        return Optional.ofNullable(epochs().get(domain));
     }
 
+    /** Every row, by domain name. */
     public List<DomainEpochs> all() {
-        return jdbc.sql("SELECT " + COLUMNS + " FROM netbuf_domain ORDER BY domain_name")
-                .query((rs, n) -> new DomainEpochs(rs.getString(1), rs.getLong(2), rs.getLong(3), rs.getLong(4),
-                        rs.getLong(5), rs.getLong(6), rs.getString(7)))
-                .list();
+        return epochs().values().stream().sorted(Comparator.comparing(DomainEpochs::domain)).toList();
+    }
+
+    private Map<String, DomainEpochs> epochs() {
+        Map<String, DomainEpochs> read = epochs;
+        if (read == null) {
+            synchronized (this) {
+                if (epochs == null) {
+                    Map<String, DomainEpochs> rows = new ConcurrentHashMap<>();
+                    jdbc.sql("SELECT " + COLUMNS + " FROM netbuf_domain")
+                            .query((rs, n) -> new DomainEpochs(rs.getString(1), rs.getLong(2), rs.getLong(3),
+                                    rs.getLong(4), rs.getLong(5), rs.getLong(6), rs.getString(7)))
+                            .list().forEach(e -> rows.put(e.domain(), e));
+                    epochs = rows;
+                }
+                read = epochs;
+            }
+        }
+        return read;
+    }
+
+    /**
+     * The rows as written, kept once committed: at once, or when the caller's transaction commits (if it rolls
+     * back, the rows in memory stay what the database has).
+     */
+    private void written(List<DomainEpochs> rows) {
+        Map<String, DomainEpochs> kept = epochs();
+        List<DomainEpochs> stored = rows.stream().map(e -> e.failure() == null || e.failure().length() <= 2000 ? e
+                : new DomainEpochs(e.domain(), e.openEpoch(), e.awaitingEpoch(), e.epochsBegun(), e.epochsCommitted(),
+                        e.epochsFailed(), failure(e))).toList();
+        Runnable keep = () -> stored.forEach(e -> kept.put(e.domain(), e));
+        if (TransactionSynchronizationManager.isSynchronizationActive()) {
+            TransactionSynchronizationManager.registerSynchronization(new TransactionSynchronization() {
+                @Override
+                public void afterCommit() {
+                    keep.run();
+                }
+            });
+        } else {
+            keep.run();
+        }
     }
 
     /** Writes the row (the caller serialises per domain). */
@@ -52,6 +101,7 @@ public class DomainStore {
         } catch (DataAccessException failed) {
             throw NetbufDatabaseException.writing("the epochs of domain " + e.domain(), failed);
         }
+        written(List.of(e));
     }
 
     /**
@@ -80,6 +130,7 @@ public class DomainStore {
         } catch (DataAccessException | TransactionException failed) {
             throw NetbufDatabaseException.writing("the epochs of " + epochs.size() + " domains", failed);
         }
+        written(epochs);
     }
 
     private static final String UPDATE_EPOCHS = "UPDATE netbuf_domain SET open_epoch = ?, awaiting_epoch = ?,"

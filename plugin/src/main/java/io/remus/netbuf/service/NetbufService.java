@@ -204,9 +204,7 @@ public class NetbufService {
 
     private List<CheckpointResult> checkpointLocked(List<String> names) {
         Map<String, DomainEpochs> epochs = new HashMap<>();
-        domains.all().forEach(e -> epochs.put(e.domain(), e));
-        Map<String, List<BufferRecord>> live = new HashMap<>();
-        buffers.holdingVif().forEach(b -> live.computeIfAbsent(b.domain(), d -> new ArrayList<>()).add(b));
+        names.forEach(name -> domains.find(name).ifPresent(e -> epochs.put(name, e)));
 
         Map<String, CheckpointResult> results = new LinkedHashMap<>();
         List<Part> parts = new ArrayList<>();
@@ -215,7 +213,7 @@ public class NetbufService {
             try {
                 refuseUnprotected(name, "checkpoint refused");
                 refuseAfterFailure(e);
-                parts.add(new Part(name, e, plugged(name, live.getOrDefault(name, List.of()))));
+                parts.add(new Part(name, e, plugged(name, live(name))));
             } catch (RuntimeException refused) {
                 results.put(name, CheckpointResult.failed(name, refused));
             }
@@ -484,7 +482,7 @@ public class NetbufService {
     /** The status of every domain that holds a vif now, by name. */
     public List<DomainStatus> statuses() {
         Map<String, DomainEpochs> epochs = new HashMap<>();
-        domains.all().forEach(e -> epochs.put(e.domain(), e)); // one read for all, as the listing does
+        domains.all().forEach(e -> epochs.put(e.domain(), e));
         return buffers.holdingVif().stream().map(BufferRecord::domain).distinct().sorted()
                 .map(d -> status(d, epochs.getOrDefault(d, DomainEpochs.fresh(d)))).toList();
     }

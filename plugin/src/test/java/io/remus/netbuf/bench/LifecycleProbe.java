@@ -159,7 +159,7 @@ public final class LifecycleProbe {
             }));
             ops.put("store.find", new Op(20, () -> store.find(id)));
             ops.put("spring tx: 1 update", new Op(20, () -> store.transaction("probe", () -> {
-                store.setEpoch(id, 7);
+                store.setEpoch(b[0], 7);
                 return null;
             })));
             int[] step = {0};

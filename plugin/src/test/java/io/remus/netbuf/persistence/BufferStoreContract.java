@@ -105,6 +105,31 @@ abstract class BufferStoreContract {
         assertThat(domains.all()).containsExactly(dom1Read, dom2);
         domains.saveAll(List.of());
         assertThat(domains.all()).containsExactly(dom1Read, dom2);
+        // what it keeps in memory is what the database has: a store that reads the rows afresh sees the same
+        assertThat(new DomainStore(ds).all()).containsExactly(dom1Read, dom2);
+    }
+
+    @Test
+    void epochsWrittenInATransactionThatRollsBackAreNotKept() {
+        DomainStore domains = new DomainStore(ds);
+        DomainEpochs dom1 = DomainEpochs.fresh("dom1").begun();
+        domains.save(dom1);
+        org.springframework.transaction.support.TransactionTemplate outer =
+                new org.springframework.transaction.support.TransactionTemplate(
+                        new org.springframework.jdbc.datasource.DataSourceTransactionManager(ds));
+
+        assertThatThrownBy(() -> outer.executeWithoutResult(status -> {
+            domains.save(dom1.begun());
+            domains.saveAll(List.of(DomainEpochs.fresh("dom2").begun()));
+            throw new IllegalStateException("rolled back");
+        })).hasMessage("rolled back");
+
+        assertThat(domains.all()).containsExactly(dom1);
+        assertThat(new DomainStore(ds).all()).containsExactly(dom1);
+
+        outer.executeWithoutResult(status -> domains.save(dom1.begun()));
+        assertThat(domains.find("dom1")).contains(dom1.begun());
+        assertThat(new DomainStore(ds).find("dom1")).contains(dom1.begun());
     }
 
     @Test
@@ -449,9 +474,11 @@ abstract class BufferStoreContract {
                     : store.intent(b, step, "intent " + step.event());
             assertThat(b.state()).isEqualTo(step.source());
             assertThat(b.pendingStep()).isEqualTo(step.event());
+            assertEachDomainAsAll();
             b = store.done(b, step, "done " + step.event());
             assertThat(b.state()).as("after " + step).isEqualTo(step.target());
             assertThat(b.pendingStep()).isNull();
+            assertEachDomainAsAll();
             if (step.target() != BufferState.FREE) {
                 assertThat(store.holdingVif()).containsExactly(b);
                 assertThat(store.claimedIfbs()).containsExactly("ifb7");
@@ -625,7 +652,7 @@ abstract class BufferStoreContract {
     @Test
     void setEpochStoresTheEpoch() {
         BufferRecord b = create("dom1", "vif1.0");
-        store.setEpoch(b.id(), 1234567890123L);
+        store.setEpoch(b, 1234567890123L);
         assertThat(store.find(b.id()).orElseThrow().epoch()).isEqualTo(1234567890123L);
     }
 
@@ -809,7 +836,55 @@ abstract class BufferStoreContract {
         }
     }
 
+    @Test
+    void aDomainsBuffersAreReadAfreshAfterEachWriteOfThem() {
+        BufferRecord a = create("dom1", "vif1.0");
+        BufferRecord other = create("dom2", "vif2.0");
+        assertThat(store.holdingVif("dom1")).containsExactly(a);
+        assertThat(store.holdingVif("dom2")).containsExactly(other);
+
+        // a write of one domain's rows: that domain reads afresh, the other keeps its rows
+        BufferRecord intended = store.intentWithIfb(a, t(BufferState.FREE, BufferEvent.ACQUIRE_IFB), "ifb1", true);
+        assertThat(store.holdingVif("dom1")).containsExactly(intended);
+        assertThat(store.holdingVif("dom2")).containsExactly(other);
+
+        // in a transaction that rolls back: read inside it (its own write), then the database's rows after it
+        org.springframework.transaction.support.TransactionTemplate outer =
+                new org.springframework.transaction.support.TransactionTemplate(
+                        new org.springframework.jdbc.datasource.DataSourceTransactionManager(ds));
+        assertThatThrownBy(() -> outer.executeWithoutResult(status -> {
+            BufferRecord done = store.done(intended, t(BufferState.FREE, BufferEvent.ACQUIRE_IFB), "made");
+            assertThat(store.holdingVif("dom1")).containsExactly(done);
+            throw new IllegalStateException("rolled back");
+        })).hasMessage("rolled back");
+        assertThat(store.holdingVif("dom1")).containsExactly(intended);
+
+        // committed: the rows as committed
+        BufferRecord[] done = new BufferRecord[1];
+        outer.executeWithoutResult(status -> {
+            done[0] = store.done(intended, t(BufferState.FREE, BufferEvent.ACQUIRE_IFB), "made");
+            store.holdingVif("dom1"); // read before the commit
+        });
+        assertThat(done[0].state()).isEqualTo(BufferState.IFB_UP);
+        assertThat(store.holdingVif("dom1")).containsExactly(done[0]);
+        assertEachDomainAsAll();
+
+        // a FAILED buffer that released its claims holds no vif any more
+        store.failed(done[0], t(BufferState.IFB_UP, BufferEvent.FAIL), BufferEvent.FAIL, "gone", true);
+        assertThat(store.holdingVif("dom1")).isEmpty();
+        assertThat(store.holdingVif("dom2")).containsExactly(other);
+    }
+
     // --- helpers -----------------------------------------------------------------------------------------------
+
+    /** Each domain's {@link BufferStore#holdingVif(String)} is what the whole listing says of it. */
+    private void assertEachDomainAsAll() {
+        List<BufferRecord> all = store.holdingVif();
+        for (String domain : store.all().stream().map(BufferRecord::domain).distinct().toList()) {
+            assertThat(store.holdingVif(domain)).as(domain)
+                    .containsExactlyElementsOf(all.stream().filter(b -> b.domain().equals(domain)).toList());
+        }
+    }
 
     private BufferRecord create(String domain, String vif) {
         return store.create(domain, vif, LIMIT, PROTOCOL, PRIORITY, PLUG_HANDLE);
