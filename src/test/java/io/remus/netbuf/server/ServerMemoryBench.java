@@ -77,6 +77,8 @@ public final class ServerMemoryBench {
                     : new Http(server.port).session("admin", PASSWORD);
             boolean checkpoint = Boolean.parseBoolean(System.getProperty("bench.server-checkpoint", "true"));
             double startSeconds = startAll(admin, server, "mem", sizes, checkpoint);
+            double ticks = metric(admin, "netbuf_checkpoint_tick_seconds_count");
+            double tickSeconds = metric(admin, "netbuf_checkpoint_tick_seconds_sum");
             JsonNode buffers = admin.get("/api/netbuf/buffers").json();
             long plugged = 0;
             for (JsonNode b : buffers) {
@@ -109,6 +111,9 @@ public final class ServerMemoryBench {
                             + " domains, each domain checkpointed every 100 ms:", sizes.buffers(), sizes.domains()));
             lines.add(String.format("  created and started through its REST API in %.1f s (target <= 15 s) %s",
                     startSeconds, startSeconds <= 15 ? "met" : "MISSED"));
+            lines.add(String.format("  while they started, the checkpoint loop's %.0f ticks took %.1f s of it (%.1f%%), %.1f ms"
+                    + " each on average (no target)", ticks, tickSeconds, 100 * tickSeconds / startSeconds,
+                    ticks == 0 ? 0 : 1000 * tickSeconds / ticks));
             lines.add(String.format("  stopped through its REST API in %.1f s (target <= 15 s) %s", stopSeconds,
                     stopSeconds <= 15 ? "met" : "MISSED"));
             lines.add(String.format("  then %d more domains without the checkpoint loop, in the same server (so warmer): created"

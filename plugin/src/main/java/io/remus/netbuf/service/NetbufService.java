@@ -110,6 +110,11 @@ public class NetbufService {
         }
     }
 
+    /** The registry the service's meters are in; the checkpoint loop adds its own. */
+    public MeterRegistry meters() {
+        return meters;
+    }
+
     public void addListener(ProtectionListener listener) {
         listeners.add(listener);
     }
