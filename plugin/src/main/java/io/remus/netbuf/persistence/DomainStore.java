@@ -29,13 +29,12 @@ public class DomainStore {
             + " epochs_failed, failure";
 
     private final JdbcClient jdbc;
+    /** Every epochs row by domain, as committed; null until first read. */
+    private volatile Map<String, DomainEpochs> epochs;
 
     public DomainStore(DataSource dataSource) {
         this.jdbc = JdbcClient.create(dataSource);
     }
-
-    /** Every epochs row by domain, as committed; null until first read. */
-    private volatile Map<String, DomainEpochs> epochs;
 
     public Optional<DomainEpochs> find(String domain) {
         return Optional.ofNullable(epochs().get(domain));
