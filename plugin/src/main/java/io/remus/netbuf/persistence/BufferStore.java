@@ -29,7 +29,6 @@ import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 import org.springframework.jdbc.support.GeneratedKeyHolder;
 import org.springframework.jdbc.support.KeyHolder;
 import org.springframework.transaction.TransactionException;
-import org.springframework.transaction.support.TransactionSynchronization;
 import org.springframework.transaction.support.TransactionSynchronizationManager;
 import org.springframework.transaction.support.TransactionCallback;
 import org.springframework.transaction.support.TransactionTemplate;
@@ -439,17 +438,7 @@ public class BufferStore {
         if (domains.isEmpty()) {
             return;
         }
-        Runnable count = () -> domains.forEach(d -> domainWrites(d).incrementAndGet());
-        if (TransactionSynchronizationManager.isSynchronizationActive()) {
-            TransactionSynchronizationManager.registerSynchronization(new TransactionSynchronization() {
-                @Override
-                public void afterCompletion(int status) {
-                    count.run();
-                }
-            });
-        } else {
-            count.run();
-        }
+        AfterTransaction.completion(() -> domains.forEach(d -> domainWrites(d).incrementAndGet()));
     }
 
     public Set<String> claimedIfbs() {

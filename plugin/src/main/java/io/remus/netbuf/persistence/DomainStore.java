@@ -13,8 +13,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import javax.sql.DataSource;
 import org.springframework.dao.DataAccessException;
 import org.springframework.jdbc.core.simple.JdbcClient;
-import org.springframework.transaction.support.TransactionSynchronization;
-import org.springframework.transaction.support.TransactionSynchronizationManager;
 
 /**
  * The per-domain rows: epochs of the checkpoint API, and each domain's protection (driver, deadline, failovers).
@@ -69,30 +67,25 @@ public class DomainStore {
      */
     private void written(List<DomainEpochs> rows) {
         Map<String, DomainEpochs> kept = epochs();
-        List<DomainEpochs> stored = rows.stream().map(e -> e.failure() == null || e.failure().length() <= 2000 ? e
+        AfterTransaction.commit(() -> rows.forEach(e -> kept.put(e.domain(), e)));
+    }
+
+    /** The row as the database keeps it: a failure cut to its column's 2,000 characters. */
+    private static DomainEpochs stored(DomainEpochs e) {
+        return e.failure() == null || e.failure().length() <= 2000 ? e
                 : new DomainEpochs(e.domain(), e.openEpoch(), e.awaitingEpoch(), e.epochsBegun(), e.epochsCommitted(),
-                        e.epochsFailed(), failure(e))).toList();
-        Runnable keep = () -> stored.forEach(e -> kept.put(e.domain(), e));
-        if (TransactionSynchronizationManager.isSynchronizationActive()) {
-            TransactionSynchronizationManager.registerSynchronization(new TransactionSynchronization() {
-                @Override
-                public void afterCommit() {
-                    keep.run();
-                }
-            });
-        } else {
-            keep.run();
-        }
+                        e.epochsFailed(), e.failure().substring(0, 2000));
     }
 
     /** Writes the row (the caller serialises per domain). */
     public void save(DomainEpochs e) {
+        List<DomainEpochs> row = List.of(stored(e));
         try {
-            merge(List.of(e));
+            merge(row);
         } catch (DataAccessException failed) {
             throw NetbufDatabaseException.writing("the epochs of domain " + e.domain(), failed);
         }
-        written(List.of(e));
+        written(row);
     }
 
     /**
@@ -103,16 +96,17 @@ public class DomainStore {
         if (epochs.isEmpty()) {
             return;
         }
+        List<DomainEpochs> rows = epochs.stream().map(DomainStore::stored).toList();
         try {
-            merge(epochs);
+            merge(rows);
         } catch (DataAccessException failed) {
             throw NetbufDatabaseException.writing("the epochs of " + epochs.size() + " domains", failed);
         }
-        written(epochs);
+        written(rows);
     }
 
     /**
-     * Every row of {@code epochs} updated, or inserted where it has none, in one statement of fixed text whatever
+     * Every row of {@code epochs} (as {@link #stored}) updated, or inserted where it has none, in one statement of fixed text whatever
      * their number (each column's values one array parameter): H2 runs a batch as one statement per row, and
      * reads the clock twice for each (a system call in user-mode-linux). Standard SQL that H2 and PostgreSQL 15
      * and later both run.
@@ -134,7 +128,7 @@ public class DomainStore {
             begun[i] = e.epochsBegun();
             committed[i] = e.epochsCommitted();
             failed[i] = e.epochsFailed();
-            failures[i] = failure(e);
+            failures[i] = e.failure();
         }
         Timestamp now = Timestamp.from(Instant.now());
         jdbc.sql(MERGE_EPOCHS).params(names, open, awaiting, begun, committed, failed, failures, now, now).update();
@@ -151,10 +145,6 @@ public class DomainStore {
             + " WHEN NOT MATCHED THEN INSERT (domain_name, open_epoch, awaiting_epoch, epochs_begun, epochs_committed,"
             + " epochs_failed, failure, updated_at) VALUES (v.domain_name, v.open_epoch, v.awaiting_epoch,"
             + " v.epochs_begun, v.epochs_committed, v.epochs_failed, v.failure, ?)";
-
-    private static String failure(DomainEpochs e) {
-        return e.failure() == null || e.failure().length() <= 2000 ? e.failure() : e.failure().substring(0, 2000);
-    }
 
     private static final String PROTECTION_COLUMNS = "domain_name, driver, ack_timeout_ms, state, reason,"
             + " failed_over_at, failovers";

@@ -26,13 +26,16 @@ final class HeldClock {
         openedAt = now;
     }
 
-    /** An epoch began: the one that was open is closed and still held, and the new one is held from now. */
-    void begun(long now) {
+    /**
+     * An epoch began: the one that was open is closed and still held, and the new one is held from {@code now}
+     * (System.nanoTime); {@code at} is the same moment by the wall clock, read once for a whole batch of domains.
+     */
+    void begun(long now, Instant at) {
         if (heldSince == NOT_HELD) {
             heldSince = now;
         }
         openedAt = now;
-        lastCheckpoint = Instant.now();
+        lastCheckpoint = at;
         synchronized (recent) {
             recent[begins++ % RECENT] = now;
         }

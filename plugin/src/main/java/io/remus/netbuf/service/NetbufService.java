@@ -169,7 +169,7 @@ public class NetbufService {
                 throw notRecorded.in(beginRefused(e));
             }
             plugs.plugOne(part, PlugAction.BUFFER);
-            clock(domain).begun(System.nanoTime());
+            clock(domain).begun(System.nanoTime(), Instant.now());
             return part.epochs().openEpoch();
         });
     }
@@ -253,10 +253,11 @@ public class NetbufService {
 
         failures = plugs.plugAll(next, PlugAction.BUFFER);
         long now = System.nanoTime();
+        Instant at = Instant.now(); // once for all: a clock read is a system call where there is no vDSO (UML)
         for (Part p : next) {
             EpochFailedException f = failures.get(p.domain());
             if (f == null) {
-                clock(p.domain()).begun(now);
+                clock(p.domain()).begun(now, at);
             }
             long committedEpoch = epochs.getOrDefault(p.domain(), DomainEpochs.fresh(p.domain())).awaitingEpoch();
             results.put(p.domain(), f != null ? CheckpointResult.failed(p.domain(), f)
