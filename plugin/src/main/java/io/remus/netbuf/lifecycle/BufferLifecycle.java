@@ -206,7 +206,7 @@ public class BufferLifecycle {
      */
     public List<BufferRecord> teardown(List<BufferRecord> buffers, boolean dropHeld) {
         Map<Long, BufferRecord> current = new LinkedHashMap<>();
-        buffers.forEach(b -> current.put(b.id(), require(b.id())));
+        store.findAll(buffers.stream().map(BufferRecord::id).toList()).forEach(b -> current.put(b.id(), b));
         List<RuntimeException> problems = new ArrayList<>();
         List<BufferRecord> live = new ArrayList<>();
         for (BufferRecord b : current.values()) {

@@ -275,15 +275,27 @@ public class BufferStore {
         return "(" + String.join(", ", Collections.nCopies(n, "?")) + ")";
     }
 
-    /** The buffers with these ids, in the order given. */
-    private List<BufferRecord> findAll(List<Long> ids) {
+    /**
+     * The buffers with these ids, in the order given, in one statement.
+     *
+     * @throws IllegalArgumentException naming the first id that has no buffer
+     */
+    public List<BufferRecord> findAll(List<Long> ids) {
+        if (ids.isEmpty()) {
+            return List.of();
+        }
         java.util.Map<Long, BufferRecord> byId = new java.util.HashMap<>();
         jdbc.sql("SELECT " + COLUMNS + " FROM netbuf_buffer WHERE id IN (" + String.join(", ",
                         java.util.Collections.nCopies(ids.size(), "?")) + ")")
                 .params(new java.util.ArrayList<Object>(ids)).query(BufferStore::record).list()
                 .forEach(b -> byId.put(b.id(), b));
-        return ids.stream().map(id -> java.util.Objects.requireNonNull(byId.get(id), () -> "buffer " + id + " is gone"))
-                .toList();
+        return ids.stream().map(id -> {
+            BufferRecord b = byId.get(id);
+            if (b == null) {
+                throw new IllegalArgumentException("no buffer " + id);
+            }
+            return b;
+        }).toList();
     }
 
     /** e.g. {@code the intent of ADD_INGRESS for buffer 7}, or {@code the intents of ... for buffers [7, 8]}. */

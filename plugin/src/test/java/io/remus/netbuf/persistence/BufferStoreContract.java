@@ -90,6 +90,18 @@ abstract class BufferStoreContract {
     }
 
     @Test
+    void buffersAreFoundTogetherInTheOrderAskedAndAMissingOneIsNamed() {
+        List<BufferRecord> domain = store.createAll("dom1", List.of("vif1.0", "vif1.1", "vif1.2"), LIMIT, PROTOCOL,
+                PRIORITY, PLUG_HANDLE);
+        List<Long> reversed = domain.reversed().stream().map(BufferRecord::id).toList();
+        assertThat(store.findAll(reversed)).extracting(BufferRecord::vif).containsExactly("vif1.2", "vif1.1", "vif1.0");
+        assertThat(store.findAll(List.of())).isEmpty();
+        long missing = reversed.getFirst() + 100;
+        assertThatThrownBy(() -> store.findAll(List.of(reversed.getFirst(), missing)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("no buffer " + missing);
+    }
+
+    @Test
     void epochsOfSeveralDomainsAreWrittenTogetherWhetherTheirRowsExistOrNot() {
         DomainStore domains = new DomainStore(ds);
         DomainEpochs dom1 = DomainEpochs.fresh("dom1").begun();
