@@ -284,10 +284,9 @@ public class BufferStore {
         if (ids.isEmpty()) {
             return List.of();
         }
-        java.util.Map<Long, BufferRecord> byId = new java.util.HashMap<>();
-        jdbc.sql("SELECT " + COLUMNS + " FROM netbuf_buffer WHERE id IN (" + String.join(", ",
-                        java.util.Collections.nCopies(ids.size(), "?")) + ")")
-                .params(new java.util.ArrayList<Object>(ids)).query(BufferStore::record).list()
+        Map<Long, BufferRecord> byId = new java.util.HashMap<>();
+        jdbc.sql("SELECT " + COLUMNS + " FROM netbuf_buffer WHERE id IN " + placeholders(ids.size()))
+                .params(new ArrayList<Object>(ids)).query(BufferStore::record).list()
                 .forEach(b -> byId.put(b.id(), b));
         return ids.stream().map(id -> {
             BufferRecord b = byId.get(id);
@@ -426,9 +425,10 @@ public class BufferStore {
     }
 
     private List<BufferRecord> readHoldingVif(String domain) {
-        return jdbc.sql("SELECT " + prefixed("b") + " FROM netbuf_buffer b JOIN netbuf_vif_claim c ON c.buffer_id = b.id"
-                + " WHERE b.domain_name = ? ORDER BY b.id").param(domain).query(BufferStore::record).list().stream()
-                .toList();
+        // unmodifiable: holdingVif hands the same list to every caller until the domain's rows are written
+        return List.copyOf(jdbc.sql("SELECT " + prefixed("b") + " FROM netbuf_buffer b JOIN netbuf_vif_claim c"
+                + " ON c.buffer_id = b.id WHERE b.domain_name = ? ORDER BY b.id").param(domain)
+                .query(BufferStore::record).list());
     }
 
     private record HeldRows(long version, List<BufferRecord> rows) {
